@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: GPL-2.0
+# Out-of-tree build of zram.ko against Debian's 6.1 headers.
+#   make            build zram.ko (KDIR= overrides the headers)
+#   make run        set up, build, boot the stock 6.1 kernel in QEMU, demo
+#   make check      every test; ends with "N passed, M failed"
+#   make host-test  the core's host tests (GoogleTest, ASan + UBSan)
+
+# Newest installed Debian 6.1 headers for amd64.
+KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64)))
+# Match the compiler the kernel was built with (gcc-12 on bookworm).
+CXX := g++-12
+export CXX
+
+PWD := $(shell pwd)
+
+.PHONY: all modules clean setup run check host-test vm-test install uninstall
+
+all: modules
+
+modules:
+	@test -n "$(KDIR)" || { echo "no 6.1 headers: run scripts/setup.sh" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(PWD) CXX=$(CXX) modules
+	scripts/check-ko.sh zram.ko
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(PWD) clean
+	rm -rf build
+
+setup:
+	scripts/setup.sh
+
+run: setup
+	$(MAKE) modules
+	scripts/vm-run.sh tests/vm/demo.sh
+
+check: setup
+	scripts/check.sh
+
+host-test:
+	scripts/host-test.sh

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+// The core's C entry points (include/zcx/abi.h): thin, no logic.
+#include "device.hpp"
+#include "parse.hpp"
+
+struct zcx_dev {}; // opaque to C: it is a zcx::Device
+
+namespace {
+
+zcx::Device *device(zcx_dev *dev) { return reinterpret_cast<zcx::Device *>(dev); }
+const zcx::Device *device(const zcx_dev *dev)
+{
+	return reinterpret_cast<const zcx::Device *>(dev);
+}
+
+} // namespace
+
+extern "C" {
+
+int zcx_dev_create(zcx_u64 disksize, zcx_streams *streams, zcx_dev **out)
+{
+	auto dev = zcx::Device::create(disksize, streams);
+	if (dev)
+		*out = reinterpret_cast<zcx_dev *>(dev.value());
+	return zcx::to_errno(dev);
+}
+
+void zcx_dev_destroy(zcx_dev *dev) { zcx::Device::destroy(device(dev)); }
+
+zcx_u64 zcx_dev_nr_pages(const zcx_dev *dev) { return device(dev)->nr_pages(); }
+
+int zcx_dev_write_page(zcx_dev *dev, unsigned long index, const void *src)
+{
+	return zcx::to_errno(device(dev)->write_page(
+		index, static_cast<const zcx::u8 *>(src)));
+}
+
+int zcx_dev_read_page(zcx_dev *dev, unsigned long index, void *dst)
+{
+	return zcx::to_errno(
+		device(dev)->read_page(index, static_cast<zcx::u8 *>(dst)));
+}
+
+void zcx_dev_discard_page(zcx_dev *dev, unsigned long index)
+{
+	device(dev)->discard_page(index);
+}
+
+void zcx_dev_slot_free_notify(zcx_dev *dev, unsigned long index)
+{
+	device(dev)->slot_free_notify(index);
+}
+
+void zcx_dev_count_invalid_io(zcx_dev *dev) { device(dev)->count_invalid_io(); }
+
+void zcx_dev_count_failed(zcx_dev *dev, int is_write)
+{
+	device(dev)->count_failed(is_write);
+}
+
+void zcx_dev_set_mem_limit(zcx_dev *dev, zcx_u64 bytes)
+{
+	device(dev)->set_mem_limit(bytes);
+}
+
+void zcx_dev_reset_mem_used_max(zcx_dev *dev) { device(dev)->reset_mem_used_max(); }
+
+void zcx_dev_get_stats(const zcx_dev *dev, zcx_stats *out)
+{
+	device(dev)->get_stats(out);
+}
+
+int zcx_parse_size(const char *buf, zcx_size_t len, zcx_u64 *out)
+{
+	auto size = zcx::parse_size(buf, len);
+	if (size)
+		*out = size.value();
+	return zcx::to_errno(size);
+}
+
+} // extern "C"

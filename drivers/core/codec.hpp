@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0
+// Page compression through the kernel's LZO1X (same entry points as
+// liblzo2 on the host), plus the same-filled page test.
+#pragma once
+
+#include "zcx/abi.h"
+#include "zcx/support/result.hpp"
+#include "zcx/support/span.hpp"
+#include "zcx/support/types.hpp"
+
+namespace zcx {
+
+// Pages that compress to this many bytes or more are stored raw: beyond
+// it the saving no longer pays for decompression (3/4 of a page, as the
+// 2010 driver; stock 6.1 uses zsmalloc's huge class, 3257 bytes).
+inline constexpr usize kHugeThreshold = kPageSize / 4 * 3;
+
+// The word a page repeats from start to end, if it does.
+bool page_same_filled(const u8 *page, u64 *word);
+void fill_page(u8 *page, u64 word);
+
+// Compresses one page into stream.buffer; returns the compressed length.
+Result<usize> compress_page(const u8 *page, const zcx_stream &stream);
+
+// Decompresses into a full page; anything but exactly one page of output
+// (truncated, corrupted or oversized input) is -EIO.
+Result<void> decompress_page(ConstByteSpan src, u8 *page, int *codec_status);
+
+} // namespace zcx

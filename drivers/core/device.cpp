@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "device.hpp"
+
+#include "zcx/support/alloc.hpp"
+#include "zcx/support/guards.hpp"
+
+namespace zcx {
+
+Result<Device *> Device::create(u64 disksize, zcx_streams *streams)
+{
+	if (disksize == 0 || disksize % kPageSize)
+		return Errc::inval;
+	Device *dev = ZCX_TRY(try_new<Device>(Gfp::kernel, streams));
+	Owned<Device> owner(dev);
+	ZCX_TRY(dev->table_.init(disksize >> kPageShift));
+	dev->pool_ = ZCX_TRY(xv::Pool::create());
+	return owner.release();
+}
+
+void Device::destroy(Device *dev)
+{
+	if (!dev)
+		return;
+	dev->~Device();
+	zcx_kfree(dev);
+}
+
+Device::~Device()
+{
+	// Nobody else can reach the table now: no slot locks needed.
+	if (pool_) {
+		for (u64 i = 0; i < table_.size(); i++)
+			release(table_[i].get());
+	}
+	xv::Pool::destroy(pool_);
+}
+
+Result<SlotContents> Device::store_raw(const u8 *src)
+{
+	zcx_page *page = zcx_page_alloc(ZCX_GFP_NOIO);
+	if (!page)
+		return Errc::nomem;
+	{
+		PageMapping map(page);
+		memcpy(map.bytes(), src, kPageSize);
+	}
+	return SlotContents{SlotKind::huge, zcx_page_to_pfn(page),
+			    static_cast<u32>(kPageSize)};
+}
+
+// Compresses in this CPU's stream with preemption off and copies into a
+// pool object allocated without sleeping.  If the pool cannot grow that
+// way, leave the stream, allocate with NOIO (may sleep) and compress
+// again: the stream may have been used by others meanwhile.
+Result<SlotContents> Device::store_compressed(const u8 *src)
+{
+	xv::Handle handle = 0;
+	usize room = 0;
+	for (;;) {
+		usize len;
+		{
+			PreemptDisabled preempt_off;
+			const zcx_stream &stream =
+				*zcx_this_cpu_stream(streams_);
+			auto compressed = compress_page(src, stream);
+			if (compressed)
+				len = compressed.value();
+			if (!compressed || len >= kHugeThreshold) {
+				if (handle)
+					pool_->free(handle);
+				if (!compressed)
+					return compressed.error();
+				return SlotContents{SlotKind::huge, 0, 0};
+			}
+			if (!handle) {
+				auto fast = pool_->alloc(len, Gfp::nowait);
+				if (fast) {
+					handle = fast.value();
+					room = pool_->object_size(handle);
+				}
+			}
+			if (handle && len <= room) {
+				u8 *object = pool_->map(handle);
+				memcpy(object, stream.buffer, len);
+				pool_->unmap(object);
+				return SlotContents{SlotKind::compressed, handle,
+						    static_cast<u32>(len)};
+			}
+		}
+		// The page changed between two compressions and grew:
+		// start over with a bigger object.
+		if (handle)
+			pool_->free(handle);
+		writestall_.inc();
+		handle = ZCX_TRY(pool_->alloc(len, Gfp::noio));
+		room = pool_->object_size(handle);
+	}
+}
+
+Result<SlotContents> Device::store(const u8 *src)
+{
+	u64 word;
+	if (page_same_filled(src, &word))
+		return SlotContents{SlotKind::same, word, 0};
+	SlotContents stored = ZCX_TRY(store_compressed(src));
+	if (stored.kind == SlotKind::huge)
+		stored = ZCX_TRY(store_raw(src));
+
+	const u64 used = used_pages() + (stored.kind == SlotKind::huge);
+	const u64 limit = limit_pages_.load();
+	if (limit && used > limit) {
+		free_object(stored);
+		return Errc::nomem;
+	}
+	max_used_pages_.fetch_max(used);
+	return stored;
+}
+
+Result<void> Device::write_page(u64 index, const u8 *src)
+{
+	num_writes_.inc();
+	auto stored = store(src);
+	if (!stored) {
+		failed_writes_.inc();
+		return stored.error();
+	}
+	publish(index, stored.value());
+	return {};
+}
+
+void Device::publish(u64 index, const SlotContents &next)
+{
+	Slot &slot = table_[index];
+	SlotContents old;
+	account(next, true);
+	{
+		auto locked = slot.lock();
+		old = slot.get();
+		slot.set(next);
+	}
+	release(old);
+}
+
+void Device::account(const SlotContents &c, bool adding)
+{
+	if (c.kind == SlotKind::empty)
+		return;
+	const u64 sign = adding ? 1 : ~u64{0}; // wraps to subtract
+	pages_stored_.add(sign);
+	compr_bytes_.add(sign * c.size);
+	if (c.kind == SlotKind::same)
+		same_pages_.add(sign);
+	if (c.kind == SlotKind::huge) {
+		huge_pages_.add(sign);
+		if (adding)
+			huge_pages_since_.inc();
+	}
+}
+
+void Device::free_object(const SlotContents &c)
+{
+	if (c.kind == SlotKind::compressed)
+		pool_->free(c.value);
+	else if (c.kind == SlotKind::huge)
+		zcx_page_free(zcx_pfn_to_page(c.value));
+}
+
+void Device::release(const SlotContents &old)
+{
+	account(old, false);
+	free_object(old);
+}
+
+Result<void> Device::read_page(u64 index, u8 *dst)
+{
+	num_reads_.inc();
+	Slot &slot = table_[index];
+	auto locked = slot.lock();
+	const SlotContents c = slot.get();
+	switch (c.kind) {
+	case SlotKind::empty:
+		memset(dst, 0, kPageSize);
+		return {};
+	case SlotKind::same:
+		fill_page(dst, c.value);
+		return {};
+	case SlotKind::huge: {
+		PageMapping map(zcx_pfn_to_page(c.value));
+		memcpy(dst, map.bytes(), kPageSize);
+		return {};
+	}
+	case SlotKind::compressed:
+		break;
+	}
+	const u8 *object = pool_->map(c.value);
+	int status;
+	auto ok = decompress_page({object, c.size}, dst, &status);
+	pool_->unmap(object);
+	if (!ok) {
+		failed_reads_.inc();
+		zcx_report_corrupt(index, status);
+	}
+	return ok;
+}
+
+void Device::discard_page(u64 index) { publish(index, {}); }
+
+void Device::slot_free_notify(u64 index)
+{
+	Slot &slot = table_[index];
+	if (!slot.try_lock()) {
+		miss_free_.inc();
+		return;
+	}
+	const SlotContents old = slot.get();
+	slot.clear();
+	slot.unlock();
+	notify_free_.inc();
+	release(old);
+}
+
+void Device::get_stats(zcx_stats *out) const
+{
+	*out = {};
+	out->orig_data_size = pages_stored_.load() << kPageShift;
+	out->compr_data_size = compr_bytes_.load();
+	out->mem_used_total = used_pages() << kPageShift;
+	out->mem_limit = limit_pages_.load() << kPageShift;
+	out->mem_used_max = max_used_pages_.load() << kPageShift;
+	out->same_pages = same_pages_.load();
+	out->pages_compacted = 0;
+	out->huge_pages = huge_pages_.load();
+	out->huge_pages_since = huge_pages_since_.load();
+	out->num_reads = num_reads_.load();
+	out->num_writes = num_writes_.load();
+	out->failed_reads = failed_reads_.load();
+	out->failed_writes = failed_writes_.load();
+	out->invalid_io = invalid_io_.load();
+	out->notify_free = notify_free_.load();
+	out->writestall = writestall_.load();
+	out->miss_free = miss_free_.load();
+}
+
+} // namespace zcx

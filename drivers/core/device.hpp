@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+// One initialised zram disk: the slot table, the object pool and the
+// counters behind mm_stat, io_stat and debug_stat.
+#pragma once
+
+#include "codec.hpp"
+#include "table.hpp"
+#include "xvmalloc/xvmalloc.hpp"
+#include "zcx/abi.h"
+#include "zcx/support/alloc.hpp"
+#include "zcx/support/atomic.hpp"
+#include "zcx/support/result.hpp"
+
+namespace zcx {
+
+class Device : Pinned {
+public:
+	// streams: this disk's per-CPU compression streams, owned by the
+	// C layer's CPU-hotplug instance and alive as long as the Device.
+	static Result<Device *> create(u64 disksize, zcx_streams *streams);
+	static void destroy(Device *dev);
+
+	u64 nr_pages() const { return table_.size(); }
+
+	// Writes never fail merely because memory is tight: a failed
+	// non-sleeping allocation falls back to a sleeping one.  -ENOMEM
+	// means the system (or mem_limit) really has no room.
+	Result<void> write_page(u64 index, const u8 *src);
+	// -EIO, with a log line, if the stored object does not decompress.
+	Result<void> read_page(u64 index, u8 *dst);
+	void discard_page(u64 index);
+	// Never sleeps or spins: a busy slot is left for a later write.
+	void slot_free_notify(u64 index);
+
+	void count_invalid_io() { invalid_io_.inc(); }
+	void count_failed(bool is_write)
+	{
+		(is_write ? failed_writes_ : failed_reads_).inc();
+	}
+	void set_mem_limit(u64 bytes) { limit_pages_.store(bytes >> kPageShift); }
+	void reset_mem_used_max() { max_used_pages_.store(used_pages()); }
+	void get_stats(zcx_stats *out) const;
+
+	~Device();
+
+private:
+	template <class T, class... Args>
+	friend Result<T *> try_new(Gfp, Args &&...);
+	explicit Device(zcx_streams *streams) : streams_(streams) {}
+
+	Result<SlotContents> store(const u8 *src);
+	Result<SlotContents> store_compressed(const u8 *src);
+	Result<SlotContents> store_raw(const u8 *src);
+	void publish(u64 index, const SlotContents &next);
+	void free_object(const SlotContents &c);
+	// Frees what a slot held and takes it out of the counters.
+	void release(const SlotContents &old);
+	void account(const SlotContents &c, bool adding);
+	u64 used_pages() const { return pool_->pages() + huge_pages_.load(); }
+
+	Table table_;
+	xv::Pool *pool_ = nullptr;
+	zcx_streams *streams_;
+
+	Atomic<u64> pages_stored_;
+	Atomic<u64> compr_bytes_;
+	Atomic<u64> same_pages_;
+	Atomic<u64> huge_pages_;
+	Atomic<u64> huge_pages_since_;
+	Atomic<u64> limit_pages_;
+	Atomic<u64> max_used_pages_;
+	Atomic<u64> num_reads_;
+	Atomic<u64> num_writes_;
+	Atomic<u64> failed_reads_;
+	Atomic<u64> failed_writes_;
+	Atomic<u64> invalid_io_;
+	Atomic<u64> notify_free_;
+	Atomic<u64> writestall_;
+	Atomic<u64> miss_free_;
+};
+
+} // namespace zcx

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "table.hpp"
+
+namespace zcx {
+
+SlotContents Slot::get() const
+{
+	const unsigned long flags = load_flags();
+	SlotContents c;
+	c.value = value_;
+	c.size = static_cast<u32>(flags & kSizeMask);
+	if (flags & kSame)
+		c.kind = SlotKind::same;
+	else if (flags & kHuge)
+		c.kind = SlotKind::huge;
+	else if (c.value)
+		c.kind = SlotKind::compressed;
+	return c;
+}
+
+void Slot::set(const SlotContents &c)
+{
+	unsigned long flags = load_flags() & (1UL << kLockBit);
+	flags |= c.size & kSizeMask;
+	if (c.kind == SlotKind::same)
+		flags |= kSame;
+	else if (c.kind == SlotKind::huge)
+		flags |= kHuge;
+	value_ = c.kind == SlotKind::empty ? 0 : c.value;
+	// A plain store keeps the (held) lock bit set; spinners' atomic
+	// test-and-set never changes the word while it is held.
+	__atomic_store_n(&flags_, flags, __ATOMIC_RELAXED);
+}
+
+Result<void> Table::init(u64 nr_slots)
+{
+	if (nr_slots == 0 || nr_slots > ~usize{0} / sizeof(Slot))
+		return Errc::inval;
+	void *mem = zcx_vzalloc(nr_slots * sizeof(Slot));
+	if (!mem)
+		return Errc::nomem;
+	// All-zero bytes are an empty, unlocked slot.
+	slots_ = static_cast<Slot *>(mem);
+	nr_slots_ = nr_slots;
+	return {};
+}
+
+Table::~Table() { zcx_vfree(slots_); }
+
+} // namespace zcx

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The platform half of include/zcx/abi.h: kernel services for the C++
+ * core, which may not include kernel headers itself.
+ */
+#include <linux/bit_spinlock.h>
+#include <linux/build_bug.h>
+#include <linux/errno.h>
+#include <linux/gfp.h>
+#include <linux/highmem.h>
+#include <linux/lzo.h>
+#include <linux/mm.h>
+#include <linux/percpu.h>
+#include <linux/preempt.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/vmalloc.h>
+
+#include "zcx/abi.h"
+#include "zram_drv.h"
+
+static_assert(PAGE_SIZE == ZCX_PAGE_SIZE, "the core assumes 4 KiB pages");
+static_assert(ZCX_EIO == EIO && ZCX_ENOMEM == ENOMEM && ZCX_EBUSY == EBUSY &&
+	      ZCX_EINVAL == EINVAL && ZCX_ENOSPC == ENOSPC &&
+	      ZCX_ERANGE == ERANGE, "errno values the core names");
+static_assert(sizeof(unsigned long) == 8, "slot words are 64-bit");
+
+static gfp_t to_gfp(enum zcx_gfp gfp)
+{
+	switch (gfp) {
+	case ZCX_GFP_NOWAIT:
+		/* No warning: the caller has a sleeping fallback. */
+		return GFP_NOWAIT | __GFP_NOWARN;
+	case ZCX_GFP_NOIO:
+		return GFP_NOIO;
+	case ZCX_GFP_KERNEL:
+		return GFP_KERNEL;
+	}
+	return GFP_NOWAIT | __GFP_NOWARN;
+}
+
+void *zcx_kzalloc(zcx_size_t size, enum zcx_gfp gfp)
+{
+	return kzalloc(size, to_gfp(gfp));
+}
+
+void zcx_kfree(const void *ptr)
+{
+	kfree(ptr);
+}
+
+void *zcx_vzalloc(zcx_size_t size)
+{
+	return vzalloc(size);
+}
+
+void zcx_vfree(const void *ptr)
+{
+	vfree(ptr);
+}
+
+struct zcx_page *zcx_page_alloc(enum zcx_gfp gfp)
+{
+	return (struct zcx_page *)alloc_page(to_gfp(gfp));
+}
+
+void zcx_page_free(struct zcx_page *page)
+{
+	__free_page((struct page *)page);
+}
+
+unsigned long zcx_page_to_pfn(struct zcx_page *page)
+{
+	return page_to_pfn((struct page *)page);
+}
+
+struct zcx_page *zcx_pfn_to_page(unsigned long pfn)
+{
+	return (struct zcx_page *)pfn_to_page(pfn);
+}
+
+void *zcx_kmap_local(struct zcx_page *page)
+{
+	return kmap_local_page((struct page *)page);
+}
+
+void zcx_kunmap_local(const void *addr)
+{
+	kunmap_local(addr);
+}
+
+/* One lock class for every pool: pools never nest. */
+struct zcx_spinlock *zcx_spinlock_create(void)
+{
+	spinlock_t *lock = kmalloc(sizeof(*lock), GFP_KERNEL);
+
+	if (lock)
+		spin_lock_init(lock);
+	return (struct zcx_spinlock *)lock;
+}
+
+void zcx_spinlock_destroy(struct zcx_spinlock *lock)
+{
+	kfree(lock);
+}
+
+void zcx_spin_lock(struct zcx_spinlock *lock)
+{
+	spin_lock((spinlock_t *)lock);
+}
+
+void zcx_spin_unlock(struct zcx_spinlock *lock)
+{
+	spin_unlock((spinlock_t *)lock);
+}
+
+void zcx_bit_lock(unsigned int bit, unsigned long *word)
+{
+	bit_spin_lock(bit, word);
+}
+
+int zcx_bit_trylock(unsigned int bit, unsigned long *word)
+{
+	return bit_spin_trylock(bit, word);
+}
+
+void zcx_bit_unlock(unsigned int bit, unsigned long *word)
+{
+	bit_spin_unlock(bit, word);
+}
+
+void zcx_preempt_disable(void)
+{
+	preempt_disable();
+}
+
+void zcx_preempt_enable(void)
+{
+	preempt_enable();
+}
+
+struct zcx_stream *zcx_this_cpu_stream(struct zcx_streams *streams)
+{
+	return this_cpu_ptr(((struct zram_streams *)streams)->percpu);
+}
+
+int zcx_lzo_compress(const void *src, zcx_size_t src_len, void *dst,
+		     zcx_size_t *dst_len, void *wrkmem)
+{
+	return lzo1x_1_compress(src, src_len, dst, dst_len, wrkmem);
+}
+
+int zcx_lzo_decompress_safe(const void *src, zcx_size_t src_len, void *dst,
+			    zcx_size_t *dst_len)
+{
+	return lzo1x_decompress_safe(src, src_len, dst, dst_len);
+}
+
+void zcx_report_corrupt(unsigned long index, int codec_status)
+{
+	pr_err_ratelimited("zram: page %lu does not decompress (lzo status %d), read fails with EIO\n",
+			   index, codec_status);
+}

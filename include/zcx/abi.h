@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one contract between the C layer (the only code that sees kernel
+ * headers) and the freestanding C++ core.  Plain C types only, no includes:
+ * the core compiles unchanged in the kernel and in user space, where
+ * tests/host provides another implementation of the platform half.
+ */
+#ifndef ZCX_ABI_H
+#define ZCX_ABI_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef __SIZE_TYPE__ zcx_size_t;
+typedef unsigned long long zcx_u64;
+
+/* The core is written for 4 KiB pages; the C layer asserts PAGE_SIZE. */
+#define ZCX_PAGE_SHIFT 12
+#define ZCX_PAGE_SIZE (1UL << ZCX_PAGE_SHIFT)
+
+/*
+ * Linux errno values are user-visible ABI; the C layer checks each one
+ * against <linux/errno.h> at build time, so the core may name them.
+ */
+enum zcx_errno {
+	ZCX_EIO = 5,
+	ZCX_ENOMEM = 12,
+	ZCX_EBUSY = 16,
+	ZCX_EINVAL = 22,
+	ZCX_ENOSPC = 28,
+	ZCX_ERANGE = 34,
+};
+
+/* Allocation contexts; the C layer maps them to real gfp_t values. */
+enum zcx_gfp {
+	ZCX_GFP_NOWAIT, /* atomic context, no reclaim, may fail */
+	ZCX_GFP_NOIO,   /* may sleep, must not recurse into block I/O */
+	ZCX_GFP_KERNEL, /* process context, set-up paths only */
+};
+
+/* ---- Platform: implemented by the C layer (or tests/host) ---- */
+
+void *zcx_kzalloc(zcx_size_t size, enum zcx_gfp gfp);
+void zcx_kfree(const void *ptr);
+/* Large zeroed arrays (the slot table); may sleep. */
+void *zcx_vzalloc(zcx_size_t size);
+void zcx_vfree(const void *ptr);
+
+/* Order-0 pages, named by pointer or by pfn (pfns fit in a slot word). */
+struct zcx_page;
+struct zcx_page *zcx_page_alloc(enum zcx_gfp gfp);
+void zcx_page_free(struct zcx_page *page);
+unsigned long zcx_page_to_pfn(struct zcx_page *page);
+struct zcx_page *zcx_pfn_to_page(unsigned long pfn);
+/* kmap_local_page semantics: unmap in reverse order of mapping. */
+void *zcx_kmap_local(struct zcx_page *page);
+void zcx_kunmap_local(const void *addr);
+
+struct zcx_spinlock;
+struct zcx_spinlock *zcx_spinlock_create(void);
+void zcx_spinlock_destroy(struct zcx_spinlock *lock);
+void zcx_spin_lock(struct zcx_spinlock *lock);
+void zcx_spin_unlock(struct zcx_spinlock *lock);
+
+/* bit_spin_lock on one bit of a word; disables preemption while held. */
+void zcx_bit_lock(unsigned int bit, unsigned long *word);
+int zcx_bit_trylock(unsigned int bit, unsigned long *word);
+void zcx_bit_unlock(unsigned int bit, unsigned long *word);
+
+void zcx_preempt_disable(void);
+void zcx_preempt_enable(void);
+
+/*
+ * One CPU's compression stream, created by the CPU-hotplug callback.
+ * buffer holds ZCX_STREAM_BUFFER_SIZE bytes (LZO's worst case exceeds a
+ * page); wrkmem is the compressor's work area.
+ */
+#define ZCX_STREAM_BUFFER_SIZE (2 * ZCX_PAGE_SIZE)
+struct zcx_stream {
+	void *buffer;
+	void *wrkmem;
+};
+struct zcx_streams;
+/* Only with preemption disabled: the stream of the CPU we run on. */
+struct zcx_stream *zcx_this_cpu_stream(struct zcx_streams *streams);
+
+/* The kernel's LZO1X (lib/lzo); return values are LZO_E_* (0 = OK). */
+int zcx_lzo_compress(const void *src, zcx_size_t src_len, void *dst,
+		     zcx_size_t *dst_len, void *wrkmem);
+int zcx_lzo_decompress_safe(const void *src, zcx_size_t src_len, void *dst,
+			    zcx_size_t *dst_len);
+
+/* Rate-limited log line for a stored object that fails to decompress. */
+void zcx_report_corrupt(unsigned long index, int codec_status);
+
+/* ---- Core: implemented in C++ ---- */
+
+struct zcx_dev;
+
+struct zcx_stats {
+	zcx_u64 orig_data_size;   /* bytes of pages stored */
+	zcx_u64 compr_data_size;  /* bytes after compression */
+	zcx_u64 mem_used_total;   /* bytes of pages held by the pool */
+	zcx_u64 mem_limit;        /* bytes, 0 = none */
+	zcx_u64 mem_used_max;     /* bytes, peak of mem_used_total */
+	zcx_u64 same_pages;
+	zcx_u64 pages_compacted;
+	zcx_u64 huge_pages;
+	zcx_u64 huge_pages_since;
+	zcx_u64 num_reads;
+	zcx_u64 num_writes;
+	zcx_u64 failed_reads;
+	zcx_u64 failed_writes;
+	zcx_u64 invalid_io;
+	zcx_u64 notify_free;
+	zcx_u64 writestall;
+	zcx_u64 miss_free;
+};
+
+/* Allocates the table and pool for disksize bytes (a multiple of pages). */
+int zcx_dev_create(zcx_u64 disksize, struct zcx_streams *streams,
+		   struct zcx_dev **out);
+void zcx_dev_destroy(struct zcx_dev *dev);
+zcx_u64 zcx_dev_nr_pages(const struct zcx_dev *dev);
+
+/* Whole-page I/O on page index; src/dst are mapped page-sized buffers. */
+int zcx_dev_write_page(struct zcx_dev *dev, unsigned long index,
+		       const void *src);
+int zcx_dev_read_page(struct zcx_dev *dev, unsigned long index, void *dst);
+/* Discard / write-zeroes: frees the slot. */
+void zcx_dev_discard_page(struct zcx_dev *dev, unsigned long index);
+/* Called under the swap device's spinlock: never sleeps or spins. */
+void zcx_dev_slot_free_notify(struct zcx_dev *dev, unsigned long index);
+void zcx_dev_count_invalid_io(struct zcx_dev *dev);
+void zcx_dev_count_failed(struct zcx_dev *dev, int is_write);
+
+void zcx_dev_set_mem_limit(struct zcx_dev *dev, zcx_u64 bytes);
+void zcx_dev_reset_mem_used_max(struct zcx_dev *dev);
+void zcx_dev_get_stats(const struct zcx_dev *dev, struct zcx_stats *out);
+
+/*
+ * memparse-style size: decimal (or 0x hex / 0 octal) digits, optional
+ * K/M/G/T/P/E suffix, optional trailing newline.  Unlike memparse,
+ * anything else after the number is rejected.  0 or -EINVAL/-ERANGE.
+ */
+int zcx_parse_size(const char *buf, zcx_size_t len, zcx_u64 *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ZCX_ABI_H */
