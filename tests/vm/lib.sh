@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# Helpers for guest-side tests (sourced; run inside scripts/vm-run.sh).
+# The working directory is the repo top, read-only; /tmp is writable.
+
+REPO=$(pwd)
+KO=$REPO/zram.ko
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+fail() {
+	echo "  FAIL: $*" >&2
+	exit 1
+}
+
+note() { echo "  $*"; }
+
+# Loads our zram.ko by path, never the stock one, and proves it.
+load_ours() {
+	unload_zram
+	insmod "$KO" "$@" || fail "insmod $KO $* failed"
+	assert_ours
+	udevadm settle 2>/dev/null || true
+}
+
+assert_ours() {
+	local want have
+	want=$(modinfo -F srcversion "$KO")
+	have=$(cat /sys/module/zram/srcversion 2>/dev/null || true)
+	[[ -n $want && $have == "$want" ]] ||
+		fail "loaded zram (srcversion '$have') is not $KO ('$want')"
+}
+
+unload_zram() {
+	local i
+	[[ -d /sys/module/zram ]] || return 0
+	for i in 1 2 3 4 5; do
+		rmmod zram 2>/dev/null && return 0
+		sleep 0.5
+	done
+	rmmod zram || fail "cannot unload zram"
+}
+
+zattr() { cat "/sys/block/$1/$2"; }
+
+# mm_stat field N (1-based): 1 orig 2 compr 3 mem_used 4 limit 5 max
+# 6 same 7 compacted 8 huge 9 huge_since
+mm_field() { awk -v n="$2" '{print $n}' "/sys/block/$1/mm_stat"; }
+io_field() { awk -v n="$2" '{print $n}' "/sys/block/$1/io_stat"; }
+
+# Writes VALUE to a sysfs FILE and expects the write to fail with the
+# errno whose strerror() text is WANT (e.g. "Invalid argument").
+expect_write_error() {
+	local file=$1 value=$2 want=$3 out
+	if out=$( (printf '%s' "$value" >"$file") 2>&1); then
+		fail "writing '$value' to $file succeeded; wanted '$want'"
+	fi
+	[[ $out == *"$want"* ]] ||
+		fail "writing '$value' to $file: '$out'; wanted '$want'"
+	note "'$value' > ${file#/sys/block/}: $want (as expected)"
+}
+
+# Writes that must succeed.
+set_attr() {
+	printf '%s' "$3" >"/sys/block/$1/$2" || fail "writing '$3' to $1/$2 failed"
+}
+
+init_disk() { # DEV SIZE
+	set_attr "$1" disksize "$2"
+	[[ $(zattr "$1" initstate) == 1 ]] || fail "$1 not initialised"
+}
+
+reset_disk() {
+	local i
+	# udev may hold a fresh device open for a moment; tools retry too.
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		printf 1 >"/sys/block/$1/reset" 2>/dev/null && return 0
+		sleep 0.3
+	done
+	fail "reset of $1 keeps failing"
+}
+
+# Runs each test function given, in its own subshell with set -e, and
+# prints one PASS/FAIL line per test for scripts/check.sh to count.
+run_tests() {
+	local t rc start failed=0
+	for t in "$@"; do
+		echo "=== $t"
+		start=$SECONDS
+		set +e
+		(set -e; "$t")
+		rc=$?
+		set -e
+		if [[ $rc == 0 ]]; then
+			echo "PASS: vm/$t ($((SECONDS - start))s)"
+		else
+			echo "FAIL: vm/$t ($((SECONDS - start))s)"
+			failed=$((failed + 1))
+		fi
+		# Leave the next test a clean slate even after a failure.
+		swapoff -a 2>/dev/null || true
+		umount /mnt 2>/dev/null || true
+		(unload_zram) 2>/dev/null || true
+	done
+	return $((failed > 0))
+}

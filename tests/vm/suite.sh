@@ -1,0 +1,277 @@
+#!/bin/bash
+# The VM integration suite: runs inside Debian's stock 6.1 kernel under
+# QEMU (scripts/vm-run.sh), against our zram.ko loaded by path.
+#   scripts/vm-run.sh tests/vm/suite.sh [TEST...]
+set -euo pipefail
+# shellcheck source=tests/vm/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+test_devices_and_limits() {
+	load_ours num_devices=4
+	local d q
+	for d in zram0 zram1 zram2 zram3; do
+		[[ -b /dev/$d ]] || fail "/dev/$d missing"
+		q=/sys/block/$d/queue
+		[[ $(cat $q/logical_block_size) == 4096 ]] || fail "$d logical block"
+		[[ $(cat $q/physical_block_size) == 4096 ]] || fail "$d physical block"
+		[[ $(cat $q/minimum_io_size) == 4096 ]] || fail "$d io_min"
+		[[ $(cat $q/optimal_io_size) == 4096 ]] || fail "$d io_opt"
+		[[ $(cat $q/rotational) == 0 ]] || fail "$d rotational"
+		[[ $(cat $q/add_random) == 0 ]] || fail "$d add_random"
+		[[ $(cat $q/discard_granularity) == 4096 ]] || fail "$d discard granularity"
+		[[ $(cat $q/discard_max_bytes) -gt 0 ]] || fail "$d no discard"
+		[[ $(cat $q/write_zeroes_max_bytes) -gt 0 ]] || fail "$d no write-zeroes"
+		[[ $(cat $q/stable_writes) == 1 ]] || fail "$d stable_writes"
+		[[ $(zattr $d initstate) == 0 ]] || fail "$d initialised at load"
+		[[ $(zattr $d disksize) == 0 ]] || fail "$d disksize at load"
+		[[ $(cat /sys/block/$d/size) == 0 ]] || fail "$d capacity at load"
+	done
+	[[ ! -e /dev/zram4 ]] || fail "more devices than asked for"
+	init_disk zram0 1G
+	[[ $(cat /sys/block/zram0/size) == $((1 << 21)) ]] || fail "capacity after 1G"
+	note "4 devices, queue limits as stock"
+}
+
+test_module_parameter() {
+	local bad out
+	for bad in 0 33 abc -1; do
+		unload_zram
+		if out=$(insmod "$KO" num_devices=$bad 2>&1); then
+			fail "insmod num_devices=$bad loaded"
+		fi
+		[[ ! -d /sys/module/zram ]] || fail "module left loaded"
+		note "num_devices=$bad refused: ${out##*: }"
+	done
+	dmesg | grep -q 'num_devices=33 is out of range 1..32' ||
+		fail "no log line for num_devices=33"
+	load_ours num_devices=32
+	[[ -b /dev/zram31 ]] || fail "num_devices=32 did not make zram31"
+}
+
+test_ext4_tree() {
+	load_ours num_devices=4
+	init_disk zram1 512M
+	modprobe ext4
+	mkfs.ext4 -q /dev/zram1
+	mount /dev/zram1 /mnt
+	local trees=(/usr/share/perl /usr/lib/python3.11 /usr/include/linux)
+	local t
+	for t in "${trees[@]}"; do
+		[[ -d $t ]] || continue
+		mkdir -p "/mnt$(dirname "$t")"
+		cp -a "$t" "/mnt$t"
+	done
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	for t in "${trees[@]}"; do
+		[[ -d $t ]] || continue
+		diff -r --no-dereference "$t" "/mnt$t" >/tmp/diff.log 2>&1 || {
+			head -20 /tmp/diff.log
+			fail "tree $t differs after drop_caches"
+		}
+	done
+	note "copied $(du -sh /mnt | cut -f1) of real files; mm_stat: $(zattr zram1 mm_stat)"
+	expect_write_error /sys/block/zram1/reset 1 "Device or resource busy"
+	umount /mnt
+	fsck.ext4 -fn /dev/zram1 >/tmp/fsck.log 2>&1 || {
+		cat /tmp/fsck.log
+		fail "fsck found errors"
+	}
+	reset_disk zram1
+	[[ $(mm_field zram1 3) == 0 ]] || fail "memory left after reset"
+}
+
+# Swap under memory pressure: a cgroup squeezes stress-ng's verifying
+# workers into a quarter of what they touch, so pages go through zram.
+test_swap_pressure() {
+	load_ours num_devices=1
+	init_disk zram0 512M
+	mkswap /dev/zram0 >/dev/null
+	swapon -p 100 /dev/zram0
+	local cg=/sys/fs/cgroup/zram-swap-test
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+	mkdir -p $cg
+	echo 64M >$cg/memory.max
+	(
+		echo $BASHPID >$cg/cgroup.procs
+		exec stress-ng --vm 2 --vm-bytes 128M --vm-keep --verify \
+			--timeout 25s --temp-path /tmp --metrics-brief
+	) >/tmp/stress.log 2>&1 &
+	local pid=$! peak=0 used
+	while kill -0 $pid 2>/dev/null; do
+		used=$(awk '$1 == "/dev/zram0" {print $4}' /proc/swaps)
+		((used > peak)) && peak=$used
+		sleep 1
+	done
+	local rc=0
+	wait $pid || rc=$?
+	cat /tmp/stress.log
+	[[ $rc == 0 ]] || fail "stress-ng exited $rc"
+	! grep -qiE 'verif.*fail|fail.*verif|miscompare' /tmp/stress.log ||
+		fail "stress-ng reported verify errors"
+	((peak > 32768)) || fail "swap barely used: peak ${peak} KiB"
+	note "peak swap on zram0: $((peak / 1024)) MiB; io_stat: $(zattr zram0 io_stat)"
+	note "debug_stat: $(zattr zram0 debug_stat | tr '\n' ' ')"
+	swapoff /dev/zram0
+	rmdir $cg
+	[[ $(io_field zram0 4) -gt 0 ]] || fail "no swap_slot_free_notify seen"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+	reset_disk zram0
+}
+
+# fio with crc32c verification: 2 jobs, iodepth 8, random read/write.
+fio_verify() { # DEV LABEL FIO-OPTIONS...
+	local dev=$1 label=$2
+	shift 2
+	fio --name="verify-$label" --filename="/dev/$dev" --ioengine=libaio \
+		--direct=1 --bs=4k --iodepth=8 --numjobs=2 --rw=randrw \
+		--size=24M --offset_increment=24M --verify=crc32c \
+		--do_verify=1 --verify_fatal=1 --verify_backlog=256 \
+		--group_reporting "$@" >/tmp/fio-$label.log 2>&1 || {
+		cat /tmp/fio-$label.log
+		fail "fio $label failed"
+	}
+	grep -E '^ *(READ|WRITE):' /tmp/fio-$label.log | sed 's/^ */  /'
+}
+
+test_fio_verify() {
+	load_ours num_devices=4
+	init_disk zram2 48M
+	fio_verify zram2 random --refill_buffers --buffer_compress_percentage=0
+	fio_verify zram2 half --refill_buffers --buffer_compress_percentage=50
+	fio_verify zram2 full --refill_buffers --buffer_compress_percentage=100
+	fio_verify zram2 zeros --zero_buffers
+	note "mm_stat: $(zattr zram2 mm_stat)"
+	[[ $(mm_field zram2 8) -gt 0 ]] || fail "random data stored no huge pages"
+	[[ $(io_field zram2 1) == 0 && $(io_field zram2 2) == 0 ]] || fail "failed I/O"
+}
+
+test_fio_cpu_hotplug() {
+	local online=/sys/devices/system/cpu/cpu1/online
+	[[ -w $online ]] || fail "guest has no hot-pluggable cpu1"
+	load_ours num_devices=4
+	init_disk zram2 48M
+	(
+		n=0
+		while [[ ! -e /tmp/fio-done ]]; do
+			echo 0 >$online
+			sleep 0.3
+			echo 1 >$online
+			sleep 0.3
+			n=$((n + 1))
+		done
+		echo $n >/tmp/toggles
+	) &
+	local toggler=$!
+	rm -f /tmp/fio-done
+	fio_verify zram2 hotplug --refill_buffers --buffer_compress_percentage=50 \
+		--loops=2
+	touch /tmp/fio-done
+	wait $toggler
+	[[ $(cat $online) == 1 ]] || fail "cpu1 left offline"
+	note "cpu1 went offline and online $(cat /tmp/toggles) times during fio"
+	(($(cat /tmp/toggles) >= 3)) || fail "too few hotplug cycles to mean anything"
+	# Streams created while cpu1 was down must exist once it is back.
+	reset_disk zram2
+	echo 0 >$online
+	init_disk zram2 16M
+	echo 1 >$online
+	fio_verify zram2 after-online --refill_buffers --buffer_compress_percentage=50 \
+		--size=8M --offset_increment=8M
+}
+
+test_discard_frees_memory() {
+	load_ours num_devices=4
+	init_disk zram3 64M
+	head -c 32M /dev/urandom >/tmp/rand
+	dd if=/tmp/rand of=/dev/zram3 bs=1M oflag=direct status=none
+	local before after
+	before=$(mm_field zram3 3)
+	((before >= 32 << 20)) || fail "random data used only $before bytes"
+	blkdiscard /dev/zram3
+	after=$(mm_field zram3 3)
+	[[ $after == 0 && $(mm_field zram3 1) == 0 ]] ||
+		fail "after blkdiscard mm_stat: $(zattr zram3 mm_stat)"
+	note "blkdiscard: mem_used_total $before -> $after"
+	dd if=/tmp/rand of=/dev/zram3 bs=1M oflag=direct status=none
+	blkdiscard -z /dev/zram3
+	[[ $(mm_field zram3 3) == 0 ]] || fail "write-zeroes left memory"
+	cmp -n $((32 << 20)) /dev/zram3 /dev/zero || fail "zeroed range reads non-zero"
+	note "blkdiscard -z: memory freed, reads zeros"
+}
+
+test_bad_input() {
+	load_ours num_devices=4
+	local z=/sys/block/zram3
+	expect_write_error $z/disksize abc "Invalid argument"
+	expect_write_error $z/disksize 12Q "Invalid argument"
+	expect_write_error $z/disksize 1KB "Invalid argument"
+	expect_write_error $z/disksize 0 "Invalid argument"
+	expect_write_error $z/disksize -4096 "Invalid argument"
+	expect_write_error $z/disksize 99999999999999999999 "Invalid argument"
+	[[ $(zattr zram3 initstate) == 0 ]] || fail "rejected disksize initialised"
+	expect_write_error $z/comp_algorithm nonsense "Invalid argument"
+	set_attr zram3 comp_algorithm lzo
+	set_attr zram3 disksize 1M
+	[[ $(zattr zram3 disksize) == 1048576 ]] || fail "disksize 1M"
+	expect_write_error $z/disksize 2M "Device or resource busy"
+	expect_write_error $z/comp_algorithm lzo "Device or resource busy"
+	expect_write_error $z/reset 0 "Invalid argument"
+	expect_write_error $z/reset abc "Invalid argument"
+	expect_write_error $z/mem_used_max 1 "Invalid argument"
+	expect_write_error $z/mem_limit 5X "Invalid argument"
+
+	local out
+	if out=$(dd if=/dev/zero of=/dev/zram3 bs=4k seek=256 count=1 oflag=direct 2>&1); then
+		fail "write past the end succeeded"
+	fi
+	note "write past the end: ${out%%$'\n'*}"
+	[[ $(dd if=/dev/zram3 bs=4k skip=256 count=1 iflag=direct status=none | wc -c) == 0 ]] ||
+		fail "read past the end returned data"
+	if out=$(dd if=/dev/zero of=/dev/zram3 bs=512 seek=1 count=1 oflag=direct 2>&1); then
+		fail "unaligned direct write succeeded"
+	fi
+	[[ $out == *"Invalid argument"* ]] || fail "unaligned direct write: $out"
+	if out=$(dd if=/dev/zram3 of=/dev/null bs=512 skip=3 count=1 iflag=direct 2>&1); then
+		fail "unaligned direct read succeeded"
+	fi
+	note "unaligned direct I/O: Invalid argument"
+
+	# Reset and rmmod while open: refused, data intact.
+	head -c 1M /dev/urandom >/tmp/r1
+	dd if=/tmp/r1 of=/dev/zram3 bs=4k oflag=direct status=none
+	exec 3</dev/zram3
+	expect_write_error $z/reset 1 "Device or resource busy"
+	if rmmod zram 2>/dev/null; then
+		fail "rmmod succeeded with a device open"
+	fi
+	exec 3<&-
+	cmp /tmp/r1 /dev/zram3 || fail "data changed by refused reset"
+	note "reset and rmmod refused while open; data intact"
+	reset_disk zram3
+	[[ $(zattr zram3 initstate) == 0 && $(zattr zram3 disksize) == 0 ]] ||
+		fail "reset did not clear the device"
+}
+
+test_load_unload_cycles() {
+	local i
+	head -c 4M /dev/urandom >/tmp/r4
+	for i in $(seq 1 20); do
+		load_ours num_devices=2
+		init_disk zram1 16M
+		dd if=/tmp/r4 of=/dev/zram1 bs=64k oflag=direct status=none
+		dd if=/dev/zero of=/dev/zram1 bs=64k seek=64 count=64 oflag=direct status=none
+		cmp -n $((4 << 20)) /tmp/r4 /dev/zram1 || fail "cycle $i: data differs"
+		[[ $(mm_field zram1 6) -gt 0 ]] || fail "cycle $i: zero pages not same-filled"
+		unload_zram
+	done
+	note "20 load/use/unload cycles"
+}
+
+tests=("$@")
+if [[ ${#tests[@]} == 0 ]]; then
+	tests=(test_devices_and_limits test_module_parameter test_ext4_tree
+		test_swap_pressure test_fio_verify test_fio_cpu_hotplug
+		test_discard_frees_memory test_bad_input test_load_unload_cycles)
+fi
+run_tests "${tests[@]}"
