@@ -5,20 +5,21 @@
 #   make check      every test; ends with "N passed, M failed"
 #   make host-test  the core's host tests (GoogleTest, ASan + UBSan)
 
-# Newest installed Debian 6.1 headers for amd64.
-KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-6.1.*-amd64)))
+# The headers of the newest installed Debian 6.1 kernel: the one the VM boots.
+KVER ?= $(shell find /boot -maxdepth 1 -name 'vmlinuz-6.1.*-amd64' | sort -V | tail -n1 | sed 's,.*/vmlinuz-,,')
+KDIR ?= /usr/src/linux-headers-$(KVER)
 # Match the compiler the kernel was built with (gcc-12 on bookworm).
 CXX := g++-12
 export CXX
 
 PWD := $(shell pwd)
 
-.PHONY: all modules clean setup run check host-test vm-test install uninstall
+.PHONY: all modules clean setup run check host-test
 
 all: modules
 
 modules:
-	@test -n "$(KDIR)" || { echo "no 6.1 headers: run scripts/setup.sh" >&2; exit 1; }
+	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "no 6.1 kernel+headers: run scripts/setup.sh" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(PWD) CXX=$(CXX) modules
 	scripts/check-ko.sh zram.ko
 

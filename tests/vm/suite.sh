@@ -81,8 +81,17 @@ test_ext4_tree() {
 	[[ $(mm_field zram1 3) == 0 ]] || fail "memory left after reset"
 }
 
-# Swap under memory pressure: a cgroup squeezes stress-ng's verifying
-# workers into a quarter of what they touch, so pages go through zram.
+# Swap under memory pressure: a memory cgroup squeezes workers into half
+# of what they touch, so their pages round-trip through zram.
+in_cgroup() { # CGROUP-DIR COMMAND... (in the background, output to /tmp)
+	local cg=$1
+	shift
+	(
+		echo $BASHPID >"$cg/cgroup.procs"
+		exec "$@"
+	) >>/tmp/swap-workload.log 2>&1 &
+}
+
 test_swap_pressure() {
 	load_ours num_devices=1
 	init_disk zram0 512M
@@ -91,26 +100,39 @@ test_swap_pressure() {
 	local cg=/sys/fs/cgroup/zram-swap-test
 	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
 	mkdir -p $cg
-	echo 64M >$cg/memory.max
-	(
-		echo $BASHPID >$cg/cgroup.procs
-		exec stress-ng --vm 2 --vm-bytes 128M --vm-keep --verify \
-			--timeout 25s --temp-path /tmp --metrics-brief
-	) >/tmp/stress.log 2>&1 &
-	local pid=$! peak=0 used
-	while kill -0 $pid 2>/dev/null; do
+	echo 96M >$cg/memory.max
+	: >/tmp/swap-workload.log
+	local out0 in0
+	out0=$(awk '$1 == "pswpout" {print $2}' /proc/vmstat)
+	in0=$(awk '$1 == "pswpin" {print $2}' /proc/vmstat)
+	in_cgroup $cg stress-ng --vm 2 --vm-bytes 64M --vm-keep --verify \
+		--timeout 20s --temp-path /tmp --metrics-brief
+	local stress=$!
+	in_cgroup $cg python3 tests/vm/swapcheck.py 96
+	local check=$!
+	local peak=0 used
+	while kill -0 $stress 2>/dev/null || kill -0 $check 2>/dev/null; do
 		used=$(awk '$1 == "/dev/zram0" {print $4}' /proc/swaps)
 		((used > peak)) && peak=$used
 		sleep 1
 	done
-	local rc=0
-	wait $pid || rc=$?
-	cat /tmp/stress.log
-	[[ $rc == 0 ]] || fail "stress-ng exited $rc"
-	! grep -qiE 'verif.*fail|fail.*verif|miscompare' /tmp/stress.log ||
+	local rc_stress=0 rc_check=0
+	wait $stress || rc_stress=$?
+	wait $check || rc_check=$?
+	sed 's/^/  /' /tmp/swap-workload.log
+	[[ $rc_stress == 0 ]] || fail "stress-ng exited $rc_stress"
+	[[ $rc_check == 0 ]] || fail "swapcheck found corrupt pages (exit $rc_check)"
+	! grep -qiE 'verif.*fail|fail.*verif|miscompare' /tmp/swap-workload.log ||
 		fail "stress-ng reported verify errors"
-	((peak > 32768)) || fail "swap barely used: peak ${peak} KiB"
-	note "peak swap on zram0: $((peak / 1024)) MiB; io_stat: $(zattr zram0 io_stat)"
+	grep -qE 'vm +[1-9][0-9]* ' /tmp/swap-workload.log ||
+		fail "stress-ng vm finished no verified pass"
+	local swapped_out swapped_in
+	swapped_out=$(($(awk '$1 == "pswpout" {print $2}' /proc/vmstat) - out0))
+	swapped_in=$(($(awk '$1 == "pswpin" {print $2}' /proc/vmstat) - in0))
+	note "swapped out $((swapped_out / 256)) MiB, in $((swapped_in / 256)) MiB; /proc/swaps peak $((peak / 1024)) MiB"
+	((peak > 0)) || fail "/proc/swaps never showed zram0 in use"
+	((swapped_out > 16384 && swapped_in > 8192)) || fail "too little swap traffic for a test"
+	note "io_stat: $(zattr zram0 io_stat)"
 	note "debug_stat: $(zattr zram0 debug_stat | tr '\n' ' ')"
 	swapoff /dev/zram0
 	rmdir $cg

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# `make check`: every test, ending with one line "N passed, M failed".
+#   1. the module builds against Debian's 6.1 headers (+ post-link check)
+#   2. host tests of the C++ core (GoogleTest, ASan + UBSan), via ctest
+#   3. the VM suite on Debian's stock 6.1 kernel in QEMU; a kernel BUG,
+#      WARNING, Oops, lockdep or KASAN report anywhere fails the run
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p build
+passed=0
+failed=0
+failures=()
+
+record() { # NAME STATUS
+	if [[ $2 == 0 ]]; then
+		passed=$((passed + 1))
+		echo "PASS: $1"
+	else
+		failed=$((failed + 1))
+		failures+=("$1")
+		echo "FAIL: $1"
+	fi
+}
+
+echo "== build"
+make --no-print-directory modules >build/check-build.log 2>&1
+status=$?
+[[ $status == 0 ]] || tail -30 build/check-build.log
+record build/zram.ko $status
+
+echo "== host tests"
+scripts/host-test.sh >build/check-host.log 2>&1
+status=$?
+grep -E '^ *[0-9]+/[0-9]+ Test' build/check-host.log | grep -v ' Passed ' || true
+summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' build/check-host.log | tail -n1)
+echo "  ${summary:-no ctest summary}"
+if [[ $summary =~ ([0-9]+)\ tests\ failed\ out\ of\ ([0-9]+) ]]; then
+	passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+	failed=$((failed + BASH_REMATCH[1]))
+	((BASH_REMATCH[1] == 0)) || failures+=("host tests (see build/check-host.log)")
+	# A crash or build error outside ctest's count still fails.
+	[[ $status == 0 || ${BASH_REMATCH[1]} != 0 ]] || record host/ctest-exit $status
+else
+	tail -30 build/check-host.log
+	record host/build $((status == 0 ? 1 : status))
+fi
+
+echo "== VM suite (Debian's stock 6.1 kernel, our zram.ko)"
+if [[ -f zram.ko ]]; then
+	outdir=build/vm/check
+	rm -rf "$outdir"
+	scripts/vm-run.sh -o "$outdir" tests/vm/suite.sh >build/check-vm.log 2>&1
+	status=$?
+	vm_tests=$(grep -cE '^(PASS|FAIL): vm/' "$outdir/guest.log" 2>/dev/null || echo 0)
+	while read -r verdict name _; do
+		[[ $verdict == PASS: ]] && record "$name" 0 || record "$name" 1
+	done < <(grep -E '^(PASS|FAIL): vm/' "$outdir/guest.log" 2>/dev/null)
+	grep -E '^  FAIL:' "$outdir/guest.log" 2>/dev/null || true
+	# 2: kernel problem reports; 3: guest crashed or hung.
+	case $status in
+	0 | 1) record vm/kernel-log-clean 0 ;;
+	*)
+		sed -n '/kernel problem/,$p' build/check-vm.log | head -40
+		record vm/kernel-log-clean 1
+		;;
+	esac
+	[[ $vm_tests -gt 0 ]] || record vm/suite-ran 1
+else
+	record vm/suite 1
+fi
+
+echo
+if [[ $failed -gt 0 ]]; then
+	printf 'failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[[ $failed == 0 ]]
