@@ -1,0 +1,604 @@
+// SPDX-License-Identifier: GPL-2.0
+// The platform half of include/zcx/abi.h for user space.  Besides standing
+// in for the kernel it checks the kernel's rules the core must follow, since
+// breaking them on the host would otherwise go unnoticed: see
+// platform_host.hpp.
+#include "platform_host.hpp"
+
+#include <lzo/lzo1x.h>
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <set>
+#include <thread>
+#include <unordered_set>
+
+#include <sched.h>
+
+namespace {
+
+[[noreturn]] __attribute__((format(printf, 1, 2))) void die(const char *fmt,
+							      ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	std::fputs("platform_host: ", stderr);
+	std::vfprintf(stderr, fmt, ap);
+	std::fputc('\n', stderr);
+	va_end(ap);
+	std::abort();
+}
+
+constexpr std::uintptr_t kPageMask = ZCX_PAGE_SIZE - 1;
+constexpr int kMaxKmapDepth = 16; // the kernel's KM_MAX_IDX
+constexpr int kMaxHeldBitLocks = 8;
+
+const char *gfp_name(zcx_gfp gfp)
+{
+	switch (gfp) {
+	case ZCX_GFP_NOWAIT: return "NOWAIT";
+	case ZCX_GFP_NOIO: return "NOIO";
+	case ZCX_GFP_KERNEL: return "KERNEL";
+	}
+	die("invalid zcx_gfp %d", static_cast<int>(gfp));
+}
+
+unsigned gfp_index(zcx_gfp gfp)
+{
+	gfp_name(gfp); // validates
+	return static_cast<unsigned>(gfp);
+}
+
+// Let `skip` calls succeed, then fail `fail` (host::kForever = always).
+struct Fault {
+	unsigned skip;
+	unsigned fail;
+};
+
+bool take_failure(Fault &f)
+{
+	if (f.fail == 0)
+		return false;
+	if (f.skip) {
+		f.skip--;
+		return false;
+	}
+	if (f.fail != host::kForever)
+		f.fail--;
+	return true;
+}
+
+// Function-local statics: no dependence on static initialisation order.
+struct State {
+	std::mutex mu;
+	Fault kzalloc_faults[3] = {};
+	Fault page_faults[3] = {};
+	Fault vzalloc_faults = {};
+	Fault spinlock_faults = {};
+	std::size_t page_cap = SIZE_MAX;
+	// Registries of live memory.
+	std::set<std::uintptr_t> pages;
+	std::unordered_set<const void *> kzallocs;
+	std::unordered_set<const void *> vzallocs;
+	std::uint64_t page_allocs[3] = {};
+	host::CorruptReports corrupt = {};
+};
+
+State &state()
+{
+	static State s;
+	return s;
+}
+
+// Per-thread context: a host thread plays one CPU.
+thread_local int t_preempt;
+thread_local int t_spinlocks;
+thread_local std::uintptr_t t_kmaps[kMaxKmapDepth];
+thread_local int t_kmap_depth;
+struct HeldBit {
+	unsigned long *word;
+	unsigned bit;
+};
+thread_local HeldBit t_bits[kMaxHeldBitLocks];
+thread_local int t_nbits;
+thread_local unsigned long *t_last_bit_word;
+thread_local unsigned t_last_bit;
+
+// The kernel's might_sleep(): sleeping allocations need process context.
+void might_sleep(const char *what, zcx_gfp gfp)
+{
+	if (gfp == ZCX_GFP_NOWAIT)
+		return;
+	if (t_preempt > 0)
+		die("%s(GFP_%s) may sleep but runs in atomic context "
+		    "(preempt depth %d, %d spinlock(s), %d bit lock(s) held)",
+		    what, gfp_name(gfp), t_preempt, t_spinlocks, t_nbits);
+}
+
+void check_live_page(std::uintptr_t addr, const char *what)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	if (!s.pages.count(addr))
+		die("%s: %#lx is not a live page", what,
+		    static_cast<unsigned long>(addr));
+}
+
+unsigned long bit_mask(unsigned bit, const char *what)
+{
+	if (bit >= sizeof(unsigned long) * 8)
+		die("%s: bit %u out of range", what, bit);
+	return 1UL << bit;
+}
+
+void note_bit(unsigned long *word, unsigned bit)
+{
+	t_last_bit_word = word;
+	t_last_bit = bit;
+}
+
+void push_held_bit(unsigned long *word, unsigned bit)
+{
+	if (t_nbits == kMaxHeldBitLocks)
+		die("more than %d bit locks held", kMaxHeldBitLocks);
+	t_bits[t_nbits++] = {word, bit};
+}
+
+void check_not_held(unsigned long *word, unsigned bit)
+{
+	for (int i = 0; i < t_nbits; i++) {
+		if (t_bits[i].word == word && t_bits[i].bit == bit)
+			die("bit lock %u of %p taken twice by one thread "
+			    "(self-deadlock)",
+			    bit, static_cast<void *>(word));
+	}
+}
+
+void pop_held_bit(unsigned long *word, unsigned bit)
+{
+	for (int i = t_nbits - 1; i >= 0; i--) {
+		if (t_bits[i].word == word && t_bits[i].bit == bit) {
+			t_bits[i] = t_bits[--t_nbits];
+			return;
+		}
+	}
+	die("bit unlock %u of %p by a thread that does not hold it", bit,
+	    static_cast<void *>(word));
+}
+
+void ensure_lzo_init()
+{
+	static const bool ok = lzo_init() == LZO_E_OK;
+	if (!ok)
+		die("lzo_init failed");
+}
+
+} // namespace
+
+struct zcx_spinlock {
+	std::mutex mu;
+	std::atomic<std::thread::id> owner{};
+};
+
+namespace {
+
+struct HostStream {
+	zcx_stream stream{};
+	~HostStream()
+	{
+		std::free(stream.buffer);
+		std::free(stream.wrkmem);
+	}
+};
+
+} // namespace
+
+struct zcx_streams {
+	std::mutex mu;
+	std::map<std::thread::id, std::unique_ptr<HostStream>> per_thread;
+};
+
+extern "C" {
+
+void *zcx_kzalloc(zcx_size_t size, zcx_gfp gfp)
+{
+	might_sleep("zcx_kzalloc", gfp);
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	if (take_failure(s.kzalloc_faults[gfp_index(gfp)]))
+		return nullptr;
+	void *p = std::calloc(1, size ? size : 1);
+	if (p)
+		s.kzallocs.insert(p);
+	return p;
+}
+
+void zcx_kfree(const void *ptr)
+{
+	if (!ptr)
+		return;
+	State &s = state();
+	{
+		std::lock_guard<std::mutex> g(s.mu);
+		if (!s.kzallocs.erase(ptr))
+			die("zcx_kfree(%p): not from zcx_kzalloc, or freed twice",
+			    ptr);
+	}
+	std::free(const_cast<void *>(ptr));
+}
+
+void *zcx_vzalloc(zcx_size_t size)
+{
+	might_sleep("zcx_vzalloc", ZCX_GFP_KERNEL);
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	if (take_failure(s.vzalloc_faults))
+		return nullptr;
+	void *p = std::calloc(1, size ? size : 1);
+	if (p)
+		s.vzallocs.insert(p);
+	return p;
+}
+
+void zcx_vfree(const void *ptr)
+{
+	if (!ptr)
+		return;
+	State &s = state();
+	{
+		std::lock_guard<std::mutex> g(s.mu);
+		if (!s.vzallocs.erase(ptr))
+			die("zcx_vfree(%p): not from zcx_vzalloc, or freed twice",
+			    ptr);
+	}
+	std::free(const_cast<void *>(ptr));
+}
+
+zcx_page *zcx_page_alloc(zcx_gfp gfp)
+{
+	might_sleep("zcx_page_alloc", gfp);
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	const unsigned i = gfp_index(gfp);
+	if (take_failure(s.page_faults[i]) || s.pages.size() >= s.page_cap)
+		return nullptr;
+	void *mem = std::aligned_alloc(ZCX_PAGE_SIZE, ZCX_PAGE_SIZE);
+	if (!mem)
+		return nullptr;
+	// alloc_page() without __GFP_ZERO hands out stale data.
+	std::memset(mem, 0xa5, ZCX_PAGE_SIZE);
+	s.pages.insert(reinterpret_cast<std::uintptr_t>(mem));
+	s.page_allocs[i]++;
+	return static_cast<zcx_page *>(mem);
+}
+
+void zcx_page_free(zcx_page *page)
+{
+	State &s = state();
+	{
+		std::lock_guard<std::mutex> g(s.mu);
+		if (!s.pages.erase(reinterpret_cast<std::uintptr_t>(page)))
+			die("zcx_page_free(%p): not a live page (double or "
+			    "foreign free)",
+			    static_cast<void *>(page));
+	}
+	std::free(page);
+}
+
+unsigned long zcx_page_to_pfn(zcx_page *page)
+{
+	const auto addr = reinterpret_cast<std::uintptr_t>(page);
+	check_live_page(addr, "zcx_page_to_pfn");
+	return addr >> ZCX_PAGE_SHIFT;
+}
+
+zcx_page *zcx_pfn_to_page(unsigned long pfn)
+{
+	const std::uintptr_t addr = std::uintptr_t{pfn} << ZCX_PAGE_SHIFT;
+	check_live_page(addr, "zcx_pfn_to_page");
+	return reinterpret_cast<zcx_page *>(addr);
+}
+
+void *zcx_kmap_local(zcx_page *page)
+{
+	const auto addr = reinterpret_cast<std::uintptr_t>(page);
+	check_live_page(addr, "zcx_kmap_local");
+	if (t_kmap_depth + 1 >= kMaxKmapDepth)
+		die("kmap_local nested %d deep (KM_MAX_IDX is %d)",
+		    t_kmap_depth + 1, kMaxKmapDepth);
+	t_kmaps[t_kmap_depth++] = addr;
+	return page;
+}
+
+void zcx_kunmap_local(const void *addr)
+{
+	const auto page = reinterpret_cast<std::uintptr_t>(addr) & ~kPageMask;
+	if (t_kmap_depth == 0)
+		die("kunmap_local(%p) with nothing mapped", addr);
+	if (t_kmaps[t_kmap_depth - 1] != page)
+		die("kunmap_local(%p) out of order: last mapped %#lx", addr,
+		    static_cast<unsigned long>(t_kmaps[t_kmap_depth - 1]));
+	t_kmap_depth--;
+}
+
+zcx_spinlock *zcx_spinlock_create(void)
+{
+	might_sleep("zcx_spinlock_create", ZCX_GFP_KERNEL);
+	{
+		State &s = state();
+		std::lock_guard<std::mutex> g(s.mu);
+		if (take_failure(s.spinlock_faults))
+			return nullptr;
+	}
+	void *mem = zcx_kzalloc(sizeof(zcx_spinlock), ZCX_GFP_KERNEL);
+	return mem ? new (mem) zcx_spinlock : nullptr;
+}
+
+void zcx_spinlock_destroy(zcx_spinlock *lock)
+{
+	if (!lock)
+		return;
+	if (lock->owner.load() != std::thread::id{})
+		die("spinlock %p destroyed while held", static_cast<void *>(lock));
+	lock->~zcx_spinlock();
+	zcx_kfree(lock);
+}
+
+void zcx_preempt_disable(void) { t_preempt++; }
+
+void zcx_preempt_enable(void)
+{
+	if (t_preempt <= 0)
+		die("preempt_enable without preempt_disable");
+	t_preempt--;
+}
+
+void zcx_spin_lock(zcx_spinlock *lock)
+{
+	zcx_preempt_disable();
+	if (lock->owner.load() == std::this_thread::get_id())
+		die("spin_lock(%p) twice on one thread (self-deadlock)",
+		    static_cast<void *>(lock));
+	lock->mu.lock();
+	lock->owner.store(std::this_thread::get_id());
+	t_spinlocks++;
+}
+
+void zcx_spin_unlock(zcx_spinlock *lock)
+{
+	if (lock->owner.load() != std::this_thread::get_id())
+		die("spin_unlock(%p) by a thread that does not hold it",
+		    static_cast<void *>(lock));
+	t_spinlocks--;
+	lock->owner.store(std::thread::id{});
+	lock->mu.unlock();
+	zcx_preempt_enable();
+}
+
+void zcx_bit_lock(unsigned int bit, unsigned long *word)
+{
+	const unsigned long mask = bit_mask(bit, "zcx_bit_lock");
+	zcx_preempt_disable();
+	note_bit(word, bit);
+	check_not_held(word, bit);
+	while (__atomic_fetch_or(word, mask, __ATOMIC_ACQUIRE) & mask) {
+		// Two CPUs here may be many threads: let the holder run.
+		while (__atomic_load_n(word, __ATOMIC_RELAXED) & mask)
+			sched_yield();
+	}
+	push_held_bit(word, bit);
+}
+
+int zcx_bit_trylock(unsigned int bit, unsigned long *word)
+{
+	const unsigned long mask = bit_mask(bit, "zcx_bit_trylock");
+	zcx_preempt_disable();
+	note_bit(word, bit);
+	if (__atomic_fetch_or(word, mask, __ATOMIC_ACQUIRE) & mask) {
+		zcx_preempt_enable();
+		return 0;
+	}
+	push_held_bit(word, bit);
+	return 1;
+}
+
+void zcx_bit_unlock(unsigned int bit, unsigned long *word)
+{
+	const unsigned long mask = bit_mask(bit, "zcx_bit_unlock");
+	if (!(__atomic_load_n(word, __ATOMIC_RELAXED) & mask))
+		die("bit unlock %u of %p: not locked", bit,
+		    static_cast<void *>(word));
+	pop_held_bit(word, bit);
+	__atomic_fetch_and(word, ~mask, __ATOMIC_RELEASE);
+	zcx_preempt_enable();
+}
+
+zcx_stream *zcx_this_cpu_stream(zcx_streams *streams)
+{
+	if (t_preempt <= 0)
+		die("zcx_this_cpu_stream with preemption enabled");
+	std::lock_guard<std::mutex> g(streams->mu);
+	auto &slot = streams->per_thread[std::this_thread::get_id()];
+	if (!slot) {
+		slot = std::make_unique<HostStream>();
+		// Exact sizes, so ASan catches a stream overrun.
+		slot->stream.buffer = std::malloc(ZCX_STREAM_BUFFER_SIZE);
+		slot->stream.wrkmem = std::malloc(LZO1X_1_MEM_COMPRESS);
+		if (!slot->stream.buffer || !slot->stream.wrkmem)
+			die("out of memory for a stream");
+	}
+	return &slot->stream;
+}
+
+int zcx_lzo_compress(const void *src, zcx_size_t src_len, void *dst,
+		     zcx_size_t *dst_len, void *wrkmem)
+{
+	ensure_lzo_init();
+	lzo_uint out_len = 0;
+	const int rc = lzo1x_1_compress(static_cast<const unsigned char *>(src),
+					src_len, static_cast<unsigned char *>(dst),
+					&out_len, wrkmem);
+	*dst_len = out_len;
+	return rc;
+}
+
+int zcx_lzo_decompress_safe(const void *src, zcx_size_t src_len, void *dst,
+			    zcx_size_t *dst_len)
+{
+	ensure_lzo_init();
+	lzo_uint out_len = *dst_len; // in: capacity, out: produced
+	const int rc = lzo1x_decompress_safe(
+		static_cast<const unsigned char *>(src), src_len,
+		static_cast<unsigned char *>(dst), &out_len, nullptr);
+	*dst_len = out_len;
+	return rc;
+}
+
+void zcx_report_corrupt(unsigned long index, int codec_status)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.corrupt.count++;
+	s.corrupt.last_index = index;
+	s.corrupt.last_status = codec_status;
+}
+
+} // extern "C"
+
+static_assert(sizeof(lzo_uint) == sizeof(zcx_size_t),
+	      "lzo_uint and size_t differ: convert through a temporary");
+
+namespace host {
+
+void fail_kzalloc(zcx_gfp gfp, unsigned n, unsigned skip)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.kzalloc_faults[gfp_index(gfp)] = {skip, n};
+}
+
+void fail_page_alloc(zcx_gfp gfp, unsigned n, unsigned skip)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.page_faults[gfp_index(gfp)] = {skip, n};
+}
+
+void set_page_cap(std::size_t max_live_pages)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.page_cap = max_live_pages;
+}
+
+void fail_vzalloc(unsigned n)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.vzalloc_faults = {0, n};
+}
+
+void fail_spinlock_create(unsigned n)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.spinlock_faults = {0, n};
+}
+
+void reset_faults()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	for (unsigned i = 0; i < 3; i++)
+		s.kzalloc_faults[i] = s.page_faults[i] = {};
+	s.vzalloc_faults = {};
+	s.spinlock_faults = {};
+	s.page_cap = SIZE_MAX;
+}
+
+std::size_t live_pages()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	return s.pages.size();
+}
+
+std::vector<zcx_page *> live_page_list()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	std::vector<zcx_page *> out;
+	for (std::uintptr_t addr : s.pages)
+		out.push_back(reinterpret_cast<zcx_page *>(addr));
+	return out;
+}
+
+std::uint8_t *page_bytes(zcx_page *page)
+{
+	return reinterpret_cast<std::uint8_t *>(page);
+}
+
+std::uint64_t page_allocs(zcx_gfp gfp)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	return s.page_allocs[gfp_index(gfp)];
+}
+
+void free_all_pages()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	for (std::uintptr_t addr : s.pages)
+		std::free(reinterpret_cast<void *>(addr));
+	s.pages.clear();
+}
+
+std::size_t live_kzallocs()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	return s.kzallocs.size();
+}
+
+std::size_t live_vzallocs()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	return s.vzallocs.size();
+}
+
+int preempt_depth() { return t_preempt; }
+int kmap_depth() { return t_kmap_depth; }
+unsigned long *last_bit_lock_word() { return t_last_bit_word; }
+unsigned last_bit_lock_bit() { return t_last_bit; }
+
+CorruptReports corrupt_reports()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	return s.corrupt;
+}
+
+void reset_counters()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	for (auto &n : s.page_allocs)
+		n = 0;
+	s.corrupt = {};
+}
+
+zcx_streams *streams_create() { return new zcx_streams; }
+
+void streams_destroy(zcx_streams *streams) { delete streams; }
+
+} // namespace host

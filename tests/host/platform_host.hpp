@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+// Test knobs of the user-space platform (platform_host.cpp).
+//
+// The host platform enforces the kernel's rules that the core relies on and
+// abort()s with a message when they are broken: no sleeping allocation with
+// preemption off or a spinlock / bit lock held, kmap_local strictly LIFO and
+// less than 16 deep, no unknown or double page frees, balanced preemption.
+#pragma once
+
+#include "zcx/abi.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace host {
+
+inline constexpr unsigned kForever = ~0u;
+
+// ---- Fault injection (all knobs are process-wide and thread-safe) ----
+
+// After `skip` more successful calls, the next n zcx_kzalloc calls with
+// this gfp return NULL (n = kForever: all of them).
+void fail_kzalloc(zcx_gfp gfp, unsigned n, unsigned skip = 0);
+// The same for zcx_page_alloc.
+void fail_page_alloc(zcx_gfp gfp, unsigned n, unsigned skip = 0);
+// zcx_page_alloc fails while this many pages are live (SIZE_MAX: no cap).
+// Keeps a runaway allocator from eating the host's memory.
+void set_page_cap(std::size_t max_live_pages);
+void fail_vzalloc(unsigned n);
+void fail_spinlock_create(unsigned n);
+// Drops every injected failure and the page cap.
+void reset_faults();
+
+// ---- Pages ----
+
+std::size_t live_pages();
+std::vector<zcx_page *> live_page_list();
+std::uint8_t *page_bytes(zcx_page *page); // direct access, no kmap
+// Successful zcx_page_alloc calls per gfp since the last reset_counters().
+std::uint64_t page_allocs(zcx_gfp gfp);
+// Frees every live page: clean-up after a test that failed mid-way, so that
+// one failure does not turn into leak reports for the rest.
+void free_all_pages();
+
+// ---- Other allocations ----
+
+std::size_t live_kzallocs(); // includes spinlocks
+std::size_t live_vzallocs();
+
+// ---- Context ----
+
+int preempt_depth();  // this thread; spinlocks and bit locks count too
+int kmap_depth();     // this thread
+// The word and bit of this thread's most recent bit lock / trylock, so a
+// test can take a slot's lock itself.
+unsigned long *last_bit_lock_word();
+unsigned last_bit_lock_bit();
+
+// ---- Corruption reports ----
+
+struct CorruptReports {
+	std::uint64_t count;
+	unsigned long last_index;
+	int last_status;
+};
+CorruptReports corrupt_reports();
+
+void reset_counters(); // page_allocs and corrupt reports
+
+// ---- Compression streams ----
+
+// One zcx_stream per calling thread (a thread is a CPU here), created on
+// first use and freed with the set.
+zcx_streams *streams_create();
+void streams_destroy(zcx_streams *streams);
+
+} // namespace host

@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: GPL-2.0
+// The device through its C entry points, as the block layer drives it.
+// Expected statistics are derived independently: the same-filled test and
+// liblzo2's own LZO1X-1 decide how each page must be stored.
+#include "test_util.hpp"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <thread>
+
+namespace {
+
+using namespace test;
+
+constexpr std::size_t kHugeThreshold = kPage / 4 * 3; // codec.hpp
+
+// How the device must store a page, and what it costs.
+struct Expected {
+	enum { same, compressed, huge } kind;
+	std::size_t compr_bytes;
+};
+
+Expected expected_storage(const Bytes &page)
+{
+	std::uint64_t word;
+	if (is_same_filled(page, &word))
+		return {Expected::same, 0};
+	const std::size_t len = lzo_compress(page.data(), kPage).size();
+	if (len >= kHugeThreshold)
+		return {Expected::huge, kPage};
+	return {Expected::compressed, len};
+}
+
+zcx_stats stats_of(const zcx_dev *dev)
+{
+	zcx_stats s;
+	std::memset(&s, 0xff, sizeof(s));
+	zcx_dev_get_stats(dev, &s);
+	return s;
+}
+
+class DeviceTest : public HostTest {
+protected:
+	void SetUp() override
+	{
+		HostTest::SetUp();
+		streams_ = host::streams_create();
+	}
+	void TearDown() override
+	{
+		destroy();
+		host::streams_destroy(streams_);
+		HostTest::TearDown();
+	}
+
+	void create(std::uint64_t nr_pages)
+	{
+		destroy();
+		ASSERT_EQ(zcx_dev_create(nr_pages * kPage, streams_, &dev_), 0);
+		ASSERT_NE(dev_, nullptr);
+		ASSERT_EQ(zcx_dev_nr_pages(dev_), nr_pages);
+	}
+	void destroy()
+	{
+		zcx_dev_destroy(dev_);
+		dev_ = nullptr;
+	}
+
+	int write(unsigned long index, const Bytes &page)
+	{
+		// An exact page on the heap: ASan sees any overread.
+		auto src = std::make_unique<std::uint8_t[]>(kPage);
+		std::memcpy(src.get(), page.data(), kPage);
+		return zcx_dev_write_page(dev_, index, src.get());
+	}
+	int read(unsigned long index, Bytes *out)
+	{
+		auto dst = std::make_unique<std::uint8_t[]>(kPage);
+		std::memset(dst.get(), 0x5c, kPage);
+		const int rc = zcx_dev_read_page(dev_, index, dst.get());
+		out->assign(dst.get(), dst.get() + kPage);
+		return rc;
+	}
+	Bytes read_ok(unsigned long index)
+	{
+		Bytes out;
+		EXPECT_EQ(read(index, &out), 0) << "index " << index;
+		return out;
+	}
+	zcx_stats stats() const { return stats_of(dev_); }
+
+	zcx_streams *streams_ = nullptr;
+	zcx_dev *dev_ = nullptr;
+};
+
+// Sums of what a set of stored pages must cost.
+struct Tally {
+	std::uint64_t pages = 0, compr = 0, same = 0, huge = 0;
+	void add(const Bytes &page, int sign = 1)
+	{
+		const Expected e = expected_storage(page);
+		pages += sign;
+		compr += sign * e.compr_bytes;
+		same += sign * (e.kind == Expected::same);
+		huge += sign * (e.kind == Expected::huge);
+	}
+};
+
+void expect_tally(const zcx_stats &s, const Tally &t)
+{
+	EXPECT_EQ(s.orig_data_size, t.pages * kPage);
+	EXPECT_EQ(s.compr_data_size, t.compr);
+	EXPECT_EQ(s.same_pages, t.same);
+	EXPECT_EQ(s.huge_pages, t.huge);
+}
+
+TEST_F(DeviceTest, CreateRejectsBadSizes)
+{
+	zcx_dev *dev = nullptr;
+	EXPECT_EQ(zcx_dev_create(0, streams_, &dev), -ZCX_EINVAL);
+	EXPECT_EQ(zcx_dev_create(kPage - 1, streams_, &dev), -ZCX_EINVAL);
+	EXPECT_EQ(zcx_dev_create(kPage + 512, streams_, &dev), -ZCX_EINVAL);
+	// A table bigger than any vzalloc.
+	EXPECT_EQ(zcx_dev_create(~zcx_u64{0} - (kPage - 1), streams_, &dev),
+		  -ZCX_ENOMEM);
+	EXPECT_EQ(dev, nullptr);
+}
+
+// Fail each set-up allocation in turn: every failure is -ENOMEM and
+// unwinds completely (HostTest::TearDown checks for leaks).
+TEST_F(DeviceTest, CreateUnwindsEveryAllocationFailure)
+{
+	zcx_dev *dev = nullptr;
+	int failure_points = 0;
+	for (unsigned skip = 0;; skip++) {
+		ASSERT_LT(skip, 16u) << "injected failures never reached create";
+		host::fail_kzalloc(ZCX_GFP_KERNEL, 1, skip);
+		const int rc = zcx_dev_create(64 * kPage, streams_, &dev);
+		host::reset_faults();
+		if (rc == 0)
+			break;
+		EXPECT_EQ(rc, -ZCX_ENOMEM) << "kzalloc #" << skip;
+		EXPECT_EQ(dev, nullptr);
+		failure_points++;
+	}
+	zcx_dev_destroy(dev);
+	// The Device, the pool's spinlock and the pool.
+	EXPECT_GE(failure_points, 3);
+
+	dev = nullptr;
+	host::fail_vzalloc(1); // the slot table
+	EXPECT_EQ(zcx_dev_create(64 * kPage, streams_, &dev), -ZCX_ENOMEM);
+	host::fail_spinlock_create(1);
+	EXPECT_EQ(zcx_dev_create(64 * kPage, streams_, &dev), -ZCX_ENOMEM);
+	EXPECT_EQ(dev, nullptr);
+}
+
+TEST_F(DeviceTest, RoundTripsEveryKindOfPage)
+{
+	constexpr unsigned long kPages = 1024;
+	create(kPages);
+	const Kind kinds[] = {Kind::zero, Kind::same, Kind::text,
+			      Kind::half_random, Kind::random};
+	std::map<unsigned long, Bytes> written;
+	Tally tally;
+	Rng rng(42);
+	// Every third index stays unwritten.
+	for (unsigned long i = 0; i < kPages; i++) {
+		if (i % 3 == 2)
+			continue;
+		const Kind kind = kinds[rng.range(0, std::size(kinds) - 1)];
+		Bytes page = make_page(kind, rng.next());
+		ASSERT_EQ(write(i, page), 0) << "index " << i << " " << kind_name(kind);
+		tally.add(page);
+		written[i] = std::move(page);
+	}
+	const zcx_stats s = stats();
+	expect_tally(s, tally);
+	EXPECT_EQ(s.huge_pages_since, tally.huge);
+	EXPECT_EQ(s.num_writes, written.size());
+	EXPECT_EQ(s.num_reads, 0u);
+	EXPECT_EQ(s.failed_writes, 0u);
+	EXPECT_GT(tally.same, 0u);
+	EXPECT_GT(tally.huge, 0u);
+	EXPECT_EQ(s.mem_used_total, host::live_pages() * kPage)
+		<< "the pool and huge pages are all the device holds";
+	EXPECT_EQ(s.mem_used_max, s.mem_used_total);
+
+	const Bytes zeros(kPage, 0);
+	for (unsigned long i = 0; i < kPages; i++) {
+		auto it = written.find(i);
+		ASSERT_EQ(read_ok(i), it == written.end() ? zeros : it->second)
+			<< "index " << i;
+	}
+	EXPECT_EQ(stats().num_reads, kPages);
+	EXPECT_EQ(stats().failed_reads, 0u);
+}
+
+TEST_F(DeviceTest, OverwriteAndDiscardFreeEverything)
+{
+	create(64);
+	Rng rng(7);
+	const Kind kinds[] = {Kind::same, Kind::text, Kind::half_random,
+			      Kind::random, Kind::zero};
+	std::map<unsigned long, Bytes> last;
+	std::uint64_t huge_writes = 0;
+	for (int round = 0; round < 2000; round++) {
+		const unsigned long i = rng.range(0, 63);
+		Bytes page = make_page(kinds[rng.range(0, 4)], rng.next());
+		huge_writes += expected_storage(page).kind == Expected::huge;
+		ASSERT_EQ(write(i, page), 0);
+		last[i] = std::move(page);
+	}
+	Tally tally;
+	for (const auto &[i, page] : last)
+		tally.add(page);
+	expect_tally(stats(), tally);
+	for (const auto &[i, page] : last)
+		ASSERT_EQ(read_ok(i), page) << i;
+	// A pool emptied by overwrites and discards holds nothing.
+	EXPECT_LE(stats().mem_used_total, 64 * kPage);
+
+	for (unsigned long i = 0; i < 64; i++)
+		zcx_dev_discard_page(dev_, i);
+	const zcx_stats s = stats();
+	expect_tally(s, {});
+	EXPECT_EQ(s.mem_used_total, 0u);
+	EXPECT_EQ(host::live_pages(), 0u);
+	EXPECT_EQ(s.huge_pages_since, huge_writes) << "never decreases";
+	EXPECT_GT(s.mem_used_max, 0u) << "the peak stays";
+	zcx_dev_reset_mem_used_max(dev_);
+	EXPECT_EQ(stats().mem_used_max, 0u);
+	for (unsigned long i = 0; i < 64; i++)
+		EXPECT_EQ(read_ok(i), Bytes(kPage, 0));
+}
+
+TEST_F(DeviceTest, CountersAreExact)
+{
+	create(16);
+	const Bytes text = make_page(Kind::text, 1);
+	ASSERT_EQ(write(0, text), 0);
+	ASSERT_EQ(write(0, text), 0);
+	read_ok(0);
+	read_ok(5); // never written
+	zcx_dev_count_invalid_io(dev_);
+	zcx_dev_count_invalid_io(dev_);
+	zcx_dev_count_failed(dev_, 1);
+	zcx_dev_count_failed(dev_, 0);
+	zcx_dev_count_failed(dev_, 0);
+	zcx_dev_set_mem_limit(dev_, 1 << 20);
+	const zcx_stats s = stats();
+	EXPECT_EQ(s.num_writes, 2u);
+	EXPECT_EQ(s.num_reads, 2u);
+	EXPECT_EQ(s.invalid_io, 2u);
+	EXPECT_EQ(s.failed_writes, 1u);
+	EXPECT_EQ(s.failed_reads, 2u);
+	EXPECT_EQ(s.mem_limit, 1u << 20);
+	EXPECT_EQ(s.pages_compacted, 0u);
+	EXPECT_EQ(s.notify_free, 0u);
+	EXPECT_EQ(s.miss_free, 0u);
+	EXPECT_EQ(s.writestall, 0u);
+	EXPECT_EQ(s.same_pages, 0u);
+	EXPECT_EQ(s.orig_data_size, kPage);
+	EXPECT_EQ(s.compr_data_size, expected_storage(text).compr_bytes);
+	EXPECT_EQ(s.mem_used_total, kPage);
+}
+
+TEST_F(DeviceTest, SlotFreeNotifyFreesAndCounts)
+{
+	create(8);
+	const Bytes text = make_page(Kind::text, 2);
+	const Bytes rnd = make_page(Kind::random, 2);
+	ASSERT_EQ(write(1, text), 0);
+	ASSERT_EQ(write(2, rnd), 0);
+	ASSERT_EQ(host::live_pages(), 2u); // one pool page, one huge page
+
+	zcx_dev_slot_free_notify(dev_, 1);
+	zcx_dev_slot_free_notify(dev_, 2);
+	zcx_dev_slot_free_notify(dev_, 3); // empty: still counted
+	zcx_stats s = stats();
+	EXPECT_EQ(s.notify_free, 3u);
+	EXPECT_EQ(s.miss_free, 0u);
+	expect_tally(s, {});
+	EXPECT_EQ(s.mem_used_total, 0u);
+	EXPECT_EQ(host::live_pages(), 0u);
+	EXPECT_EQ(read_ok(1), Bytes(kPage, 0));
+	EXPECT_EQ(read_ok(2), Bytes(kPage, 0));
+}
+
+// While someone holds the slot's lock, the notifier must neither spin nor
+// free: it counts a miss and leaves the data for the next write.
+TEST_F(DeviceTest, SlotFreeNotifyMissesALockedSlot)
+{
+	create(8);
+	const Bytes text = make_page(Kind::text, 3);
+	ASSERT_EQ(write(4, text), 0);
+	// A read locks slot 4; the platform remembers which word that was.
+	read_ok(4);
+	unsigned long *word = host::last_bit_lock_word();
+	const unsigned bit = host::last_bit_lock_bit();
+	ASSERT_NE(word, nullptr);
+
+	zcx_bit_lock(bit, word); // as another CPU would
+	zcx_dev_slot_free_notify(dev_, 4);
+	zcx_bit_unlock(bit, word);
+
+	zcx_stats s = stats();
+	EXPECT_EQ(s.miss_free, 1u);
+	EXPECT_EQ(s.notify_free, 0u);
+	EXPECT_EQ(s.orig_data_size, kPage);
+	EXPECT_EQ(read_ok(4), text);
+
+	zcx_dev_slot_free_notify(dev_, 4);
+	s = stats();
+	EXPECT_EQ(s.notify_free, 1u);
+	EXPECT_EQ(s.orig_data_size, 0u);
+}
+
+// The first write into an empty pool compresses with preemption off and
+// cannot grow the pool without sleeping: it must fall back to NOIO.
+TEST_F(DeviceTest, NowaitFailureFallsBackToNoio)
+{
+	create(32);
+	host::fail_page_alloc(ZCX_GFP_NOWAIT, host::kForever);
+	std::vector<Bytes> pages;
+	for (unsigned long i = 0; i < 8; i++) {
+		pages.push_back(make_page(Kind::half_random, 100 + i));
+		ASSERT_EQ(write(i, pages.back()), 0) << i;
+	}
+	const zcx_stats s = stats();
+	EXPECT_EQ(s.huge_pages, 0u);
+	EXPECT_GE(s.writestall, 1u);
+	EXPECT_EQ(s.writestall, host::page_allocs(ZCX_GFP_NOIO) - s.huge_pages)
+		<< "one stall per page the pool had to grow by";
+	EXPECT_EQ(s.mem_used_total, host::live_pages() * kPage);
+	EXPECT_EQ(host::page_allocs(ZCX_GFP_NOWAIT), 0u);
+	EXPECT_EQ(s.failed_writes, 0u);
+	for (unsigned long i = 0; i < 8; i++)
+		EXPECT_EQ(read_ok(i), pages[i]) << i;
+}
+
+TEST_F(DeviceTest, NowaitSucceedsWithoutStall)
+{
+	create(32);
+	const Bytes page = make_page(Kind::text, 9);
+	ASSERT_EQ(write(0, page), 0);
+	EXPECT_EQ(stats().writestall, 0u);
+	EXPECT_EQ(host::page_allocs(ZCX_GFP_NOWAIT), 1u);
+	EXPECT_EQ(host::page_allocs(ZCX_GFP_NOIO), 0u);
+}
+
+// random_head bytes of noise, then zeros: compresses to a bit more than n.
+Bytes page_with_random_head(std::size_t n, std::uint64_t seed)
+{
+	Bytes page(kPage, 0);
+	Rng rng(seed);
+	fill_random(page.data(), n, rng);
+	return page;
+}
+
+TEST_F(DeviceTest, NoMemoryAtAllFailsTheWriteOnly)
+{
+	create(32);
+	const Bytes same = make_page(Kind::same, 5);
+	const Bytes text = make_page(Kind::text, 5);
+	const Bytes rnd = make_page(Kind::random, 5);
+	ASSERT_EQ(write(0, same), 0);
+	ASSERT_EQ(write(1, rnd), 0);
+	ASSERT_EQ(write(2, text), 0);
+	const zcx_stats before = stats();
+
+	for (zcx_gfp gfp : {ZCX_GFP_NOWAIT, ZCX_GFP_NOIO, ZCX_GFP_KERNEL}) {
+		host::fail_page_alloc(gfp, host::kForever);
+		host::fail_kzalloc(gfp, host::kForever);
+	}
+	// A huge page needs a page of its own.
+	EXPECT_EQ(write(3, make_page(Kind::random, 6)), -ZCX_ENOMEM);
+	// Overwriting keeps the old contents when the new ones do not fit.
+	EXPECT_EQ(write(1, make_page(Kind::random, 7)), -ZCX_ENOMEM);
+	// Compressed pages go in while the pool's one page has room.
+	std::map<unsigned long, Bytes> fitted;
+	int rc = 0;
+	for (unsigned long i = 10; i < 14 && rc == 0; i++) {
+		Bytes page = page_with_random_head(1500, i);
+		rc = write(i, page);
+		if (rc == 0)
+			fitted[i] = std::move(page);
+	}
+	EXPECT_EQ(rc, -ZCX_ENOMEM);
+	EXPECT_LT(fitted.size(), 3u);
+	// Same-filled pages need no memory.
+	EXPECT_EQ(write(4, make_page(Kind::same, 9)), 0);
+
+	const zcx_stats s = stats();
+	EXPECT_EQ(s.failed_writes, 3u);
+	EXPECT_EQ(s.orig_data_size,
+		  before.orig_data_size + (1 + fitted.size()) * kPage);
+	EXPECT_EQ(s.mem_used_total, before.mem_used_total);
+	EXPECT_EQ(read_ok(0), same);
+	EXPECT_EQ(read_ok(1), rnd);
+	EXPECT_EQ(read_ok(2), text);
+	EXPECT_EQ(read_ok(3), Bytes(kPage, 0));
+	for (const auto &[i, page] : fitted)
+		EXPECT_EQ(read_ok(i), page) << i;
+
+	host::reset_faults();
+	EXPECT_EQ(write(3, rnd), 0);
+	EXPECT_EQ(read_ok(3), rnd);
+}
+
+// With the pool empty, a compressed write needs a new page both ways.
+TEST_F(DeviceTest, CompressedWriteFailsWhenPoolCannotGrow)
+{
+	create(8);
+	host::fail_page_alloc(ZCX_GFP_NOWAIT, host::kForever);
+	host::fail_page_alloc(ZCX_GFP_NOIO, host::kForever);
+	EXPECT_EQ(write(0, make_page(Kind::text, 1)), -ZCX_ENOMEM);
+	const zcx_stats s = stats();
+	EXPECT_EQ(s.failed_writes, 1u);
+	EXPECT_EQ(s.writestall, 1u);
+	EXPECT_EQ(s.orig_data_size, 0u);
+	EXPECT_EQ(s.mem_used_total, 0u);
+	EXPECT_EQ(host::live_pages(), 0u);
+	EXPECT_EQ(read_ok(0), Bytes(kPage, 0));
+}
+
+TEST_F(DeviceTest, MemLimit)
+{
+	create(256);
+	constexpr unsigned kLimitPages = 8;
+	zcx_dev_set_mem_limit(dev_, kLimitPages * kPage);
+	EXPECT_EQ(stats().mem_limit, kLimitPages * kPage);
+
+	std::vector<Bytes> pages;
+	int rc = 0;
+	unsigned long i = 0;
+	for (; i < 256; i++) {
+		Bytes page = make_page(Kind::random, 1000 + i);
+		rc = write(i, page);
+		if (rc)
+			break;
+		pages.push_back(std::move(page));
+	}
+	EXPECT_EQ(rc, -ZCX_ENOMEM);
+	EXPECT_EQ(i, kLimitPages) << "every huge page costs one page";
+	zcx_stats s = stats();
+	EXPECT_EQ(s.mem_used_total, kLimitPages * kPage);
+	EXPECT_LE(s.mem_used_max, kLimitPages * kPage);
+	EXPECT_EQ(s.failed_writes, 1u);
+	EXPECT_EQ(host::live_pages(), kLimitPages)
+		<< "the rejected write's page was not given back";
+	// Same-filled pages cost nothing and still go in.
+	EXPECT_EQ(write(200, make_page(Kind::same, 3)), 0);
+	for (unsigned long j = 0; j < pages.size(); j++)
+		ASSERT_EQ(read_ok(j), pages[j]) << j;
+
+	zcx_dev_set_mem_limit(dev_, 2 * kLimitPages * kPage);
+	for (; i < 2 * kLimitPages; i++) {
+		Bytes page = make_page(Kind::random, 1000 + i);
+		ASSERT_EQ(write(i, page), 0) << i;
+		pages.push_back(std::move(page));
+	}
+	EXPECT_EQ(write(i, make_page(Kind::text, 1)), -ZCX_ENOMEM);
+
+	zcx_dev_set_mem_limit(dev_, 0); // no limit
+	for (int k = 0; k < 8; k++)
+		ASSERT_EQ(write(i + k, make_page(Kind::random, 5000 + k)), 0);
+	for (unsigned long j = 0; j < pages.size(); j++)
+		ASSERT_EQ(read_ok(j), pages[j]) << j;
+}
+
+// Find the one pool page and damage the one object in it.  The pool hands
+// out a fresh page's first block at offset 0, its data after the 4-byte
+// header (xvmalloc's layout).
+TEST_F(DeviceTest, CorruptObjectReadsAsEio)
+{
+	create(8);
+	const Bytes text = make_page(Kind::text, 11);
+	ASSERT_EQ(write(6, text), 0);
+	const zcx_stats s = stats();
+	ASSERT_EQ(s.huge_pages, 0u);
+	const auto live = host::live_page_list();
+	ASSERT_EQ(live.size(), 1u);
+	std::uint8_t *page = host::page_bytes(live[0]);
+	std::uint16_t block_size;
+	std::memcpy(&block_size, page, 2);
+	ASSERT_GE(block_size, s.compr_data_size) << "object not at offset 0";
+
+	std::memset(page + 4, 0, s.compr_data_size);
+	Bytes out;
+	EXPECT_EQ(read(6, &out), -ZCX_EIO);
+	const host::CorruptReports reports = host::corrupt_reports();
+	EXPECT_EQ(reports.count, 1u);
+	EXPECT_EQ(reports.last_index, 6u);
+	EXPECT_NE(reports.last_status, 0);
+	EXPECT_EQ(stats().failed_reads, 1u);
+
+	// The slot is still there and can be overwritten or discarded.
+	ASSERT_EQ(write(6, text), 0);
+	EXPECT_EQ(read_ok(6), text);
+	EXPECT_EQ(host::corrupt_reports().count, 1u);
+}
+
+// Pages are self-describing so that a reader of a shared index can check
+// whatever version it sees: the kind lives in the seed's top byte.
+Bytes shared_page(unsigned long index, std::uint64_t nonce)
+{
+	const Kind kinds[] = {Kind::same, Kind::text, Kind::half_random,
+			      Kind::random};
+	const Kind kind = kinds[nonce % 4];
+	const std::uint64_t seed = (std::uint64_t{static_cast<unsigned>(kind)} << 56) |
+				   (std::uint64_t{index} << 32) | (nonce & 0xffffffff);
+	return make_page(kind, seed);
+}
+
+bool valid_shared_page(unsigned long index, const Bytes &page)
+{
+	std::uint64_t word;
+	if (is_same_filled(page, &word)) {
+		if (word == 0)
+			return true; // discarded or never written
+		// make_page(Kind::same, seed) repeats seed | 1.
+		return ((word >> 32) & 0xffffff) == index &&
+		       page == make_page(Kind::same, word);
+	}
+	std::uint64_t seed;
+	std::memcpy(&seed, page.data(), 8);
+	if (((seed >> 32) & 0xffffff) != index)
+		return false;
+	const auto kind = static_cast<Kind>(seed >> 56);
+	return kind <= Kind::random && page == make_page(kind, seed);
+}
+
+TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards)
+{
+	constexpr unsigned kThreads = 4;
+	constexpr unsigned long kPrivate = 96; // per thread
+	constexpr unsigned long kShared = 16;  // everyone's
+	constexpr unsigned long kShared0 = kThreads * kPrivate;
+	constexpr int kOps = 6000;
+	create(kShared0 + kShared);
+
+	std::atomic<unsigned long> writes{0}, reads{0}, bad{0};
+	std::atomic<bool> stop{false};
+	std::vector<std::map<unsigned long, Bytes>> models(kThreads);
+
+	auto worker = [&](unsigned t) {
+		Rng rng(1000 + t);
+		auto &model = models[t];
+		const unsigned long base = t * kPrivate;
+		auto fail = [&](const char *what, unsigned long index) {
+			if (bad++ == 0)
+				ADD_FAILURE() << "thread " << t << ": " << what
+					      << " at index " << index;
+		};
+		for (int op = 0; op < kOps && !stop; op++) {
+			const unsigned r = rng.range(0, 99);
+			Bytes buf(kPage);
+			if (r < 30) {
+				const unsigned long i = base + rng.range(0, kPrivate - 1);
+				Bytes page = shared_page(i, rng.next());
+				if (zcx_dev_write_page(dev_, i, page.data()))
+					fail("write", i);
+				writes++;
+				model[i] = std::move(page);
+			} else if (r < 55) {
+				const unsigned long i = base + rng.range(0, kPrivate - 1);
+				if (zcx_dev_read_page(dev_, i, buf.data()))
+					fail("read", i);
+				reads++;
+				auto it = model.find(i);
+				if (buf != (it == model.end() ? Bytes(kPage, 0) : it->second))
+					fail("private page mismatch", i);
+			} else if (r < 60) {
+				const unsigned long i = base + rng.range(0, kPrivate - 1);
+				zcx_dev_discard_page(dev_, i);
+				model.erase(i);
+			} else if (r < 63) {
+				// Only this thread touches its slots: no misses.
+				const unsigned long i = base + rng.range(0, kPrivate - 1);
+				zcx_dev_slot_free_notify(dev_, i);
+				model.erase(i);
+			} else if (r < 80) {
+				const unsigned long i = kShared0 + rng.range(0, kShared - 1);
+				if (zcx_dev_write_page(dev_, i, shared_page(i, rng.next()).data()))
+					fail("shared write", i);
+				writes++;
+			} else if (r < 96) {
+				const unsigned long i = kShared0 + rng.range(0, kShared - 1);
+				if (zcx_dev_read_page(dev_, i, buf.data()))
+					fail("shared read", i);
+				reads++;
+				if (!valid_shared_page(i, buf))
+					fail("torn or foreign shared page", i);
+			} else if (r < 98) {
+				zcx_dev_discard_page(dev_, kShared0 + rng.range(0, kShared - 1));
+			} else {
+				zcx_dev_slot_free_notify(dev_, kShared0 + rng.range(0, kShared - 1));
+			}
+			if (bad)
+				stop = true;
+		}
+	};
+	std::vector<std::thread> threads;
+	for (unsigned t = 0; t < kThreads; t++)
+		threads.emplace_back(worker, t);
+	for (auto &th : threads)
+		th.join();
+	ASSERT_EQ(bad.load(), 0u);
+
+	zcx_stats s = stats();
+	EXPECT_EQ(s.num_writes, writes.load());
+	EXPECT_EQ(s.num_reads, reads.load());
+	EXPECT_EQ(s.failed_writes + s.failed_reads, 0u);
+
+	// Quiescent: the counters must match what the slots hold.
+	Tally tally;
+	for (unsigned t = 0; t < kThreads; t++) {
+		for (const auto &[i, page] : models[t]) {
+			ASSERT_EQ(read_ok(i), page) << i;
+			tally.add(page);
+		}
+	}
+	for (unsigned long i = kShared0; i < kShared0 + kShared; i++) {
+		const Bytes page = read_ok(i);
+		ASSERT_TRUE(valid_shared_page(i, page)) << i;
+		std::uint64_t word;
+		if (!(is_same_filled(page, &word) && word == 0))
+			tally.add(page);
+	}
+	s = stats();
+	expect_tally(s, tally);
+
+	for (unsigned long i = 0; i < kShared0 + kShared; i++)
+		zcx_dev_discard_page(dev_, i);
+	s = stats();
+	expect_tally(s, {});
+	EXPECT_EQ(s.mem_used_total, 0u);
+	EXPECT_EQ(host::live_pages(), 0u);
+}
+
+} // namespace

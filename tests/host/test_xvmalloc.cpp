@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+// xvmalloc against a reference model: every live object is filled with its
+// own pattern, and at checkpoints the pool's free lists, every page's block
+// chain and the set of allocated blocks are compared with the model.
+#include "test_util.hpp"
+
+#include "xvmalloc/xvmalloc.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <thread>
+
+namespace {
+
+using namespace zcx::xv;
+using zcx::kPageShift;
+using zcx::kPageSize;
+using test::Rng;
+
+// Mirror of the private block layout (xvmalloc.cpp), used only to list a
+// page's allocated blocks: u16 size, u16 prev offset | flags; bit 0 = free.
+struct Block {
+	std::size_t offset;
+	std::size_t size;
+	bool free;
+};
+
+std::vector<Block> walk_page(zcx_page *page)
+{
+	const std::uint8_t *bytes = host::page_bytes(page);
+	std::vector<Block> blocks;
+	for (std::size_t off = 0; off < kPageSize;) {
+		std::uint16_t size, prev_flags;
+		std::memcpy(&size, bytes + off, 2);
+		std::memcpy(&prev_flags, bytes + off + 2, 2);
+		blocks.push_back({off, size, (prev_flags & 1) != 0});
+		off += kHeaderSize + size;
+	}
+	return blocks;
+}
+
+std::uint8_t pattern_byte(Handle h, std::size_t i)
+{
+	return static_cast<std::uint8_t>((h * 0x9e3779b97f4a7c15ULL >> 56) + i * 131 +
+					 (i >> 8));
+}
+
+class XvTest : public test::HostTest {
+protected:
+	void SetUp() override
+	{
+		HostTest::SetUp();
+		auto pool = Pool::create();
+		ASSERT_TRUE(pool.ok());
+		pool_ = pool.value();
+		// A runaway allocator fails a test instead of the host.
+		host::set_page_cap(16384);
+	}
+	void TearDown() override
+	{
+		if (HasFailure()) {
+			// Whatever state the pool is in, do not let it fail
+			// the leak checks of this and later tests too.
+			host::free_all_pages();
+			live_.clear();
+		} else {
+			free_all();
+			EXPECT_EQ(pool_->pages(), 0u);
+		}
+		Pool::destroy(pool_);
+		HostTest::TearDown();
+	}
+
+	Handle alloc(std::size_t size, zcx::Gfp gfp = zcx::Gfp::noio)
+	{
+		auto r = pool_->alloc(size, gfp);
+		EXPECT_TRUE(r.ok()) << "alloc(" << size << ") failed with errno "
+				    << zcx::to_errno(r.error()) << " at "
+				    << pool_->pages() << " pages";
+		if (!r.ok())
+			return 0;
+		const Handle h = r.value();
+		check_new_object(h, size);
+		return h;
+	}
+
+	void check_new_object(Handle h, std::size_t size)
+	{
+		EXPECT_NE(h, 0u);
+		EXPECT_FALSE(live_.count(h)) << "handle handed out twice";
+		const std::size_t room = pool_->object_size(h);
+		EXPECT_GE(room, size);
+		EXPECT_EQ(room % kAlign, 0u);
+		EXPECT_LE(handle_offset(h) + kHeaderSize + room, kPageSize)
+			<< "object crosses its page";
+		std::uint8_t *data = pool_->map(h);
+		EXPECT_EQ(reinterpret_cast<std::uintptr_t>(data) % kAlign, 0u);
+		EXPECT_EQ(reinterpret_cast<std::uintptr_t>(data),
+			  (handle_pfn(h) << kPageShift) + handle_offset(h) +
+				  kHeaderSize);
+		// The whole usable size, not just what was asked for.
+		for (std::size_t i = 0; i < room; i++)
+			data[i] = pattern_byte(h, i);
+		pool_->unmap(data);
+		live_[h] = room;
+	}
+
+	void verify(Handle h)
+	{
+		const std::size_t room = live_.at(h);
+		ASSERT_EQ(pool_->object_size(h), room);
+		std::uint8_t *data = pool_->map(h);
+		std::size_t bad = room;
+		for (std::size_t i = 0; i < room && bad == room; i++)
+			if (data[i] != pattern_byte(h, i))
+				bad = i;
+		pool_->unmap(data);
+		EXPECT_EQ(bad, room) << "object " << std::hex << h
+				     << " corrupted at byte " << std::dec << bad;
+	}
+
+	void free(Handle h)
+	{
+		verify(h);
+		pool_->free(h);
+		live_.erase(h);
+	}
+
+	void free_all()
+	{
+		while (!live_.empty())
+			free(live_.begin()->first);
+	}
+
+	// Pool-wide invariants plus an exact match between the allocated
+	// blocks in the pool's pages and the model's live objects.
+	void check_pool()
+	{
+		ASSERT_TRUE(pool_->check_free_lists());
+		const auto pages = host::live_page_list();
+		ASSERT_EQ(pool_->pages(), pages.size());
+		std::set<Handle> allocated;
+		for (zcx_page *page : pages) {
+			std::size_t free_bytes = 0;
+			ASSERT_TRUE(Pool::check_page(page, &free_bytes))
+				<< "bad block chain in page " << page;
+			std::size_t used = 0;
+			for (const Block &b : walk_page(page)) {
+				if (b.free)
+					continue;
+				used += b.size + kHeaderSize;
+				allocated.insert(make_handle(
+					zcx_page_to_pfn(page), b.offset));
+			}
+			ASSERT_LT(free_bytes, kMaxAlloc) << "empty page kept";
+			ASSERT_LE(used + free_bytes, kPageSize);
+		}
+		std::set<Handle> expected;
+		for (const auto &[h, room] : live_)
+			expected.insert(h);
+		ASSERT_EQ(allocated, expected);
+		for (const auto &[h, room] : live_)
+			verify(h);
+	}
+
+	Pool *pool_ = nullptr;
+	std::map<Handle, std::size_t> live_; // handle -> usable size
+};
+
+// Sizes around class edges, the minimum and the page-sized maximum.
+std::size_t pick_size(Rng &rng)
+{
+	static const std::size_t edges[] = {
+		1,    2,    3,    4,    5,    31,   32,   33,   35,   36,
+		39,   40,   41,   47,   48,   49,   64,   65,   255,  256,
+		257,  1024, 2048, 3071, 3072, 4052, 4056, 4060, 4084, 4085,
+		4087, 4088, 4089, 4090, 4091, 4092};
+	switch (rng.range(0, 9)) {
+	case 0:
+	case 1:
+		return edges[rng.range(0, std::size(edges) - 1)];
+	case 2:
+	case 3: {
+		// Either side of a random class boundary.
+		const std::size_t base =
+			kMinAlloc + rng.range(0, kNumClasses - 1) * kClassDelta;
+		const std::size_t size = base + rng.range(0, 9) - 1;
+		return std::clamp<std::size_t>(size, 1, kMaxAlloc);
+	}
+	case 4:
+	case 5:
+	case 6:
+		return rng.range(1, 512); // compressed pages are mostly small
+	default:
+		return rng.range(1, kMaxAlloc);
+	}
+}
+
+class XvRandomTest : public XvTest,
+		     public ::testing::WithParamInterface<std::uint64_t> {};
+
+TEST_P(XvRandomTest, MatchesModel)
+{
+	Rng rng(GetParam());
+	constexpr int kOps = 25000;
+	constexpr std::size_t kMaxLive = 1500;
+	std::vector<Handle> handles; // for picking a random victim
+	for (int op = 1; op <= kOps; op++) {
+		const bool grow = handles.empty() ||
+				  (handles.size() < kMaxLive && rng.percent(55));
+		if (grow) {
+			const std::size_t size = pick_size(rng);
+			const zcx::Gfp gfp = rng.percent(50) ? zcx::Gfp::nowait
+							     : zcx::Gfp::noio;
+			const Handle h = alloc(size, gfp);
+			ASSERT_NE(h, 0u) << "op " << op << ", size " << size;
+			handles.push_back(h);
+		} else {
+			const std::size_t i = rng.range(0, handles.size() - 1);
+			std::swap(handles[i], handles.back());
+			free(handles.back());
+			handles.pop_back();
+		}
+		if (op % 1000 == 0) {
+			check_pool();
+			ASSERT_FALSE(HasFailure()) << "after op " << op;
+		}
+	}
+	// Free in random order, checking as the pool shrinks.
+	while (!handles.empty()) {
+		const std::size_t i = rng.range(0, handles.size() - 1);
+		std::swap(handles[i], handles.back());
+		free(handles.back());
+		handles.pop_back();
+		if (handles.size() % 250 == 0)
+			check_pool();
+	}
+	EXPECT_EQ(pool_->pages(), 0u);
+	EXPECT_EQ(host::live_pages(), 0u) << "empty pages not returned";
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, XvRandomTest,
+			 ::testing::Values(1, 2, 3, 0xdeadbeef, 20240601));
+
+TEST_F(XvTest, RejectsBadSizes)
+{
+	for (std::size_t size : {std::size_t{0}, kMaxAlloc + 1, kPageSize,
+				 std::size_t{1} << 20, ~std::size_t{0}}) {
+		auto r = pool_->alloc(size, zcx::Gfp::noio);
+		ASSERT_FALSE(r.ok()) << size;
+		EXPECT_EQ(r.error(), zcx::Errc::inval) << size;
+	}
+	EXPECT_EQ(pool_->pages(), 0u);
+	EXPECT_EQ(host::live_pages(), 0u);
+}
+
+// Every size 1..kMaxAlloc fits a fresh page; the largest take it whole.
+TEST_F(XvTest, EverySizeFitsOnePage)
+{
+	host::set_page_cap(4); // a request that cannot be met must not loop
+	for (std::size_t size = 1; size <= kMaxAlloc; size++) {
+		const Handle h = alloc(size);
+		ASSERT_NE(h, 0u) << "size " << size;
+		ASSERT_EQ(pool_->pages(), 1u) << "size " << size;
+		ASSERT_EQ(handle_offset(h), 0u);
+		free(h);
+		ASSERT_EQ(host::live_pages(), 0u) << "size " << size;
+	}
+}
+
+// The whole page is one block of kMaxAlloc bytes: asking for all of it
+// must work, and must not grow the pool by more than that one page.
+TEST_F(XvTest, AllocMaxSize)
+{
+	host::set_page_cap(4);
+	const Handle h = alloc(kMaxAlloc);
+	ASSERT_NE(h, 0u);
+	EXPECT_EQ(pool_->object_size(h), kMaxAlloc);
+	EXPECT_EQ(pool_->pages(), 1u);
+	free(h);
+	EXPECT_EQ(host::live_pages(), 0u);
+}
+
+TEST_F(XvTest, NowaitFailureReportsNomemAndKeepsPoolConsistent)
+{
+	host::fail_page_alloc(ZCX_GFP_NOWAIT, host::kForever);
+	auto r = pool_->alloc(100, zcx::Gfp::nowait);
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(r.error(), zcx::Errc::nomem);
+	EXPECT_EQ(pool_->pages(), 0u);
+	check_pool();
+
+	// A sleeping allocation still grows the pool ...
+	const Handle a = alloc(100, zcx::Gfp::noio);
+	ASSERT_NE(a, 0u);
+	// ... and later non-sleeping ones use the room it left.
+	const Handle b = alloc(100, zcx::Gfp::nowait);
+	ASSERT_NE(b, 0u);
+	EXPECT_EQ(handle_pfn(a), handle_pfn(b));
+	// Until the page is full.
+	r = pool_->alloc(kMaxAlloc - 100, zcx::Gfp::nowait);
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(r.error(), zcx::Errc::nomem);
+	check_pool();
+
+	host::fail_page_alloc(ZCX_GFP_NOIO, host::kForever);
+	r = pool_->alloc(kMaxAlloc - 100, zcx::Gfp::noio);
+	ASSERT_FALSE(r.ok());
+	EXPECT_EQ(r.error(), zcx::Errc::nomem);
+	EXPECT_EQ(pool_->pages(), 1u);
+	check_pool();
+}
+
+TEST_F(XvTest, NeighboursMergeInAnyOrder)
+{
+	const int orders[][3] = {{0, 2, 1}, {0, 1, 2}, {1, 0, 2},
+				 {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+	for (const auto &order : orders) {
+		Handle h[3];
+		for (Handle &x : h)
+			x = alloc(100);
+		ASSERT_EQ(pool_->pages(), 1u);
+		// Adjacent: each starts where the previous one ends.
+		for (int i = 1; i < 3; i++) {
+			ASSERT_EQ(handle_pfn(h[i]), handle_pfn(h[0]));
+			ASSERT_EQ(handle_offset(h[i]),
+				  handle_offset(h[i - 1]) + kHeaderSize +
+					  pool_->object_size(h[i - 1]));
+		}
+		for (int i = 0; i < 3; i++) {
+			free(h[order[i]]);
+			check_pool();
+			EXPECT_EQ(pool_->pages(), i < 2 ? 1u : 0u);
+		}
+		EXPECT_EQ(host::live_pages(), 0u);
+	}
+}
+
+TEST_F(XvTest, SplitLeavesTheRestUsable)
+{
+	const Handle small = alloc(40);
+	EXPECT_EQ(pool_->object_size(small), 40u);
+	std::size_t free_bytes = 0;
+	ASSERT_TRUE(Pool::check_page(zcx_pfn_to_page(handle_pfn(small)),
+				     &free_bytes));
+	const std::size_t rest = kMaxAlloc - 40 - kHeaderSize;
+	EXPECT_EQ(free_bytes, rest);
+
+	// The remainder is one block that takes a request of its full size.
+	const Handle big = alloc(rest);
+	EXPECT_EQ(handle_pfn(big), handle_pfn(small));
+	EXPECT_EQ(pool_->object_size(big), rest);
+	EXPECT_EQ(pool_->pages(), 1u);
+	check_pool();
+
+	free(small);
+	check_pool();
+	free(big);
+	EXPECT_EQ(host::live_pages(), 0u);
+}
+
+// A remainder too small to be a block stays with the object.
+TEST_F(XvTest, SmallRemainderIsNotSplitOff)
+{
+	const Handle h = alloc(kMaxAlloc - kMinAlloc);
+	EXPECT_EQ(pool_->object_size(h), kMaxAlloc);
+	check_pool();
+	const Handle g = alloc(kMaxAlloc - kMinAlloc - kHeaderSize);
+	EXPECT_EQ(pool_->object_size(g),
+		  kMaxAlloc - kMinAlloc - kHeaderSize);
+	const Handle tail = alloc(kMinAlloc);
+	EXPECT_EQ(handle_pfn(tail), handle_pfn(g)) << "exact fit in the tail";
+	EXPECT_EQ(pool_->pages(), 2u);
+	check_pool();
+}
+
+// Several threads sharing one pool, each with its own objects.
+TEST_F(XvTest, ConcurrentAllocFree)
+{
+	constexpr int kThreads = 4;
+	std::atomic<int> errors{0};
+	auto worker = [&](std::uint64_t seed) {
+		Rng rng(seed);
+		std::vector<std::pair<Handle, std::size_t>> mine;
+		for (int op = 0; op < 8000; op++) {
+			if (mine.empty() || (mine.size() < 300 && rng.percent(55))) {
+				const std::size_t size = rng.range(1, 3000);
+				auto r = pool_->alloc(size, rng.percent(50)
+								    ? zcx::Gfp::nowait
+								    : zcx::Gfp::noio);
+				if (!r.ok()) {
+					errors++;
+					continue;
+				}
+				const Handle h = r.value();
+				const std::size_t room = pool_->object_size(h);
+				std::uint8_t *d = pool_->map(h);
+				for (std::size_t i = 0; i < room; i++)
+					d[i] = pattern_byte(h, i);
+				pool_->unmap(d);
+				mine.emplace_back(h, room);
+			} else {
+				const std::size_t i = rng.range(0, mine.size() - 1);
+				std::swap(mine[i], mine.back());
+				const auto [h, room] = mine.back();
+				mine.pop_back();
+				std::uint8_t *d = pool_->map(h);
+				for (std::size_t j = 0; j < room; j++)
+					if (d[j] != pattern_byte(h, j)) {
+						errors++;
+						break;
+					}
+				pool_->unmap(d);
+				pool_->free(h);
+			}
+		}
+		for (const auto &[h, room] : mine)
+			pool_->free(h);
+	};
+	std::vector<std::thread> threads;
+	for (int t = 0; t < kThreads; t++)
+		threads.emplace_back(worker, 100 + t);
+	for (auto &t : threads)
+		t.join();
+	EXPECT_EQ(errors.load(), 0);
+	check_pool();
+	EXPECT_EQ(pool_->pages(), 0u);
+	EXPECT_EQ(host::live_pages(), 0u);
+}
+
+} // namespace
