@@ -31,9 +31,13 @@ static_assert(kNumClassWords <= kBitsPerWord,
 	      "first-level bitmap must fit one word");
 
 // Size class whose every block can hold `size` bytes (allocation side).
+// Rounding up overshoots the last class for 4089..4092 bytes; that class
+// only ever holds whole-page blocks (4092), so clamping is exact.
 constexpr usize class_for_request(usize size)
 {
-	return (max(size, kMinAlloc) - kMinAlloc + kClassDelta - 1) / kClassDelta;
+	return min((max(size, kMinAlloc) - kMinAlloc + kClassDelta - 1) /
+			   kClassDelta,
+		   kNumClasses - 1);
 }
 
 // Size class a free block of `size` bytes is filed under (free side).

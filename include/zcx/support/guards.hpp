@@ -4,6 +4,7 @@
 #pragma once
 
 #include "../abi.h"
+#include "types.hpp"
 #include "utility.hpp"
 
 namespace zcx {

@@ -18,7 +18,8 @@ inline constexpr usize kPageSize = usize{1} << kPageShift;
 
 // The compiler may emit calls to these anyway; the kernel exports them and
 // libc provides them on the host.
+// noexcept matches glibc's declarations, so either may come first.
 extern "C" {
-void *memcpy(void *dst, const void *src, __SIZE_TYPE__ n);
-void *memset(void *dst, int c, __SIZE_TYPE__ n);
+void *memcpy(void *dst, const void *src, __SIZE_TYPE__ n) noexcept;
+void *memset(void *dst, int c, __SIZE_TYPE__ n) noexcept;
 }
