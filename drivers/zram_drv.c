@@ -37,72 +37,10 @@ MODULE_PARM_DESC(num_devices, "Number of zram devices to create (1..32)");
 static DEFINE_IDR(zram_index_idr);
 static DEFINE_MUTEX(zram_index_mutex);
 static int zram_major;
-static enum cpuhp_state zram_cpuhp_state;
 
 static struct zram *dev_to_zram(struct device *dev)
 {
 	return dev_to_disk(dev)->private_data;
-}
-
-/* ---- per-CPU streams: the 2010 design, done without leaks ---- */
-
-static void zram_stream_free(struct zcx_stream *stream)
-{
-	free_pages((unsigned long)stream->buffer, 1);
-	kvfree(stream->wrkmem);
-	stream->buffer = NULL;
-	stream->wrkmem = NULL;
-}
-
-/* CPU coming up (or already up when a disk is initialised). */
-static int zram_cpu_prepare(unsigned int cpu, struct hlist_node *node)
-{
-	struct zram_streams *streams =
-		hlist_entry(node, struct zram_streams, cpuhp_node);
-	struct zcx_stream *stream = per_cpu_ptr(streams->percpu, cpu);
-
-	BUILD_BUG_ON(ZCX_STREAM_BUFFER_SIZE != PAGE_SIZE << 1);
-	stream->buffer = (void *)__get_free_pages(GFP_KERNEL, 1);
-	stream->wrkmem = kvmalloc(LZO1X_1_MEM_COMPRESS, GFP_KERNEL);
-	if (!stream->buffer || !stream->wrkmem) {
-		/* The hotplug core rolls back the CPUs already prepared. */
-		zram_stream_free(stream);
-		pr_err("no memory for CPU %u's compression stream\n", cpu);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-/* CPU gone (or the disk being reset): its stream is unused now. */
-static int zram_cpu_dead(unsigned int cpu, struct hlist_node *node)
-{
-	struct zram_streams *streams =
-		hlist_entry(node, struct zram_streams, cpuhp_node);
-
-	zram_stream_free(per_cpu_ptr(streams->percpu, cpu));
-	return 0;
-}
-
-static int zram_streams_create(struct zram_streams *streams)
-{
-	int ret;
-
-	streams->percpu = alloc_percpu(struct zcx_stream);
-	if (!streams->percpu)
-		return -ENOMEM;
-	ret = cpuhp_state_add_instance(zram_cpuhp_state, &streams->cpuhp_node);
-	if (ret) {
-		free_percpu(streams->percpu);
-		streams->percpu = NULL;
-	}
-	return ret;
-}
-
-static void zram_streams_destroy(struct zram_streams *streams)
-{
-	cpuhp_state_remove_instance(zram_cpuhp_state, &streams->cpuhp_node);
-	free_percpu(streams->percpu);
-	streams->percpu = NULL;
 }
 
 /* ---- initialisation and reset ---- */
@@ -116,13 +54,13 @@ static int zram_init_device(struct zram *zram, u64 disksize)
 {
 	int ret;
 
-	ret = zram_streams_create(&zram->streams);
+	ret = zram_host_init(&zram->host, zram->backend);
 	if (ret)
 		return ret;
-	ret = zcx_dev_create(disksize, (struct zcx_streams *)&zram->streams,
+	ret = zcx_dev_create(disksize, (struct zcx_host *)&zram->host,
 			     &zram->core);
 	if (ret) {
-		zram_streams_destroy(&zram->streams);
+		zram_host_destroy(&zram->host);
 		return ret;
 	}
 	zcx_dev_set_mem_limit(zram->core, zram->mem_limit);
@@ -139,8 +77,9 @@ static void zram_reset_device(struct zram *zram)
 		part_stat_set_all(zram->disk->part0, 0);
 		zcx_dev_destroy(zram->core);
 		zram->core = NULL;
-		zram_streams_destroy(&zram->streams);
+		zram_host_destroy(&zram->host);
 	}
+	zram_backing_release(zram);
 	zram->disksize = 0;
 	zram->mem_limit = 0;
 	up_write(&zram->init_lock);
@@ -161,31 +100,55 @@ static bool valid_io_request(struct zram *zram, sector_t start,
 	return start < bound && end <= bound && start <= end;
 }
 
+/* One whole page in, from the core or, if written back, the backing device. */
+static int zram_read_page(struct zram *zram, u32 index, struct page *page)
+{
+	unsigned long block;
+	void *mem = kmap_local_page(page);
+	int ret = zcx_dev_read_page(zram->core, index, mem, &block);
+
+	kunmap_local(mem);
+	if (ret == ZCX_READ_BACKING) {
+		ret = zram_read_backing(zram, block, page);
+		if (ret)
+			zcx_dev_count_failed(zram->core, false);
+	}
+	if (!ret)
+		flush_dcache_page(page);
+	return ret;
+}
+
+static int zram_write_page(struct zram *zram, u32 index, struct page *page)
+{
+	void *mem = kmap_local_page(page);
+	int ret = zcx_dev_write_page(zram->core, index, mem);
+
+	kunmap_local(mem);
+	return ret;
+}
+
 /* A bvec that covers part of a page: read-modify-write through a bounce. */
 static int zram_partial_io(struct zram *zram, struct bio_vec *bv, u32 index,
 			   u32 offset, bool is_write)
 {
 	struct page *bounce = alloc_page(GFP_NOIO);
-	void *whole, *part;
 	int ret;
 
 	if (!bounce) {
 		zcx_dev_count_failed(zram->core, is_write);
 		return -ENOMEM;
 	}
-	whole = kmap_local_page(bounce);
-	ret = zcx_dev_read_page(zram->core, index, whole);
+	ret = zram_read_page(zram, index, bounce);
 	if (!ret) {
-		part = kmap_local_page(bv->bv_page);
 		if (is_write)
-			memcpy(whole + offset, part + bv->bv_offset, bv->bv_len);
+			memcpy_page(bounce, offset, bv->bv_page, bv->bv_offset,
+				    bv->bv_len);
 		else
-			memcpy(part + bv->bv_offset, whole + offset, bv->bv_len);
-		kunmap_local(part);
+			memcpy_page(bv->bv_page, bv->bv_offset, bounce, offset,
+				    bv->bv_len);
 		if (is_write)
-			ret = zcx_dev_write_page(zram->core, index, whole);
+			ret = zram_write_page(zram, index, bounce);
 	}
-	kunmap_local(whole);
 	__free_page(bounce);
 	return ret;
 }
@@ -193,20 +156,11 @@ static int zram_partial_io(struct zram *zram, struct bio_vec *bv, u32 index,
 static int zram_bvec_rw(struct zram *zram, struct bio_vec *bv, u32 index,
 			u32 offset, bool is_write)
 {
-	void *mem;
-	int ret;
-
 	if (bv->bv_len != PAGE_SIZE)
 		return zram_partial_io(zram, bv, index, offset, is_write);
-	mem = kmap_local_page(bv->bv_page);
 	if (is_write)
-		ret = zcx_dev_write_page(zram->core, index, mem);
-	else
-		ret = zcx_dev_read_page(zram->core, index, mem);
-	kunmap_local(mem);
-	if (!is_write && !ret)
-		flush_dcache_page(bv->bv_page);
-	return ret;
+		return zram_write_page(zram, index, bv->bv_page);
+	return zram_read_page(zram, index, bv->bv_page);
 }
 
 static void zram_discard(struct zram *zram, struct bio *bio)
@@ -292,7 +246,6 @@ static int zram_rw_page(struct block_device *bdev, sector_t sector,
 	struct zram *zram = bdev->bd_disk->private_data;
 	bool is_write = op_is_write(op);
 	unsigned long start_time;
-	void *mem;
 	int ret;
 
 	if (PageTransHuge(page))
@@ -304,14 +257,10 @@ static int zram_rw_page(struct block_device *bdev, sector_t sector,
 		return -EINVAL;
 	}
 	start_time = bdev_start_io_acct(bdev, SECTORS_PER_PAGE, op, jiffies);
-	mem = kmap_local_page(page);
 	if (is_write)
-		ret = zcx_dev_write_page(zram->core,
-					 sector >> SECTORS_PER_PAGE_SHIFT, mem);
+		ret = zram_write_page(zram, sector >> SECTORS_PER_PAGE_SHIFT, page);
 	else
-		ret = zcx_dev_read_page(zram->core,
-					sector >> SECTORS_PER_PAGE_SHIFT, mem);
-	kunmap_local(mem);
+		ret = zram_read_page(zram, sector >> SECTORS_PER_PAGE_SHIFT, page);
 	bdev_end_io_acct(bdev, op, start_time);
 	/* On error the caller retries through submit_bio, which reports it. */
 	if (!ret)
@@ -465,6 +414,49 @@ static ssize_t debug_stat_show(struct device *dev,
 			  s.miss_free);
 }
 
+/*
+ * One file per counter, as the 2010 driver had, for old tools.  zero_pages
+ * counts every page stored without allocation (same-filled, zero included).
+ */
+#define ZRAM_LEGACY_ATTR(name, field)                                        \
+	static ssize_t name##_show(struct device *dev,                       \
+				   struct device_attribute *attr, char *buf) \
+	{                                                                    \
+		struct zcx_stats s;                                          \
+									     \
+		zram_read_stats(dev_to_zram(dev), &s);                       \
+		return sysfs_emit(buf, "%llu\n", s.field);                   \
+	}                                                                    \
+	static DEVICE_ATTR_RO(name)
+
+ZRAM_LEGACY_ATTR(num_reads, num_reads);
+ZRAM_LEGACY_ATTR(num_writes, num_writes);
+ZRAM_LEGACY_ATTR(failed_reads, failed_reads);
+ZRAM_LEGACY_ATTR(failed_writes, failed_writes);
+ZRAM_LEGACY_ATTR(invalid_io, invalid_io);
+ZRAM_LEGACY_ATTR(notify_free, notify_free);
+ZRAM_LEGACY_ATTR(zero_pages, same_pages);
+ZRAM_LEGACY_ATTR(orig_data_size, orig_data_size);
+ZRAM_LEGACY_ATTR(compr_data_size, compr_data_size);
+ZRAM_LEGACY_ATTR(mem_used_total, mem_used_total);
+
+/*
+ * xvmalloc returns a page to the system the moment its last object goes,
+ * so there is nothing to compact; accepted as stock accepts it.
+ */
+static ssize_t compact_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	int ret = 0;
+
+	down_read(&zram->init_lock);
+	if (!init_done(zram))
+		ret = -EINVAL;
+	up_read(&zram->init_lock);
+	return ret ? ret : len;
+}
+
 static ssize_t mem_limit_store(struct device *dev,
 			       struct device_attribute *attr, const char *buf,
 			       size_t len)
@@ -498,11 +490,16 @@ static ssize_t mem_used_max_store(struct device *dev,
 	return len;
 }
 
-/* Only LZO so far; zramctl and friends read the bracketed name. */
 static ssize_t comp_algorithm_show(struct device *dev,
 				   struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "[lzo]\n");
+	struct zram *zram = dev_to_zram(dev);
+	ssize_t ret;
+
+	down_read(&zram->init_lock);
+	ret = zram_backends_show(zram->backend, buf);
+	up_read(&zram->init_lock);
+	return ret;
 }
 
 static ssize_t comp_algorithm_store(struct device *dev,
@@ -510,15 +507,20 @@ static ssize_t comp_algorithm_store(struct device *dev,
 				    const char *buf, size_t len)
 {
 	struct zram *zram = dev_to_zram(dev);
-	size_t n = len && buf[len - 1] == '\n' ? len - 1 : len;
+	const struct zram_backend *backend = zram_backend_find(buf, len);
 	int ret = 0;
 
-	if (n != 3 || memcmp(buf, "lzo", 3))
+	if (!backend)
 		return -EINVAL;
-	down_read(&zram->init_lock);
-	if (init_done(zram))
+	down_write(&zram->init_lock);
+	if (init_done(zram)) {
+		pr_info("%s: cannot change algorithm of an initialised device\n",
+			zram->disk->disk_name);
 		ret = -EBUSY;
-	up_read(&zram->init_lock);
+	} else {
+		zram->backend = backend;
+	}
+	up_write(&zram->init_lock);
 	return ret ? ret : len;
 }
 
@@ -542,6 +544,7 @@ static DEVICE_ATTR_WO(reset);
 static DEVICE_ATTR_RO(mm_stat);
 static DEVICE_ATTR_RO(io_stat);
 static DEVICE_ATTR_RO(debug_stat);
+static DEVICE_ATTR_WO(compact);
 static DEVICE_ATTR_WO(mem_limit);
 static DEVICE_ATTR_WO(mem_used_max);
 static DEVICE_ATTR_RW(comp_algorithm);
@@ -558,6 +561,23 @@ static struct attribute *zram_disk_attrs[] = {
 	&dev_attr_mem_used_max.attr,
 	&dev_attr_comp_algorithm.attr,
 	&dev_attr_max_comp_streams.attr,
+	&dev_attr_bd_stat.attr,
+	&dev_attr_backing_dev.attr,
+	&dev_attr_idle.attr,
+	&dev_attr_writeback.attr,
+	&dev_attr_writeback_limit.attr,
+	&dev_attr_writeback_limit_enable.attr,
+	&dev_attr_compact.attr,
+	&dev_attr_num_reads.attr,
+	&dev_attr_num_writes.attr,
+	&dev_attr_failed_reads.attr,
+	&dev_attr_failed_writes.attr,
+	&dev_attr_invalid_io.attr,
+	&dev_attr_notify_free.attr,
+	&dev_attr_zero_pages.attr,
+	&dev_attr_orig_data_size.attr,
+	&dev_attr_compr_data_size.attr,
+	&dev_attr_mem_used_total.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(zram_disk);
@@ -570,17 +590,18 @@ static int zram_add(void)
 	struct request_queue *q;
 	int ret, id;
 
+	lockdep_assert_held(&zram_index_mutex);
 	zram = kzalloc(sizeof(*zram), GFP_KERNEL);
 	if (!zram)
 		return -ENOMEM;
-	mutex_lock(&zram_index_mutex);
 	id = idr_alloc(&zram_index_idr, zram, 0, 0, GFP_KERNEL);
-	mutex_unlock(&zram_index_mutex);
 	if (id < 0) {
 		ret = id;
 		goto out_free;
 	}
 	init_rwsem(&zram->init_lock);
+	spin_lock_init(&zram->wb_limit_lock);
+	zram->backend = zram_backend_default();
 
 	zram->disk = blk_alloc_disk(NUMA_NO_NODE);
 	if (!zram->disk) {
@@ -618,14 +639,13 @@ static int zram_add(void)
 out_put_disk:
 	put_disk(zram->disk);
 out_idr:
-	mutex_lock(&zram_index_mutex);
 	idr_remove(&zram_index_idr, id);
-	mutex_unlock(&zram_index_mutex);
 out_free:
 	kfree(zram);
 	return ret;
 }
 
+/* Caller holds zram_index_mutex and drops the id from the idr. */
 static int zram_remove(struct zram *zram)
 {
 	mutex_lock(&zram->disk->open_mutex);
@@ -652,14 +672,70 @@ static int zram_remove_cb(int id, void *ptr, void *data)
 	return 0;
 }
 
+/* /sys/class/zram-control: hot_add creates a disk, hot_remove drops one. */
+static ssize_t hot_add_show(struct class *class, struct class_attribute *attr,
+			    char *buf)
+{
+	int id;
+
+	mutex_lock(&zram_index_mutex);
+	id = zram_add();
+	mutex_unlock(&zram_index_mutex);
+	if (id < 0)
+		return id;
+	return sysfs_emit(buf, "%d\n", id);
+}
+/* Reading creates a device: root only, as with stock. */
+static struct class_attribute class_attr_hot_add =
+	__ATTR(hot_add, 0400, hot_add_show, NULL);
+
+static ssize_t hot_remove_store(struct class *class,
+				struct class_attribute *attr, const char *buf,
+				size_t count)
+{
+	struct zram *zram;
+	int ret, id;
+
+	ret = kstrtoint(buf, 10, &id);
+	if (ret)
+		return ret;
+	if (id < 0)
+		return -EINVAL;
+	mutex_lock(&zram_index_mutex);
+	zram = idr_find(&zram_index_idr, id);
+	if (zram) {
+		ret = zram_remove(zram);
+		if (!ret)
+			idr_remove(&zram_index_idr, id);
+	} else {
+		ret = -ENODEV;
+	}
+	mutex_unlock(&zram_index_mutex);
+	return ret ? ret : count;
+}
+static CLASS_ATTR_WO(hot_remove);
+
+static struct attribute *zram_control_class_attrs[] = {
+	&class_attr_hot_add.attr,
+	&class_attr_hot_remove.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(zram_control_class);
+
+static struct class zram_control_class = {
+	.name = "zram-control",
+	.owner = THIS_MODULE,
+	.class_groups = zram_control_class_groups,
+};
+
 static void destroy_devices(void)
 {
+	class_unregister(&zram_control_class);
 	idr_for_each(&zram_index_idr, &zram_remove_cb, NULL);
 	idr_destroy(&zram_index_idr);
 	if (zram_major > 0)
 		unregister_blkdev(zram_major, "zram");
-	if (zram_cpuhp_state > 0)
-		cpuhp_remove_multi_state(zram_cpuhp_state);
+	zram_comp_exit();
 }
 
 static int __init zram_init(void)
@@ -673,11 +749,15 @@ static int __init zram_init(void)
 		return -EINVAL;
 	}
 
-	ret = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN, "block/zram:prepare",
-				      zram_cpu_prepare, zram_cpu_dead);
-	if (ret < 0)
+	ret = zram_comp_init();
+	if (ret)
 		return ret;
-	zram_cpuhp_state = ret;
+	ret = class_register(&zram_control_class);
+	if (ret) {
+		pr_err("unable to register zram-control class\n");
+		zram_comp_exit();
+		return ret;
+	}
 
 	zram_major = register_blkdev(0, "zram");
 	if (zram_major <= 0) {
@@ -687,7 +767,9 @@ static int __init zram_init(void)
 	}
 
 	for (i = 0; i < num_devices; i++) {
+		mutex_lock(&zram_index_mutex);
 		ret = zram_add();
+		mutex_unlock(&zram_index_mutex);
 		if (ret < 0)
 			goto out_error;
 	}

@@ -9,9 +9,21 @@
 
 #include "zcx/abi.h"
 
-/* What zcx_streams points at: one disk's per-CPU compression streams. */
-struct zram_streams {
-	struct zcx_stream __percpu *percpu;
+enum zram_backend_kind {
+	ZRAM_BACKEND_LZO,     /* lib/lzo, built into Debian's kernel */
+	ZRAM_BACKEND_LZO_RLE,
+	ZRAM_BACKEND_CRYPTO,  /* crypto API, module loaded on demand */
+};
+
+struct zram_backend {
+	const char *name;
+	enum zram_backend_kind kind;
+};
+
+/* What zcx_host points at: one initialised disk's compressor. */
+struct zram_host {
+	const struct zram_backend *backend;
+	struct zcx_stream __percpu *streams;
 	struct hlist_node cpuhp_node;
 };
 
@@ -21,11 +33,41 @@ struct zram {
 	struct rw_semaphore init_lock;
 	/* NULL until disksize is set; the I/O path relies on capacity 0. */
 	struct zcx_dev *core;
-	struct zram_streams streams;
+	struct zram_host host;
+	/* Chosen before init; survives reset, as with stock. */
+	const struct zram_backend *backend;
 	u64 disksize;
 	u64 mem_limit;
 	/* Under disk->open_mutex: a reset or removal owns the disk. */
 	bool claim;
+
+	/* Writeback target, chosen before init (zram_backing.c). */
+	struct block_device *bdev;
+	char *backing_path;
+	unsigned long *bd_bitmap;	/* one bit per page-sized block */
+	unsigned long bd_nr_blocks;
+	atomic64_t bd_count;		/* blocks in use */
+	atomic64_t bd_reads;
+	atomic64_t bd_writes;
+	spinlock_t wb_limit_lock;
+	bool wb_limit_enable;
+	u64 bd_wb_limit;		/* pages writeback may still write */
 };
+
+/* zram_backing.c */
+int zram_read_backing(struct zram *zram, unsigned long block, struct page *page);
+void zram_backing_release(struct zram *zram);
+extern struct device_attribute dev_attr_backing_dev, dev_attr_idle,
+	dev_attr_writeback, dev_attr_writeback_limit,
+	dev_attr_writeback_limit_enable, dev_attr_bd_stat;
+
+/* zram_comp.c */
+const struct zram_backend *zram_backend_default(void);
+const struct zram_backend *zram_backend_find(const char *buf, size_t len);
+ssize_t zram_backends_show(const struct zram_backend *selected, char *buf);
+int zram_host_init(struct zram_host *host, const struct zram_backend *backend);
+void zram_host_destroy(struct zram_host *host);
+int zram_comp_init(void);
+void zram_comp_exit(void);
 
 #endif /* ZRAM_DRV_H */

@@ -8,9 +8,7 @@
 #include <linux/errno.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
-#include <linux/lzo.h>
 #include <linux/mm.h>
-#include <linux/percpu.h>
 #include <linux/preempt.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -139,25 +137,8 @@ void zcx_preempt_enable(void)
 	preempt_enable();
 }
 
-struct zcx_stream *zcx_this_cpu_stream(struct zcx_streams *streams)
-{
-	return this_cpu_ptr(((struct zram_streams *)streams)->percpu);
-}
-
-int zcx_lzo_compress(const void *src, zcx_size_t src_len, void *dst,
-		     zcx_size_t *dst_len, void *wrkmem)
-{
-	return lzo1x_1_compress(src, src_len, dst, dst_len, wrkmem);
-}
-
-int zcx_lzo_decompress_safe(const void *src, zcx_size_t src_len, void *dst,
-			    zcx_size_t *dst_len)
-{
-	return lzo1x_decompress_safe(src, src_len, dst, dst_len);
-}
-
 void zcx_report_corrupt(unsigned long index, int codec_status)
 {
-	pr_err_ratelimited("zram: page %lu does not decompress (lzo status %d), read fails with EIO\n",
+	pr_err_ratelimited("zram: page %lu does not decompress (codec status %d), read fails with EIO\n",
 			   index, codec_status);
 }

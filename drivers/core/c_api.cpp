@@ -17,9 +17,9 @@ const zcx::Device *device(const zcx_dev *dev)
 
 extern "C" {
 
-int zcx_dev_create(zcx_u64 disksize, zcx_streams *streams, zcx_dev **out)
+int zcx_dev_create(zcx_u64 disksize, zcx_host *host, zcx_dev **out)
 {
-	auto dev = zcx::Device::create(disksize, streams);
+	auto dev = zcx::Device::create(disksize, host);
 	if (dev)
 		*out = reinterpret_cast<zcx_dev *>(dev.value());
 	return zcx::to_errno(dev);
@@ -35,10 +35,42 @@ int zcx_dev_write_page(zcx_dev *dev, unsigned long index, const void *src)
 		index, static_cast<const zcx::u8 *>(src)));
 }
 
-int zcx_dev_read_page(zcx_dev *dev, unsigned long index, void *dst)
+int zcx_dev_read_page(zcx_dev *dev, unsigned long index, void *dst,
+		      unsigned long *backing_block)
 {
-	return zcx::to_errno(
-		device(dev)->read_page(index, static_cast<zcx::u8 *>(dst)));
+	zcx::u64 block = 0;
+	auto r = device(dev)->read_page(index, static_cast<zcx::u8 *>(dst),
+					&block);
+	if (!r)
+		return zcx::to_errno(r);
+	if (!r.value())
+		return 0;
+	*backing_block = block;
+	return ZCX_READ_BACKING;
+}
+
+void zcx_dev_mark_idle(zcx_dev *dev, int all, unsigned int max_age)
+{
+	device(dev)->mark_idle(all, max_age);
+}
+
+int zcx_dev_writeback_prepare(zcx_dev *dev, unsigned long index, int mode,
+			      void *dst)
+{
+	auto r = device(dev)->writeback_prepare(index, mode,
+						static_cast<zcx::u8 *>(dst));
+	return r ? r.value() : zcx::to_errno(r);
+}
+
+int zcx_dev_writeback_commit(zcx_dev *dev, unsigned long index,
+			     unsigned long block)
+{
+	return device(dev)->writeback_commit(index, block);
+}
+
+void zcx_dev_writeback_abort(zcx_dev *dev, unsigned long index)
+{
+	device(dev)->writeback_abort(index);
 }
 
 void zcx_dev_discard_page(zcx_dev *dev, unsigned long index)

@@ -32,21 +32,21 @@ void fill_page(u8 *page, u64 word)
 		memcpy(page + i, &word, sizeof(word));
 }
 
-Result<usize> compress_page(const u8 *page, const zcx_stream &stream)
+Result<usize> compress_page(zcx_host *host, const u8 *page, zcx_stream &stream)
 {
 	zcx_size_t out_len = ZCX_STREAM_BUFFER_SIZE;
-	const int status = zcx_lzo_compress(page, kPageSize, stream.buffer,
-					    &out_len, stream.wrkmem);
+	const int status = zcx_compress(host, &stream, page, &out_len);
 	if (status != 0 || out_len > ZCX_STREAM_BUFFER_SIZE)
 		return Errc::io;
 	return usize{out_len};
 }
 
-Result<void> decompress_page(ConstByteSpan src, u8 *page, int *codec_status)
+Result<void> decompress_page(zcx_host *host, ConstByteSpan src, u8 *page,
+			     int *codec_status)
 {
 	zcx_size_t out_len = kPageSize;
-	*codec_status = zcx_lzo_decompress_safe(src.data(), src.size(), page,
-						&out_len);
+	*codec_status = zcx_decompress(host, src.data(), src.size(), page,
+				       &out_len);
 	if (*codec_status != 0 || out_len != kPageSize)
 		return Errc::io;
 	return {};

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-// Page compression through the kernel's LZO1X (same entry points as
-// liblzo2 on the host), plus the same-filled page test.
+// Page compression through the disk's compressor (the kernel's LZO or
+// crypto API; liblzo2 on the host), plus the same-filled page test.
 #pragma once
 
 #include "zcx/abi.h"
@@ -20,10 +20,11 @@ bool page_same_filled(const u8 *page, u64 *word);
 void fill_page(u8 *page, u64 word);
 
 // Compresses one page into stream.buffer; returns the compressed length.
-Result<usize> compress_page(const u8 *page, const zcx_stream &stream);
+Result<usize> compress_page(zcx_host *host, const u8 *page, zcx_stream &stream);
 
 // Decompresses into a full page; anything but exactly one page of output
 // (truncated, corrupted or oversized input) is -EIO.
-Result<void> decompress_page(ConstByteSpan src, u8 *page, int *codec_status);
+Result<void> decompress_page(zcx_host *host, ConstByteSpan src, u8 *page,
+			     int *codec_status);
 
 } // namespace zcx

@@ -6,11 +6,11 @@
 
 namespace zcx {
 
-Result<Device *> Device::create(u64 disksize, zcx_streams *streams)
+Result<Device *> Device::create(u64 disksize, zcx_host *host)
 {
 	if (disksize == 0 || disksize % kPageSize)
 		return Errc::inval;
-	Device *dev = ZCX_TRY(try_new<Device>(Gfp::kernel, streams));
+	Device *dev = ZCX_TRY(try_new<Device>(Gfp::kernel, host));
 	Owned<Device> owner(dev);
 	ZCX_TRY(dev->table_.init(disksize >> kPageShift));
 	dev->pool_ = ZCX_TRY(xv::Pool::create());
@@ -60,9 +60,8 @@ Result<SlotContents> Device::store_compressed(const u8 *src)
 		usize len;
 		{
 			PreemptDisabled preempt_off;
-			const zcx_stream &stream =
-				*zcx_this_cpu_stream(streams_);
-			auto compressed = compress_page(src, stream);
+			zcx_stream &stream = *zcx_this_cpu_stream(host_);
+			auto compressed = compress_page(host_, src, stream);
 			if (compressed)
 				len = compressed.value();
 			if (!compressed || len >= kHugeThreshold) {
@@ -137,6 +136,7 @@ void Device::publish(u64 index, const SlotContents &next)
 		auto locked = slot.lock();
 		old = slot.get();
 		slot.set(next);
+		slot.touch(zcx_now_seconds());
 	}
 	release(old);
 }
@@ -146,6 +146,7 @@ void Device::account(const SlotContents &c, bool adding)
 	if (c.kind == SlotKind::empty)
 		return;
 	const u64 sign = adding ? 1 : ~u64{0}; // wraps to subtract
+	// Written-back pages still count as stored, as with stock.
 	pages_stored_.add(sign);
 	compr_bytes_.add(sign * c.size);
 	if (c.kind == SlotKind::same)
@@ -163,6 +164,8 @@ void Device::free_object(const SlotContents &c)
 		pool_->free(c.value);
 	else if (c.kind == SlotKind::huge)
 		zcx_page_free(zcx_pfn_to_page(c.value));
+	else if (c.kind == SlotKind::backing)
+		zcx_backing_free(host_, c.value);
 }
 
 void Device::release(const SlotContents &old)
@@ -171,12 +174,26 @@ void Device::release(const SlotContents &old)
 	free_object(old);
 }
 
-Result<void> Device::read_page(u64 index, u8 *dst)
+Result<bool> Device::read_page(u64 index, u8 *dst, u64 *backing_block)
 {
 	num_reads_.inc();
 	Slot &slot = table_[index];
 	auto locked = slot.lock();
 	const SlotContents c = slot.get();
+	slot.touch(zcx_now_seconds());
+	if (c.kind == SlotKind::backing) {
+		// Read outside the lock, as stock does: a racing overwrite
+		// may free the block first, but racing I/O to one block has
+		// no defined result anyway.
+		*backing_block = c.value;
+		return true;
+	}
+	ZCX_TRY(read_locked(index, c, dst));
+	return false;
+}
+
+Result<void> Device::read_locked(u64 index, const SlotContents &c, u8 *dst)
+{
 	switch (c.kind) {
 	case SlotKind::empty:
 		memset(dst, 0, kPageSize);
@@ -191,10 +208,12 @@ Result<void> Device::read_page(u64 index, u8 *dst)
 	}
 	case SlotKind::compressed:
 		break;
+	case SlotKind::backing:
+		return Errc::io; // callers handle it before
 	}
 	const u8 *object = pool_->map(c.value);
 	int status;
-	auto ok = decompress_page({object, c.size}, dst, &status);
+	auto ok = decompress_page(host_, {object, c.size}, dst, &status);
 	pool_->unmap(object);
 	if (!ok) {
 		failed_reads_.inc();
@@ -204,6 +223,67 @@ Result<void> Device::read_page(u64 index, u8 *dst)
 }
 
 void Device::discard_page(u64 index) { publish(index, {}); }
+
+void Device::mark_idle(bool all, u32 max_age)
+{
+	const u32 now = zcx_now_seconds();
+	const u32 cutoff = now > max_age ? now - max_age : 0;
+	for (u64 i = 0; i < table_.size(); i++) {
+		Slot &slot = table_[i];
+		auto locked = slot.lock();
+		const SlotKind kind = slot.get().kind;
+		// A slot under writeback must not look idle again: commit
+		// relies on the flag to see that nothing touched it.
+		if (kind == SlotKind::empty || slot.has(Slot::kUnderWriteback))
+			continue;
+		if (all || slot.access_time() < cutoff)
+			slot.change(Slot::kIdle, true);
+	}
+}
+
+Result<bool> Device::writeback_prepare(u64 index, int mode, u8 *dst)
+{
+	Slot &slot = table_[index];
+	auto locked = slot.lock();
+	const SlotContents c = slot.get();
+	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge)
+		return false; // nothing, same-filled, or already written back
+	if (slot.has(Slot::kUnderWriteback))
+		return false;
+	if ((mode & ZCX_WB_IDLE) && !slot.has(Slot::kIdle))
+		return false;
+	if ((mode & ZCX_WB_HUGE) && c.kind != SlotKind::huge)
+		return false;
+	ZCX_TRY(read_locked(index, c, dst));
+	slot.change(Slot::kUnderWriteback, true);
+	return true;
+}
+
+bool Device::writeback_commit(u64 index, u64 block)
+{
+	Slot &slot = table_[index];
+	SlotContents old;
+	{
+		auto locked = slot.lock();
+		// Any write or discard meanwhile replaced the contents and
+		// cleared the flag; a read did not change them.
+		if (!slot.has(Slot::kUnderWriteback))
+			return false;
+		old = slot.get();
+		const SlotContents moved{SlotKind::backing, block, 0};
+		account(moved, true);
+		slot.set(moved);
+	}
+	release(old);
+	return true;
+}
+
+void Device::writeback_abort(u64 index)
+{
+	Slot &slot = table_[index];
+	auto locked = slot.lock();
+	slot.change(Slot::kUnderWriteback, false);
+}
 
 void Device::slot_free_notify(u64 index)
 {

@@ -15,9 +15,9 @@ namespace zcx {
 
 class Device : Pinned {
 public:
-	// streams: this disk's per-CPU compression streams, owned by the
-	// C layer's CPU-hotplug instance and alive as long as the Device.
-	static Result<Device *> create(u64 disksize, zcx_streams *streams);
+	// host: the C layer's context for this disk (per-CPU streams,
+	// compressor), alive as long as the Device.
+	static Result<Device *> create(u64 disksize, zcx_host *host);
 	static void destroy(Device *dev);
 
 	u64 nr_pages() const { return table_.size(); }
@@ -27,10 +27,17 @@ public:
 	// means the system (or mem_limit) really has no room.
 	Result<void> write_page(u64 index, const u8 *src);
 	// -EIO, with a log line, if the stored object does not decompress.
-	Result<void> read_page(u64 index, u8 *dst);
+	// A written-back page is not read here: *backing_block says where
+	// it is and the result is true.
+	Result<bool> read_page(u64 index, u8 *dst, u64 *backing_block);
 	void discard_page(u64 index);
 	// Never sleeps or spins: a busy slot is left for a later write.
 	void slot_free_notify(u64 index);
+
+	void mark_idle(bool all, u32 max_age);
+	Result<bool> writeback_prepare(u64 index, int mode, u8 *dst);
+	bool writeback_commit(u64 index, u64 block);
+	void writeback_abort(u64 index);
 
 	void count_invalid_io() { invalid_io_.inc(); }
 	void count_failed(bool is_write)
@@ -46,12 +53,15 @@ public:
 private:
 	template <class T, class... Args>
 	friend Result<T *> try_new(Gfp, Args &&...);
-	explicit Device(zcx_streams *streams) : streams_(streams) {}
+	explicit Device(zcx_host *host) : host_(host) {}
 
 	Result<SlotContents> store(const u8 *src);
 	Result<SlotContents> store_compressed(const u8 *src);
 	Result<SlotContents> store_raw(const u8 *src);
 	void publish(u64 index, const SlotContents &next);
+	// Slot locked, contents neither empty-of-meaning nor on the backing
+	// device: decompress or copy into dst.
+	Result<void> read_locked(u64 index, const SlotContents &c, u8 *dst);
 	void free_object(const SlotContents &c);
 	// Frees what a slot held and takes it out of the counters.
 	void release(const SlotContents &old);
@@ -60,7 +70,7 @@ private:
 
 	Table table_;
 	xv::Pool *pool_ = nullptr;
-	zcx_streams *streams_;
+	zcx_host *host_;
 
 	Atomic<u64> pages_stored_;
 	Atomic<u64> compr_bytes_;

@@ -13,6 +13,8 @@ SlotContents Slot::get() const
 		c.kind = SlotKind::same;
 	else if (flags & kHuge)
 		c.kind = SlotKind::huge;
+	else if (flags & kBacking)
+		c.kind = SlotKind::backing;
 	else if (c.value)
 		c.kind = SlotKind::compressed;
 	return c;
@@ -20,16 +22,33 @@ SlotContents Slot::get() const
 
 void Slot::set(const SlotContents &c)
 {
-	unsigned long flags = load_flags() & (1UL << kLockBit);
+	unsigned long flags = load_flags();
+	flags &= (1UL << kLockBit) | (~0UL << kTimeShift);
 	flags |= c.size & kSizeMask;
 	if (c.kind == SlotKind::same)
 		flags |= kSame;
 	else if (c.kind == SlotKind::huge)
 		flags |= kHuge;
+	else if (c.kind == SlotKind::backing)
+		flags |= kBacking;
 	value_ = c.kind == SlotKind::empty ? 0 : c.value;
 	// A plain store keeps the (held) lock bit set; spinners' atomic
 	// test-and-set never changes the word while it is held.
 	__atomic_store_n(&flags_, flags, __ATOMIC_RELAXED);
+}
+
+void Slot::touch(u32 now_seconds)
+{
+	unsigned long flags = load_flags() & ~(kIdle | (~0UL << kTimeShift));
+	flags |= static_cast<unsigned long>(now_seconds) << kTimeShift;
+	__atomic_store_n(&flags_, flags, __ATOMIC_RELAXED);
+}
+
+void Slot::change(unsigned long flag, bool on)
+{
+	const unsigned long flags = load_flags();
+	__atomic_store_n(&flags_, on ? flags | flag : flags & ~flag,
+			 __ATOMIC_RELAXED);
 }
 
 Result<void> Table::init(u64 nr_slots)

@@ -11,8 +11,9 @@
 namespace zcx {
 
 // What a slot holds, decoded.  `value` is an xvmalloc handle (compressed),
-// a pfn-based handle of a whole page (huge) or the repeated word (same).
-enum class SlotKind { empty, same, compressed, huge };
+// the pfn of a whole page (huge), the repeated word (same) or the block
+// index on the backing device (backing: written back).
+enum class SlotKind { empty, same, compressed, huge, backing };
 
 struct SlotContents {
 	SlotKind kind = SlotKind::empty;
@@ -23,18 +24,31 @@ struct SlotContents {
 class Slot {
 public:
 	// flags word layout: stored size in the low bits, then the lock
-	// bit and the kind bits.  Only the lock bit is touched atomically;
-	// the rest changes only under the lock.
+	// bit, the kind bits and the writeback state; the last access time
+	// (seconds) fills the high half, so access tracking costs no extra
+	// bytes (stock 6.1 needs 24 per slot for it).  Only the lock bit is
+	// touched atomically; the rest changes only under the lock.
 	static constexpr unsigned int kSizeBits = kPageShift + 1;
 	static constexpr unsigned long kSizeMask = (1UL << kSizeBits) - 1;
 	static constexpr unsigned int kLockBit = kSizeBits;
 	static constexpr unsigned long kSame = 1UL << (kSizeBits + 1);
 	static constexpr unsigned long kHuge = 1UL << (kSizeBits + 2);
+	static constexpr unsigned long kBacking = 1UL << (kSizeBits + 3);
+	static constexpr unsigned long kIdle = 1UL << (kSizeBits + 4);
+	static constexpr unsigned long kUnderWriteback = 1UL << (kSizeBits + 5);
+	static constexpr unsigned int kTimeShift = 32;
 
 	// Callers hold lock() for everything below.
 	SlotContents get() const;
+	// New contents: not idle, not under writeback; access time kept.
 	void set(const SlotContents &c);
 	void clear() { set({}); }
+
+	// Access tracking for `idle` and writeback.
+	void touch(u32 now_seconds);
+	u32 access_time() const { return load_flags() >> kTimeShift; }
+	bool has(unsigned long flag) const { return load_flags() & flag; }
+	void change(unsigned long flag, bool on);
 
 	BitLockGuard lock() { return BitLockGuard(kLockBit, &flags_); }
 	bool try_lock() { return zcx_bit_trylock(kLockBit, &flags_); }

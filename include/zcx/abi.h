@@ -72,24 +72,41 @@ void zcx_preempt_disable(void);
 void zcx_preempt_enable(void);
 
 /*
+ * The C layer's context for one initialised disk: its per-CPU streams and
+ * its compressor.  Opaque to the core, which only hands it back.
+ */
+struct zcx_host;
+
+/*
  * One CPU's compression stream, created by the CPU-hotplug callback.
  * buffer holds ZCX_STREAM_BUFFER_SIZE bytes (LZO's worst case exceeds a
- * page); wrkmem is the compressor's work area.
+ * page); ctx is the compressor's state (LZO work area, crypto transform).
  */
 #define ZCX_STREAM_BUFFER_SIZE (2 * ZCX_PAGE_SIZE)
 struct zcx_stream {
 	void *buffer;
-	void *wrkmem;
+	void *ctx;
 };
-struct zcx_streams;
 /* Only with preemption disabled: the stream of the CPU we run on. */
-struct zcx_stream *zcx_this_cpu_stream(struct zcx_streams *streams);
+struct zcx_stream *zcx_this_cpu_stream(struct zcx_host *host);
 
-/* The kernel's LZO1X (lib/lzo); return values are LZO_E_* (0 = OK). */
-int zcx_lzo_compress(const void *src, zcx_size_t src_len, void *dst,
-		     zcx_size_t *dst_len, void *wrkmem);
-int zcx_lzo_decompress_safe(const void *src, zcx_size_t src_len, void *dst,
-			    zcx_size_t *dst_len);
+/*
+ * Compresses one page into stream->buffer with the disk's algorithm.
+ * Preemption disabled.  0 or a negative value on failure.
+ */
+int zcx_compress(struct zcx_host *host, struct zcx_stream *stream,
+		 const void *src, zcx_size_t *dst_len);
+/*
+ * Decompresses src into dst (capacity *dst_len, updated).  Callable in
+ * atomic context; 0 or a negative, codec-specific status.
+ */
+int zcx_decompress(struct zcx_host *host, const void *src, zcx_size_t src_len,
+		   void *dst, zcx_size_t *dst_len);
+
+/* Frees a block of the backing device.  Never sleeps. */
+void zcx_backing_free(struct zcx_host *host, unsigned long block);
+/* Seconds since boot (CLOCK_BOOTTIME), for access tracking. */
+unsigned int zcx_now_seconds(void);
 
 /* Rate-limited log line for a stored object that fails to decompress. */
 void zcx_report_corrupt(unsigned long index, int codec_status);
@@ -119,7 +136,7 @@ struct zcx_stats {
 };
 
 /* Allocates the table and pool for disksize bytes (a multiple of pages). */
-int zcx_dev_create(zcx_u64 disksize, struct zcx_streams *streams,
+int zcx_dev_create(zcx_u64 disksize, struct zcx_host *host,
 		   struct zcx_dev **out);
 void zcx_dev_destroy(struct zcx_dev *dev);
 zcx_u64 zcx_dev_nr_pages(const struct zcx_dev *dev);
@@ -127,13 +144,40 @@ zcx_u64 zcx_dev_nr_pages(const struct zcx_dev *dev);
 /* Whole-page I/O on page index; src/dst are mapped page-sized buffers. */
 int zcx_dev_write_page(struct zcx_dev *dev, unsigned long index,
 		       const void *src);
-int zcx_dev_read_page(struct zcx_dev *dev, unsigned long index, void *dst);
+/*
+ * 0: dst holds the page.  ZCX_READ_BACKING: the page was written back and
+ * lives in *backing_block of the backing device; the caller reads it.
+ */
+#define ZCX_READ_BACKING 1
+int zcx_dev_read_page(struct zcx_dev *dev, unsigned long index, void *dst,
+		      unsigned long *backing_block);
 /* Discard / write-zeroes: frees the slot. */
 void zcx_dev_discard_page(struct zcx_dev *dev, unsigned long index);
 /* Called under the swap device's spinlock: never sleeps or spins. */
 void zcx_dev_slot_free_notify(struct zcx_dev *dev, unsigned long index);
 void zcx_dev_count_invalid_io(struct zcx_dev *dev);
 void zcx_dev_count_failed(struct zcx_dev *dev, int is_write);
+
+/* `idle`: marks stored pages not accessed for max_age seconds (or all). */
+void zcx_dev_mark_idle(struct zcx_dev *dev, int all, unsigned int max_age);
+
+/*
+ * Writeback, driven by the C layer, which does the block I/O:
+ * prepare copies an eligible slot's page into dst and marks it under
+ * writeback (1), or skips it (0); commit makes the slot point at block
+ * (1), or reports that the slot changed meanwhile and block is unused (0);
+ * abort undoes prepare after a failed write.
+ */
+enum zcx_writeback_mode {
+	ZCX_WB_ANY = 0,  /* page_index=N */
+	ZCX_WB_IDLE = 1, /* only slots marked idle */
+	ZCX_WB_HUGE = 2, /* only incompressible (huge) slots */
+};
+int zcx_dev_writeback_prepare(struct zcx_dev *dev, unsigned long index,
+			      int mode, void *dst);
+int zcx_dev_writeback_commit(struct zcx_dev *dev, unsigned long index,
+			     unsigned long block);
+void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);
 
 void zcx_dev_set_mem_limit(struct zcx_dev *dev, zcx_u64 bytes);
 void zcx_dev_reset_mem_used_max(struct zcx_dev *dev);

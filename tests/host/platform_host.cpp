@@ -195,13 +195,13 @@ struct HostStream {
 	~HostStream()
 	{
 		std::free(stream.buffer);
-		std::free(stream.wrkmem);
+		std::free(stream.ctx);
 	}
 };
 
 } // namespace
 
-struct zcx_streams {
+struct zcx_host {
 	std::mutex mu;
 	std::map<std::thread::id, std::unique_ptr<HostStream>> per_thread;
 };
@@ -421,7 +421,7 @@ void zcx_bit_unlock(unsigned int bit, unsigned long *word)
 	zcx_preempt_enable();
 }
 
-zcx_stream *zcx_this_cpu_stream(zcx_streams *streams)
+zcx_stream *zcx_this_cpu_stream(zcx_host *streams)
 {
 	if (t_preempt <= 0)
 		die("zcx_this_cpu_stream with preemption enabled");
@@ -431,27 +431,29 @@ zcx_stream *zcx_this_cpu_stream(zcx_streams *streams)
 		slot = std::make_unique<HostStream>();
 		// Exact sizes, so ASan catches a stream overrun.
 		slot->stream.buffer = std::malloc(ZCX_STREAM_BUFFER_SIZE);
-		slot->stream.wrkmem = std::malloc(LZO1X_1_MEM_COMPRESS);
-		if (!slot->stream.buffer || !slot->stream.wrkmem)
+		slot->stream.ctx = std::malloc(LZO1X_1_MEM_COMPRESS);
+		if (!slot->stream.buffer || !slot->stream.ctx)
 			die("out of memory for a stream");
 	}
 	return &slot->stream;
 }
 
-int zcx_lzo_compress(const void *src, zcx_size_t src_len, void *dst,
-		     zcx_size_t *dst_len, void *wrkmem)
+// The host's only algorithm is LZO1X-1 (liblzo2), the kernel's "lzo".
+int zcx_compress(zcx_host *, zcx_stream *stream, const void *src,
+		 zcx_size_t *dst_len)
 {
 	ensure_lzo_init();
 	lzo_uint out_len = 0;
 	const int rc = lzo1x_1_compress(static_cast<const unsigned char *>(src),
-					src_len, static_cast<unsigned char *>(dst),
-					&out_len, wrkmem);
+					ZCX_PAGE_SIZE,
+					static_cast<unsigned char *>(stream->buffer),
+					&out_len, stream->ctx);
 	*dst_len = out_len;
 	return rc;
 }
 
-int zcx_lzo_decompress_safe(const void *src, zcx_size_t src_len, void *dst,
-			    zcx_size_t *dst_len)
+int zcx_decompress(zcx_host *, const void *src, zcx_size_t src_len, void *dst,
+		   zcx_size_t *dst_len)
 {
 	ensure_lzo_init();
 	lzo_uint out_len = *dst_len; // in: capacity, out: produced
@@ -460,6 +462,21 @@ int zcx_lzo_decompress_safe(const void *src, zcx_size_t src_len, void *dst,
 		static_cast<unsigned char *>(dst), &out_len, nullptr);
 	*dst_len = out_len;
 	return rc;
+}
+
+namespace {
+std::atomic<unsigned int> fake_now{1000};
+std::mutex backing_mu;
+std::vector<unsigned long> backing_freed;
+} // namespace
+
+unsigned int zcx_now_seconds(void) { return fake_now.load(); }
+
+// Called with a slot lock held (or from swap's spinlock): may not sleep.
+void zcx_backing_free(zcx_host *, unsigned long block)
+{
+	std::lock_guard<std::mutex> g(backing_mu);
+	backing_freed.push_back(block);
 }
 
 void zcx_report_corrupt(unsigned long index, int codec_status)
@@ -581,6 +598,14 @@ int kmap_depth() { return t_kmap_depth; }
 unsigned long *last_bit_lock_word() { return t_last_bit_word; }
 unsigned last_bit_lock_bit() { return t_last_bit; }
 
+void set_now_seconds(unsigned int now) { fake_now.store(now); }
+
+std::vector<unsigned long> backing_frees()
+{
+	std::lock_guard<std::mutex> g(backing_mu);
+	return backing_freed;
+}
+
 CorruptReports corrupt_reports()
 {
 	State &s = state();
@@ -597,8 +622,8 @@ void reset_counters()
 	s.corrupt = {};
 }
 
-zcx_streams *streams_create() { return new zcx_streams; }
+zcx_host *streams_create() { return new zcx_host; }
 
-void streams_destroy(zcx_streams *streams) { delete streams; }
+void streams_destroy(zcx_host *streams) { delete streams; }
 
 } // namespace host

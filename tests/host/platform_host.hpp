@@ -68,11 +68,18 @@ CorruptReports corrupt_reports();
 
 void reset_counters(); // page_allocs and corrupt reports
 
+// ---- Clock and backing device ----
+
+// zcx_now_seconds() returns this; tests move it.
+void set_now_seconds(unsigned int now);
+// Blocks the core has freed through zcx_backing_free, in order.
+std::vector<unsigned long> backing_frees();
+
 // ---- Compression streams ----
 
 // One zcx_stream per calling thread (a thread is a CPU here), created on
 // first use and freed with the set.
-zcx_streams *streams_create();
-void streams_destroy(zcx_streams *streams);
+zcx_host *streams_create();
+void streams_destroy(zcx_host *streams);
 
 } // namespace host

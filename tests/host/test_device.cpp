@@ -78,7 +78,8 @@ protected:
 	{
 		auto dst = std::make_unique<std::uint8_t[]>(kPage);
 		std::memset(dst.get(), 0x5c, kPage);
-		const int rc = zcx_dev_read_page(dev_, index, dst.get());
+		unsigned long block = ~0UL;
+		const int rc = zcx_dev_read_page(dev_, index, dst.get(), &block);
 		out->assign(dst.get(), dst.get() + kPage);
 		return rc;
 	}
@@ -90,7 +91,7 @@ protected:
 	}
 	zcx_stats stats() const { return stats_of(dev_); }
 
-	zcx_streams *streams_ = nullptr;
+	zcx_host *streams_ = nullptr;
 	zcx_dev *dev_ = nullptr;
 };
 
@@ -557,6 +558,7 @@ TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards)
 		for (int op = 0; op < kOps && !stop; op++) {
 			const unsigned r = rng.range(0, 99);
 			Bytes buf(kPage);
+			unsigned long block;
 			if (r < 30) {
 				const unsigned long i = base + rng.range(0, kPrivate - 1);
 				Bytes page = shared_page(i, rng.next());
@@ -566,7 +568,7 @@ TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards)
 				model[i] = std::move(page);
 			} else if (r < 55) {
 				const unsigned long i = base + rng.range(0, kPrivate - 1);
-				if (zcx_dev_read_page(dev_, i, buf.data()))
+				if (zcx_dev_read_page(dev_, i, buf.data(), &block))
 					fail("read", i);
 				reads++;
 				auto it = model.find(i);
@@ -588,7 +590,7 @@ TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards)
 				writes++;
 			} else if (r < 96) {
 				const unsigned long i = kShared0 + rng.range(0, kShared - 1);
-				if (zcx_dev_read_page(dev_, i, buf.data()))
+				if (zcx_dev_read_page(dev_, i, buf.data(), &block))
 					fail("shared read", i);
 				reads++;
 				if (!valid_shared_page(i, buf))
@@ -641,3 +643,64 @@ TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards)
 }
 
 } // namespace
+
+// Access tracking: `idle` marks by age; writeback moves eligible slots to
+// backing blocks, and a write racing with it wins.
+TEST_F(DeviceTest, IdleByAgeAndWriteback)
+{
+	create(64);
+	host::set_now_seconds(1000);
+	const Bytes text = make_page(Kind::text, 7);
+	const Bytes noise = make_page(Kind::random, 8);
+	ASSERT_EQ(write(0, text), 0);
+	ASSERT_EQ(write(1, noise), 0);
+	ASSERT_EQ(write(2, Bytes(kPage, 0)), 0);
+	host::set_now_seconds(1100);
+	ASSERT_EQ(write(3, text), 0); // young
+
+	zcx_dev_mark_idle(dev_, 0, 50); // older than 50 s: slots 0, 1, 2
+	Bytes copy(kPage);
+	// Same-filled pages are never written back; young ones are not idle.
+	EXPECT_EQ(zcx_dev_writeback_prepare(dev_, 2, ZCX_WB_IDLE, copy.data()), 0);
+	EXPECT_EQ(zcx_dev_writeback_prepare(dev_, 3, ZCX_WB_IDLE, copy.data()), 0);
+	// huge only: the random page, not the text one.
+	EXPECT_EQ(zcx_dev_writeback_prepare(dev_, 0, ZCX_WB_HUGE, copy.data()), 0);
+	ASSERT_EQ(zcx_dev_writeback_prepare(dev_, 1, ZCX_WB_IDLE | ZCX_WB_HUGE,
+					    copy.data()), 1);
+	EXPECT_EQ(copy, noise);
+	// Under writeback: not offered twice.
+	EXPECT_EQ(zcx_dev_writeback_prepare(dev_, 1, ZCX_WB_ANY, copy.data()), 0);
+	ASSERT_EQ(zcx_dev_writeback_commit(dev_, 1, 42), 1);
+
+	zcx_stats st;
+	zcx_dev_get_stats(dev_, &st);
+	EXPECT_EQ(st.huge_pages, 0u);
+	EXPECT_EQ(st.orig_data_size, 4 * kPage); // written back still counts
+
+	Bytes out(kPage);
+	unsigned long block = 0;
+	EXPECT_EQ(zcx_dev_read_page(dev_, 1, out.data(), &block), ZCX_READ_BACKING);
+	EXPECT_EQ(block, 42u);
+
+	// A write between prepare and commit makes the copy stale.
+	ASSERT_EQ(zcx_dev_writeback_prepare(dev_, 0, ZCX_WB_IDLE, copy.data()), 1);
+	EXPECT_EQ(copy, text);
+	ASSERT_EQ(write(0, noise), 0);
+	EXPECT_EQ(zcx_dev_writeback_commit(dev_, 0, 43), 0);
+	EXPECT_EQ(read_ok(0), noise);
+
+	// Abort leaves the slot as it was, and eligible again.
+	zcx_dev_mark_idle(dev_, 1, 0);
+	ASSERT_EQ(zcx_dev_writeback_prepare(dev_, 3, ZCX_WB_IDLE, copy.data()), 1);
+	zcx_dev_writeback_abort(dev_, 3);
+	EXPECT_EQ(read_ok(3), text);
+	// Reading cleared idle: not eligible by idleness any more.
+	EXPECT_EQ(zcx_dev_writeback_prepare(dev_, 3, ZCX_WB_IDLE, copy.data()), 0);
+
+	// Overwriting a written-back slot frees its block.
+	const auto before = host::backing_frees().size();
+	ASSERT_EQ(write(1, text), 0);
+	ASSERT_EQ(host::backing_frees().size(), before + 1);
+	EXPECT_EQ(host::backing_frees().back(), 42u);
+	EXPECT_EQ(read_ok(1), text);
+}

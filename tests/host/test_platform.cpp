@@ -86,14 +86,13 @@ TEST_F(PlatformTest, LzoRoundTrip)
 	const test::Bytes page = test::make_page(test::Kind::text, 1);
 	test::Bytes packed(ZCX_STREAM_BUFFER_SIZE);
 	test::Bytes wrkmem(LZO1X_1_MEM_COMPRESS);
+	zcx_stream stream{packed.data(), wrkmem.data()};
 	zcx_size_t len = packed.size();
-	ASSERT_EQ(zcx_lzo_compress(page.data(), page.size(), packed.data(),
-				   &len, wrkmem.data()),
-		  0);
+	ASSERT_EQ(zcx_compress(nullptr, &stream, page.data(), &len), 0);
 	test::Bytes out(ZCX_PAGE_SIZE);
 	zcx_size_t out_len = out.size();
-	ASSERT_EQ(zcx_lzo_decompress_safe(packed.data(), len, out.data(),
-					  &out_len),
+	ASSERT_EQ(zcx_decompress(nullptr, packed.data(), len, out.data(),
+				 &out_len),
 		  0);
 	EXPECT_EQ(out_len, ZCX_PAGE_SIZE);
 	EXPECT_EQ(out, page);
@@ -158,7 +157,7 @@ TEST_F(PlatformDeathTest, MisuseAborts)
 		"self-deadlock");
 	EXPECT_DEATH(
 		{
-			zcx_streams *streams = host::streams_create();
+			zcx_host *streams = host::streams_create();
 			zcx_this_cpu_stream(streams);
 		},
 		"preemption enabled");

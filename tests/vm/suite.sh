@@ -5,6 +5,8 @@
 set -euo pipefail
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/vm/interface.sh
+source "$(dirname "$0")/interface.sh"
 
 test_devices_and_limits() {
 	load_ours num_devices=4
@@ -294,6 +296,7 @@ tests=("$@")
 if [[ ${#tests[@]} == 0 ]]; then
 	tests=(test_devices_and_limits test_module_parameter test_ext4_tree
 		test_swap_pressure test_fio_verify test_fio_cpu_hotplug
-		test_discard_frees_memory test_bad_input test_load_unload_cycles)
+		test_discard_frees_memory test_bad_input test_load_unload_cycles
+		"${interface_tests[@]}")
 fi
 run_tests "${tests[@]}"
