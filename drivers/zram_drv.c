@@ -326,6 +326,9 @@ static ssize_t disksize_store(struct device *dev,
 	}
 	ret = zram_init_device(zram, disksize);
 	up_write(&zram->init_lock);
+	if (ret == -ENOMEM)
+		pr_warn("%s: no memory for a %llu-byte disk's table\n",
+			zram->disk->disk_name, disksize);
 	return ret ? ret : len;
 }
 

@@ -47,9 +47,10 @@ void zcx_kfree(const void *ptr)
 	kfree(ptr);
 }
 
+/* Sized by the user's disksize: failure is an answer, not a kernel warning. */
 void *zcx_vzalloc(zcx_size_t size)
 {
-	return vzalloc(size);
+	return __vmalloc(size, GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
 }
 
 void zcx_vfree(const void *ptr)
