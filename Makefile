@@ -14,7 +14,7 @@ export CXX
 
 PWD := $(shell pwd)
 
-.PHONY: all modules clean setup run check host-test
+.PHONY: all modules clean setup run check host-test install uninstall
 
 all: modules
 
@@ -39,3 +39,15 @@ check: setup
 
 host-test:
 	scripts/host-test.sh
+
+# Installs into /lib/modules/$(KVER)/updates, which depmod ranks above the
+# stock module: `modprobe zram` then loads ours.  INSTALL_MOD_PATH stages.
+# Debian's headers carry no signing key: install unsigned.  Kbuild skips
+# depmod without a System.map in the headers, so run it here.
+install: modules
+	$(MAKE) -C $(KDIR) M=$(PWD) INSTALL_MOD_DIR=updates CONFIG_MODULE_SIG_ALL= modules_install
+	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
+
+uninstall:
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/updates/zram.ko
+	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)

@@ -45,6 +45,12 @@ else
 	record host/build $((status == 0 ? 1 : status))
 fi
 
+echo "== install (make install and DKMS, staged for the VM)"
+scripts/stage-install.sh >build/check-install.log 2>&1
+status=$?
+[[ $status == 0 ]] || tail -30 build/check-install.log
+record install/stage $status
+
 echo "== VM suite (Debian's stock 6.1 kernel, our zram.ko)"
 if [[ -f zram.ko ]]; then
 	outdir=build/vm/check

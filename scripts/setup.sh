@@ -12,6 +12,7 @@ packages=(
 	zram-tools systemd-zram-generator        # the clients, driven unchanged
 	gcc-12 g++-12 make binutils              # module build (kernel's compiler)
 	cmake googletest libgtest-dev liblzo2-dev # host tests
+	dkms rsync git                           # install tests
 )
 
 missing=()

@@ -276,5 +276,39 @@ test_writeback() {
 	losetup -d "$loopdev"
 }
 
+# After `make install` or DKMS (staged by scripts/stage-install.sh), plain
+# `modprobe zram` must load ours, not the stock module.
+test_modprobe_installed() {
+	local kver tree staged layer
+	kver=$(uname -r)
+	for tree in make dkms; do
+		staged=$REPO/build/stage/$tree/lib/modules/$kver
+		[[ -d $staged/updates ]] || fail "no staged $tree install (scripts/stage-install.sh)"
+		unload_zram
+		# The host's /lib/modules is read-only here: a writable layer on top.
+		layer=/tmp/modules-$tree
+		mkdir -p $layer/upper $layer/work
+		cp -a "$staged/updates" $layer/upper/
+		mount -t overlay overlay -o "lowerdir=/lib/modules/$kver,upperdir=$layer/upper,workdir=$layer/work" \
+			"/lib/modules/$kver"
+		depmod -a
+		[[ $(modinfo -n zram) == */updates/* ]] || fail "$tree: modinfo -n zram is $(modinfo -n zram)"
+		modprobe zram num_devices=2
+		assert_ours
+		init_disk zram1 16M
+		head -c 1M /dev/urandom >/tmp/m
+		dd if=/tmp/m of=/dev/zram1 bs=64k oflag=direct status=none
+		cmp -n $((1 << 20)) /tmp/m /dev/zram1 || fail "$tree: data differs"
+		note "$tree install: modprobe zram loaded $(modinfo -n zram)"
+		unload_zram
+		umount "/lib/modules/$kver"
+	done
+	modprobe zram
+	[[ $(cat /sys/module/zram/srcversion 2>/dev/null) != "$(modinfo -F srcversion "$KO")" ]] ||
+		fail "without the install layer modprobe still loads ours"
+	unload_zram
+}
+
 interface_tests=(test_comp_algorithms test_hot_add_remove test_mem_limit
-	test_stat_files test_writeback test_zramctl test_zramswap test_zram_generator)
+	test_stat_files test_writeback test_zramctl test_zramswap test_zram_generator
+	test_modprobe_installed)
