@@ -14,7 +14,7 @@ export CXX
 
 PWD := $(shell pwd)
 
-.PHONY: all modules clean setup run check host-test install uninstall
+.PHONY: all modules clean setup run check host-test install uninstall kunit bench
 
 all: modules
 
@@ -39,6 +39,14 @@ check: setup
 
 host-test:
 	scripts/host-test.sh
+
+# KUnit suites on a KASAN + lockdep debug kernel (built once, cached).
+kunit: setup
+	scripts/kunit.sh
+
+# ours vs stock zram vs brd, deterministic (icount); report in bench/results.
+bench: setup
+	scripts/bench.sh
 
 # Installs into /lib/modules/$(KVER)/updates, which depmod ranks above the
 # stock module: `modprobe zram` then loads ours.  INSTALL_MOD_PATH stages.

@@ -9,6 +9,9 @@
 #include "core/parse.cpp"
 #include "core/table.cpp"
 #include "xvmalloc/xvmalloc.cpp"
+#ifdef ZCX_KUNIT
+#include "core/test_hooks.cpp"
+#endif
 
 // A pure virtual call must trap, not jump to address 0.  The core has no
 // virtual functions; this is the net under that rule.

@@ -669,6 +669,39 @@ static int zram_remove(struct zram *zram)
 	return 0;
 }
 
+#ifdef ZCX_KUNIT
+struct zram *zram_kunit_create(u64 disksize)
+{
+	struct zram *zram;
+	int id, ret;
+
+	mutex_lock(&zram_index_mutex);
+	id = zram_add();
+	mutex_unlock(&zram_index_mutex);
+	if (id < 0)
+		return ERR_PTR(id);
+	zram = idr_find(&zram_index_idr, id);
+	down_write(&zram->init_lock);
+	ret = zram_init_device(zram, disksize);
+	up_write(&zram->init_lock);
+	if (ret) {
+		zram_kunit_destroy(zram);
+		return ERR_PTR(ret);
+	}
+	return zram;
+}
+
+void zram_kunit_destroy(struct zram *zram)
+{
+	int id = zram->disk->first_minor;
+
+	mutex_lock(&zram_index_mutex);
+	if (!zram_remove(zram))
+		idr_remove(&zram_index_idr, id);
+	mutex_unlock(&zram_index_mutex);
+}
+#endif
+
 static int zram_remove_cb(int id, void *ptr, void *data)
 {
 	WARN_ON_ONCE(zram_remove(ptr));

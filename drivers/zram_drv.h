@@ -54,6 +54,12 @@ struct zram {
 	u64 bd_wb_limit;		/* pages writeback may still write */
 };
 
+#ifdef ZCX_KUNIT
+/* For tests/kunit: a new initialised disk, and its removal. */
+struct zram *zram_kunit_create(u64 disksize);
+void zram_kunit_destroy(struct zram *zram);
+#endif
+
 /* zram_backing.c */
 int zram_read_backing(struct zram *zram, unsigned long block, struct page *page);
 void zram_backing_release(struct zram *zram);

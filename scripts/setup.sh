@@ -13,6 +13,7 @@ packages=(
 	gcc-12 g++-12 make binutils              # module build (kernel's compiler)
 	cmake googletest libgtest-dev liblzo2-dev # host tests
 	dkms rsync git                           # install tests
+	gnuplot-nox                              # benchmark plot
 )
 
 missing=()

@@ -18,6 +18,7 @@
 # Environment (host side):
 #   VM_KERNEL   kernel image        (default: newest /boot/vmlinuz-6.1.*-amd64)
 #   VM_KVER     its module version  (default: derived from VM_KERNEL's name)
+#   VM_MODROOT  where its lib/modules lives (default /; a built-in 9p needs none)
 #   VM_MEM      guest RAM in MiB    (default 1024)
 #   VM_SMP      vCPUs               (default 2; 1 when VM_ICOUNT=1)
 #   VM_ICOUNT=1 deterministic guest time: -icount shift=0,sleep=off,
@@ -80,7 +81,9 @@ fi
 [[ -r $KERNEL ]] || die "kernel image not readable: $KERNEL"
 KVER=${VM_KVER:-$(basename -- "$KERNEL")}
 KVER=${KVER#vmlinuz-}
-[[ -d /lib/modules/$KVER ]] || die "/lib/modules/$KVER missing (set VM_KVER)"
+# A kernel of our own (the debug kernel) keeps its modules elsewhere.
+MODROOT=${VM_MODROOT:-}
+[[ -d $MODROOT/lib/modules/$KVER ]] || die "$MODROOT/lib/modules/$KVER missing (set VM_KVER or VM_MODROOT)"
 
 # ---------------------------------------------------------------- outdir ---
 BUILD=$REPO/build/vm
@@ -126,7 +129,7 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 while read -r m; do
     insmod "/modules/$m" || fail "insmod $m failed"
-done < /modules/order
+done < /modules/order  # empty when the kernel has 9p built in
 # hostroot: host / (read-only); vmout: OUTDIR (read-write); repo: the repo top
 n=0
 until mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro hostroot /newroot; do
@@ -185,10 +188,12 @@ EOF_WRAPPER
 
 mapfile -t MODULES < <(
     for m in 9p 9pnet_virtio virtio_pci; do
-        modprobe --show-depends -S "$KVER" "$m" || die "modprobe --show-depends $m failed"
-    done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }'
-)
-[[ ${#MODULES[@]} -gt 0 ]] || die "could not resolve 9p/virtio modules for $KVER"
+        modprobe ${MODROOT:+-d "$MODROOT"} --show-depends -S "$KVER" "$m" ||
+            die "modprobe --show-depends $m failed"
+    done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }
+                $1 == "builtin" { builtin++ }
+                END { if (!NR) exit 1 }'
+) || die "could not resolve 9p/virtio modules for $KVER"
 
 KEY=$( {
     echo "v1 $KVER"
@@ -205,6 +210,7 @@ if [[ ! -s $INITRD ]]; then
     # shellcheck disable=SC2064
     trap "rm -rf -- '$tree'" EXIT
     mkdir -p "$tree"/{bin,dev,proc,sys,newroot,modules}
+    : > "$tree/modules/order"
     cp -- "$BUSYBOX" "$tree/bin/busybox"
     for applet in $("$BUSYBOX" --list); do
         [[ $applet == busybox ]] || ln -s busybox "$tree/bin/$applet"

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds (or reuses) a 6.1 debug kernel from Debian's linux-source-6.1 with
+# tests/kunit/debug.config: KUnit, KASAN, lockdep, atomic-sleep checks,
+# kmemleak, fault injection.  The build lives outside the checkout, keyed
+# by the fragment and the source package version, so CI runs on the same
+# machine reuse it.  Prints the build directory (KDIR for our module) on
+# the last line; its arch/x86/boot/bzImage boots in scripts/vm-run.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+cache=${ZCX_DEBUG_KERNEL_CACHE:-/var/cache/zram-cxx/debug-kernel}
+fragment=$top/tests/kunit/debug.config
+
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
+key=$( { echo "$srcver"; cat "$fragment"; } | sha256sum | cut -c1-16)
+src=$cache/src-$srcver
+build=$cache/build-$key
+log=$cache/build-$key.log
+mkdir -p "$cache"
+
+if [[ -f $build/.done ]]; then
+	echo "debug-kernel: cached ($build)" >&2
+	echo "$build"
+	exit 0
+fi
+
+if [[ ! -f $src/.unpacked ]]; then
+	echo "debug-kernel: unpacking linux-source $srcver" >&2
+	rm -rf "$src"
+	mkdir -p "$src"
+	tar -C "$src" --strip-components=1 -xf /usr/src/linux-source-6.1.tar.xz
+	touch "$src/.unpacked"
+fi
+
+echo "debug-kernel: configuring $build" >&2
+rm -rf "$build"
+mkdir -p "$build"
+make -C "$src" O="$build" -s x86_64_defconfig
+"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "$fragment" >/dev/null
+make -C "$src" O="$build" -s olddefconfig
+# Every line of the fragment must have survived olddefconfig.
+missing=0
+while read -r line; do
+	case $line in
+	CONFIG_*=*) grep -qxF "$line" "$build/.config" || { echo "debug-kernel: lost $line" >&2; missing=1; } ;;
+	"# CONFIG_"*" is not set") grep -qxF "$line" "$build/.config" || { echo "debug-kernel: lost '$line'" >&2; missing=1; } ;;
+	esac
+done <"$fragment"
+[[ $missing == 0 ]] || exit 1
+
+echo "debug-kernel: building (log: $log)" >&2
+start=$SECONDS
+if ! make -C "$src" O="$build" -j"$(nproc)" bzImage modules >"$log" 2>&1; then
+	tail -40 "$log" >&2
+	exit 1
+fi
+make -C "$src" O="$build" -s INSTALL_MOD_PATH="$build/modroot" modules_install >>"$log" 2>&1
+echo "debug-kernel: built in $((SECONDS - start)) s" >&2
+echo "$((SECONDS - start))" >"$build/.build-seconds"
+touch "$build/.done"
+echo "$build"

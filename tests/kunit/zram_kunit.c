@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit suites for zram.ko, built into the module when the kernel has
+ * KUnit (scripts/kunit.sh, on the debug kernel of build-debug-kernel.sh).
+ * They run when the module loads.  KUnit's macros are C, so the suites
+ * reach the C++ core through include/zcx/test_abi.h.
+ */
+#include <kunit/test.h>
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/cpu.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "zcx/test_abi.h"
+#include "zram_drv.h"
+
+/* ---- xvmalloc ---- */
+
+static void fill(void *obj, size_t len, u8 seed)
+{
+	memset(obj, seed, len);
+}
+
+static bool filled(const void *obj, size_t len, u8 seed)
+{
+	return !memchr_inv(obj, seed, len);
+}
+
+static void xv_size_class_boundaries(struct kunit *test)
+{
+	struct zcx_test_pool *pool = zcx_test_pool_create();
+	const size_t max = zcx_test_max_alloc();
+	size_t size;
+
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	/* Every size around every 8-byte class edge, up to the maximum. */
+	for (size = 1; size <= max; size += (size < 64 || size > max - 64) ? 1 : 7) {
+		u64 handle;
+		void *obj;
+
+		KUNIT_ASSERT_EQ(test, zcx_test_pool_alloc(pool, size, ZCX_GFP_KERNEL,
+							  &handle), 0);
+		KUNIT_EXPECT_GE(test, zcx_test_pool_object_size(pool, handle), size);
+		obj = zcx_test_pool_map(pool, handle);
+		fill(obj, size, (u8)size);
+		KUNIT_EXPECT_TRUE(test, filled(obj, size, (u8)size));
+		zcx_test_pool_unmap(pool, obj);
+		KUNIT_EXPECT_TRUE(test, zcx_test_pool_check_page_of(handle));
+		zcx_test_pool_free(pool, handle);
+		KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 0ULL);
+	}
+	KUNIT_EXPECT_EQ(test, zcx_test_pool_alloc(pool, 0, ZCX_GFP_KERNEL, &(u64){0}),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, zcx_test_pool_alloc(pool, max + 1, ZCX_GFP_KERNEL,
+						  &(u64){0}), -EINVAL);
+	zcx_test_pool_destroy(pool);
+}
+
+/* Three neighbours in one page merge back into it, freed in any order. */
+static void xv_split_merge_page_return(struct kunit *test)
+{
+	static const int orders[][3] = { {0, 1, 2}, {1, 0, 2}, {2, 0, 1}, {0, 2, 1} };
+	struct zcx_test_pool *pool = zcx_test_pool_create();
+	int o, i;
+
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	for (o = 0; o < ARRAY_SIZE(orders); o++) {
+		u64 h[3];
+
+		for (i = 0; i < 3; i++)
+			KUNIT_ASSERT_EQ(test, zcx_test_pool_alloc(pool, 1000,
+					ZCX_GFP_KERNEL, &h[i]), 0);
+		KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 1ULL);
+		KUNIT_EXPECT_EQ(test, h[0] >> PAGE_SHIFT, h[2] >> PAGE_SHIFT);
+		for (i = 0; i < 3; i++) {
+			zcx_test_pool_free(pool, h[orders[o][i]]);
+			KUNIT_EXPECT_TRUE(test, zcx_test_pool_check(pool));
+		}
+		KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 0ULL);
+	}
+	zcx_test_pool_destroy(pool);
+}
+
+/*
+ * The write path allocates with GFP_NOWAIT while preemption is off:
+ * DEBUG_ATOMIC_SLEEP and lockdep report any sleep in there.
+ */
+static void xv_nowait_with_preemption_off(struct kunit *test)
+{
+	struct zcx_test_pool *pool = zcx_test_pool_create();
+	u64 handles[64];
+	int i, got = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	preempt_disable();
+	for (i = 0; i < ARRAY_SIZE(handles); i++) {
+		if (zcx_test_pool_alloc(pool, 2048 + i * 16, ZCX_GFP_NOWAIT,
+					&handles[got]) == 0)
+			got++;
+	}
+	preempt_enable();
+	KUNIT_EXPECT_GT(test, got, 0);
+	KUNIT_EXPECT_TRUE(test, zcx_test_pool_check(pool));
+	for (i = 0; i < got; i++)
+		zcx_test_pool_free(pool, handles[i]);
+	KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 0ULL);
+	zcx_test_pool_destroy(pool);
+}
+
+static void xv_random_against_model(struct kunit *test)
+{
+	enum { LIVE = 256 };
+	struct zcx_test_pool *pool = zcx_test_pool_create();
+	u64 *handle = kunit_kcalloc(test, LIVE, sizeof(u64), GFP_KERNEL);
+	size_t *size = kunit_kcalloc(test, LIVE, sizeof(size_t), GFP_KERNEL);
+	int op, i;
+
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	for (op = 0; op < 20000; op++) {
+		i = get_random_u32_below(LIVE);
+		if (size[i]) {
+			void *obj = zcx_test_pool_map(pool, handle[i]);
+
+			KUNIT_ASSERT_TRUE(test, filled(obj, size[i], (u8)i));
+			zcx_test_pool_unmap(pool, obj);
+			zcx_test_pool_free(pool, handle[i]);
+			size[i] = 0;
+		} else {
+			void *obj;
+
+			size[i] = 1 + get_random_u32_below(zcx_test_max_alloc());
+			KUNIT_ASSERT_EQ(test, zcx_test_pool_alloc(pool, size[i],
+					ZCX_GFP_KERNEL, &handle[i]), 0);
+			obj = zcx_test_pool_map(pool, handle[i]);
+			fill(obj, size[i], (u8)i);
+			zcx_test_pool_unmap(pool, obj);
+		}
+		if (op % 1000 == 0)
+			KUNIT_ASSERT_TRUE(test, zcx_test_pool_check(pool));
+	}
+	for (i = 0; i < LIVE; i++)
+		if (size[i])
+			zcx_test_pool_free(pool, handle[i]);
+	KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 0ULL);
+	zcx_test_pool_destroy(pool);
+}
+
+static struct kunit_case xvmalloc_cases[] = {
+	KUNIT_CASE(xv_size_class_boundaries),
+	KUNIT_CASE(xv_split_merge_page_return),
+	KUNIT_CASE(xv_nowait_with_preemption_off),
+	KUNIT_CASE(xv_random_against_model),
+	{}
+};
+
+static struct kunit_suite xvmalloc_suite = {
+	.name = "zram_xvmalloc",
+	.test_cases = xvmalloc_cases,
+};
+
+/* ---- the slot table ---- */
+
+static void table_slot_roundtrip(struct kunit *test)
+{
+	static const u64 values[] = { 1, 0x1234, 0xffffffffffffULL << 12, ~0ULL };
+	unsigned int size;
+	int kind, v;
+
+	for (kind = 0; kind < zcx_test_slot_kinds(); kind++)
+		for (v = 0; v < ARRAY_SIZE(values); v++)
+			for (size = 0; size <= PAGE_SIZE; size += 511)
+				KUNIT_EXPECT_TRUE(test, zcx_test_slot_roundtrip(
+						kind, values[v], size));
+}
+
+static struct kunit_case table_cases[] = {
+	KUNIT_CASE(table_slot_roundtrip),
+	{}
+};
+
+static struct kunit_suite table_suite = {
+	.name = "zram_table",
+	.test_cases = table_cases,
+};
+
+/* ---- codec, on real per-CPU streams ---- */
+
+struct codec_ctx {
+	struct zram_host host;
+	u8 *page, *out, *back;
+};
+
+static int codec_init(struct kunit *test)
+{
+	struct codec_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+
+	if (!c)
+		return -ENOMEM;
+	c->page = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	c->out = kunit_kzalloc(test, 2 * PAGE_SIZE, GFP_KERNEL);
+	c->back = kunit_kzalloc(test, PAGE_SIZE, GFP_KERNEL);
+	if (!c->page || !c->out || !c->back)
+		return -ENOMEM;
+	test->priv = c;
+	return zram_host_init(&c->host, zram_backend_find("lzo", 3));
+}
+
+static void codec_exit(struct kunit *test)
+{
+	struct codec_ctx *c = test->priv;
+
+	if (c && c->host.streams)
+		zram_host_destroy(&c->host);
+}
+
+static void make_page(u8 *page, int kind)
+{
+	size_t i;
+
+	switch (kind) {
+	case 0: memset(page, 0, PAGE_SIZE); break;
+	case 1: memset(page, 0x5a, PAGE_SIZE); break;
+	case 2: get_random_bytes(page, PAGE_SIZE); break;
+	default:
+		for (i = 0; i < PAGE_SIZE; i++)
+			page[i] = "zram in C++ on Linux 6.1 "[i % 25] + (i / 512);
+	}
+}
+
+static void codec_roundtrips(struct kunit *test)
+{
+	struct codec_ctx *c = test->priv;
+	int kind;
+
+	for (kind = 0; kind < 4; kind++) {
+		zcx_size_t len;
+		u64 word;
+
+		make_page(c->page, kind);
+		KUNIT_EXPECT_EQ(test, zcx_test_same_filled(c->page, &word) != 0,
+				kind < 2);
+		KUNIT_ASSERT_EQ(test, zcx_test_compress((struct zcx_host *)&c->host,
+							c->page, c->out, &len), 0);
+		if (kind == 2)
+			KUNIT_EXPECT_GE(test, len, zcx_test_huge_threshold());
+		memset(c->back, 0xee, PAGE_SIZE);
+		KUNIT_ASSERT_EQ(test, zcx_test_decompress((struct zcx_host *)&c->host,
+							  c->out, len, c->back), 0);
+		KUNIT_EXPECT_EQ(test, memcmp(c->page, c->back, PAGE_SIZE), 0);
+	}
+}
+
+static void codec_rejects_bad_input(struct kunit *test)
+{
+	struct zcx_host *host = (struct zcx_host *)&((struct codec_ctx *)test->priv)->host;
+	struct codec_ctx *c = test->priv;
+	zcx_size_t len, cut;
+	int rejected = 0, i;
+
+	make_page(c->page, 3);
+	KUNIT_ASSERT_EQ(test, zcx_test_compress(host, c->page, c->out, &len), 0);
+	for (cut = 0; cut < len; cut += 7)
+		KUNIT_EXPECT_EQ(test, zcx_test_decompress(host, c->out, cut, c->back),
+				-EIO);
+	/* LZO has no checksum: a flipped literal may decode; most must not. */
+	for (i = 0; i < 64; i++) {
+		u8 saved;
+		size_t at = get_random_u32_below(len);
+
+		saved = c->out[at];
+		c->out[at] ^= 0x80;
+		rejected += zcx_test_decompress(host, c->out, len, c->back) == -EIO;
+		c->out[at] = saved;
+	}
+	KUNIT_EXPECT_GT(test, rejected, 0);
+}
+
+static struct kunit_case codec_cases[] = {
+	KUNIT_CASE(codec_roundtrips),
+	KUNIT_CASE(codec_rejects_bad_input),
+	{}
+};
+
+static struct kunit_suite codec_suite = {
+	.name = "zram_codec",
+	.init = codec_init,
+	.exit = codec_exit,
+	.test_cases = codec_cases,
+};
+
+/* ---- per-CPU streams across CPU hotplug ---- */
+
+static void streams_follow_cpu_hotplug(struct kunit *test)
+{
+	struct codec_ctx *c = test->priv;
+	struct zcx_stream *s1;
+	zcx_size_t len;
+
+	if (num_online_cpus() < 2 || !cpu_online(1))
+		kunit_skip(test, "needs CPU 1 online");
+	s1 = per_cpu_ptr(c->host.streams, 1);
+	KUNIT_ASSERT_NOT_NULL(test, s1->buffer);
+	KUNIT_ASSERT_EQ(test, remove_cpu(1), 0);
+	/* The dead callback freed CPU 1's stream, nothing else. */
+	KUNIT_EXPECT_NULL(test, s1->buffer);
+	KUNIT_EXPECT_NULL(test, s1->ctx);
+	KUNIT_EXPECT_NOT_NULL(test, per_cpu_ptr(c->host.streams, 0)->buffer);
+	KUNIT_ASSERT_EQ(test, add_cpu(1), 0);
+	KUNIT_EXPECT_NOT_NULL(test, s1->buffer);
+	KUNIT_EXPECT_NOT_NULL(test, s1->ctx);
+	/* And it works, on whichever CPU we run. */
+	make_page(c->page, 3);
+	KUNIT_ASSERT_EQ(test, zcx_test_compress((struct zcx_host *)&c->host,
+						c->page, c->out, &len), 0);
+	KUNIT_ASSERT_EQ(test, zcx_test_decompress((struct zcx_host *)&c->host,
+						  c->out, len, c->back), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(c->page, c->back, PAGE_SIZE), 0);
+}
+
+static struct kunit_case streams_cases[] = {
+	KUNIT_CASE(streams_follow_cpu_hotplug),
+	{}
+};
+
+static struct kunit_suite streams_suite = {
+	.name = "zram_streams",
+	.init = codec_init,
+	.exit = codec_exit,
+	.test_cases = streams_cases,
+};
+
+/* ---- the device, through the real bio path ---- */
+
+static int bio_rw(struct block_device *bdev, enum req_op op, sector_t sector,
+		  struct page *page, unsigned int len)
+{
+	struct bio *bio = bio_alloc(bdev, 1, op, GFP_KERNEL);
+	int ret;
+
+	bio->bi_iter.bi_sector = sector;
+	if (page)
+		__bio_add_page(bio, page, PAGE_SIZE, 0);
+	else
+		bio->bi_iter.bi_size = len;
+	ret = submit_bio_wait(bio);
+	bio_put(bio);
+	return ret;
+}
+
+static void device_write_read_discard_reset(struct kunit *test)
+{
+	struct page *in = alloc_page(GFP_KERNEL), *out = alloc_page(GFP_KERNEL);
+	struct block_device *bdev;
+	struct zcx_stats st;
+	struct zram *zram;
+	int kind, i;
+
+	KUNIT_ASSERT_TRUE(test, in && out);
+	zram = zram_kunit_create(16 << 20);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, zram);
+	bdev = blkdev_get_by_dev(disk_devt(zram->disk), FMODE_READ | FMODE_WRITE,
+				 NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bdev);
+
+	for (i = 0; i < 64; i++) {
+		kind = i % 4;
+		make_page(page_address(in), kind);
+		if (kind == 3)
+			((u8 *)page_address(in))[0] = i; /* every text page differs */
+		KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_WRITE, i * 8, in, 0), 0);
+		KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_READ, i * 8, out, 0), 0);
+		KUNIT_EXPECT_EQ(test, memcmp(page_address(in), page_address(out),
+					     PAGE_SIZE), 0);
+	}
+	zcx_dev_get_stats(zram->core, &st);
+	KUNIT_EXPECT_EQ(test, st.orig_data_size, 64ULL * PAGE_SIZE);
+	KUNIT_EXPECT_GT(test, st.same_pages, 0ULL);
+
+	KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_DISCARD, 0, NULL, 64 * PAGE_SIZE), 0);
+	zcx_dev_get_stats(zram->core, &st);
+	KUNIT_EXPECT_EQ(test, st.orig_data_size, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.mem_used_total, 0ULL);
+	KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_READ, 8, out, 0), 0);
+	KUNIT_EXPECT_TRUE(test, !memchr_inv(page_address(out), 0, PAGE_SIZE));
+	/* Past the end: rejected, nothing breaks. */
+	KUNIT_EXPECT_NE(test, bio_rw(bdev, REQ_OP_WRITE, 16 << 11, in, 0), 0);
+
+	blkdev_put(bdev, FMODE_READ | FMODE_WRITE);
+	zram_kunit_destroy(zram);
+	__free_page(in);
+	__free_page(out);
+}
+
+static struct kunit_case device_cases[] = {
+	KUNIT_CASE(device_write_read_discard_reset),
+	{}
+};
+
+static struct kunit_suite device_suite = {
+	.name = "zram_device",
+	.test_cases = device_cases,
+};
+
+kunit_test_suites(&xvmalloc_suite, &table_suite, &codec_suite, &streams_suite,
+		  &device_suite);
