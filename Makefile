@@ -21,7 +21,7 @@ all: modules
 modules:
 	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "no 6.1 kernel+headers: run scripts/setup.sh" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(PWD) CXX=$(CXX) modules
-	scripts/check-ko.sh zram.ko
+	scripts/check-ko.sh zram.ko $(KDIR)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean

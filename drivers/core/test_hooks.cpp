@@ -117,7 +117,11 @@ int zcx_test_decompress(zcx_host *host, const void *src, zcx_size_t len, void *p
 
 int zcx_test_same_filled(const void *page, zcx_u64 *word)
 {
-	return zcx::page_same_filled(static_cast<const zcx::u8 *>(page), word);
+	zcx::u64 w;
+	const bool same = zcx::page_same_filled(static_cast<const zcx::u8 *>(page), &w);
+	if (same)
+		*word = w;
+	return same;
 }
 
 zcx_size_t zcx_test_huge_threshold(void) { return zcx::kHugeThreshold; }
