@@ -94,7 +94,7 @@ else
     mkdir -p -- "$OUTDIR"
 fi
 OUTDIR=$(cd -- "$OUTDIR" && pwd -P)
-rm -f -- "$OUTDIR"/{rc,dmesg.txt,guest.log,console.log,qemu.stderr,guest-env.sh,guest-repo,guest-script.sh}
+rm -f -- "$OUTDIR"/{rc,dmesg.txt,guest.log,console.log,qemu.stderr,guest-env.sh,guest-repo,guest-modroot,guest-script.sh}
 
 # Writable tmpfs mounts in the guest (paths relative to the new root).
 TMPFS_DIRS="tmp run var/tmp mnt var/log root home srv media var/cache"
@@ -146,6 +146,14 @@ REPO=$(cat /newroot/run/vmout/guest-repo) || fail "no guest-repo"
 mkdir -p "/newroot$REPO" 2>/dev/null
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro repo "/newroot$REPO" \
     || fail "cannot mount repo at $REPO"
+# A kernel of our own: its modules replace the host's in the guest.
+if [ -s /newroot/run/vmout/guest-modroot ]; then
+    MODROOT=$(cat /newroot/run/vmout/guest-modroot)
+    mount -t tmpfs -o mode=0755 tmpfs /newroot/lib/modules || fail "tmpfs on /lib/modules"
+    mkdir -p "/newroot/lib/modules/$(uname -r)"
+    mount --bind "/newroot$MODROOT/lib/modules/$(uname -r)" "/newroot/lib/modules/$(uname -r)" \
+        || fail "cannot bind $MODROOT modules"
+fi
 mount --move /proc /newroot/proc || fail "move /proc"
 mount --move /sys /newroot/sys || fail "move /sys"
 mount --move /dev /newroot/dev || fail "move /dev"
@@ -254,6 +262,7 @@ fi
     printf 'export VM_REPO\n'
 } > "$OUTDIR/guest-env.sh"
 printf '%s\n' "$REPO" > "$OUTDIR/guest-repo"
+printf '%s' "$MODROOT" > "$OUTDIR/guest-modroot"
 
 # ------------------------------------------------------------------ qemu ---
 MEM=${VM_MEM:-1024}

@@ -3,7 +3,8 @@
 # The working directory is the repo top, read-only; /tmp is writable.
 
 REPO=$(pwd)
-KO=$REPO/zram.ko
+# T_KO: a zram.ko built for another kernel (the debug kernel).
+KO=${T_KO:-$REPO/zram.ko}
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 fail() {
