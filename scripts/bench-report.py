@@ -17,7 +17,7 @@ def main(log_path, out_dir):
     with open(log_path) as log:
         for line in log:
             f = line.split()
-            if f[:1] == ["RESULT"]:
+            if f[:1] == ["RESULT"] and len(f) == 5:
                 rnd, target, job, mibps = f[1], f[2], f[3], float(f[4])
                 runs[(job, rnd)][target] = mibps
                 if job not in jobs:

@@ -7,6 +7,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${T_ROUNDS:-3}
+cd /tmp # fio may write state files into the working directory
 SIZE_MB=${T_SIZE_MB:-64}
 ALGO=${T_ALGO:-}            # empty: each driver's default
 JOBS=${T_JOBS:-all}
@@ -43,7 +44,7 @@ setup_target() { # stock|ours|brd [DISKSIZE] -> prints the device
 # name: fio options (all 4 KiB, direct, libaio, 50% compressible refills)
 declare -A job_opts=(
 	[seed]="--rw=write --numjobs=2 --iodepth=8"
-	[seed-verify]="--rw=write --numjobs=2 --iodepth=8 --verify=meta --do_verify=1"
+	[seed-verify]="--rw=write --numjobs=2 --iodepth=8 --verify=meta --do_verify=1 --verify_state_save=0"
 	[seqread-j1-d1]="--rw=read --numjobs=1 --iodepth=1"
 	[seqread-j2-d8]="--rw=read --numjobs=2 --iodepth=8"
 	[randread-j1-d1]="--rw=randread --numjobs=1 --iodepth=1"
