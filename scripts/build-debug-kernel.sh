@@ -43,7 +43,11 @@ missing=0
 while read -r line; do
 	case $line in
 	CONFIG_*=*) grep -qxF "$line" "$build/.config" || { echo "debug-kernel: lost $line" >&2; missing=1; } ;;
-	"# CONFIG_"*" is not set") grep -qxF "$line" "$build/.config" || { echo "debug-kernel: lost '$line'" >&2; missing=1; } ;;
+	"# CONFIG_"*" is not set")
+		# Off, or gone with what it depends on: either way not built.
+		opt=${line#\# }
+		opt=${opt%% *}
+		! grep -q "^$opt=" "$build/.config" || { echo "debug-kernel: $opt still on" >&2; missing=1; } ;;
 	esac
 done <"$fragment"
 [[ $missing == 0 ]] || exit 1
