@@ -5,16 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-kbuild=$(scripts/build-debug-kernel.sh | tail -n1)
-kver=$(cat "$kbuild/include/config/kernel.release")
 work=$top/build/debug-vm
-rm -rf "$work"
-mkdir -p "$work/src"
-git ls-files -z --cached --others --exclude-standard |
-	rsync -a --from0 --files-from=- ./ "$work/src/"
-make --no-print-directory -C "$work/src" KDIR="$kbuild" modules >"$work/build.log" 2>&1 ||
-	{ tail -40 "$work/build.log"; exit 1; }
-export T_KO=$work/src/zram.ko VM_KERNEL=$kbuild/arch/x86/boot/bzImage
+# shellcheck source=scripts/debug-kernel-module.sh
+source scripts/debug-kernel-module.sh
+debug_kernel_module "$work"
+export T_KO=$DEBUG_KO VM_KERNEL=$kbuild/arch/x86/boot/bzImage
 export VM_KVER=$kver VM_MODROOT=$kbuild/modroot VM_MEM=${VM_MEM:-2048}
 export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 status=0

@@ -7,21 +7,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-kbuild=$(scripts/build-debug-kernel.sh | tail -n1)
-ksrc=$(readlink -f "$kbuild/source")
-kver=$(cat "$kbuild/include/config/kernel.release")
 work=$top/build/kunit
-
-# A copy of the sources: the checkout's zram.ko stays the stock-headers build.
-rm -rf "$work"
-mkdir -p "$work/src"
-git ls-files -z --cached --others --exclude-standard |
-	rsync -a --from0 --files-from=- ./ "$work/src/"
-make --no-print-directory -C "$work/src" KDIR="$kbuild" modules >"$work/build.log" 2>&1 ||
-	{ tail -40 "$work/build.log"; exit 1; }
+# shellcheck source=scripts/debug-kernel-module.sh
+source scripts/debug-kernel-module.sh
+debug_kernel_module "$work"
+ksrc=$(readlink -f "$kbuild/source")
 
 status=0
-T_KO=$work/src/zram.ko VM_KERNEL=$kbuild/arch/x86/boot/bzImage VM_KVER=$kver \
+T_KO=$DEBUG_KO VM_KERNEL=$kbuild/arch/x86/boot/bzImage VM_KVER=$kver \
 	VM_MODROOT=$kbuild/modroot VM_MEM=${VM_MEM:-2048} \
 	scripts/vm-run.sh -o "$work/vm" tests/kunit/guest.sh || status=$?
 parse=0

@@ -1,0 +1,17 @@
+# shellcheck shell=bash
+# Sourced by scripts/kunit.sh and scripts/debug-vm.sh: builds (or reuses)
+# the debug kernel and builds zram.ko against it in WORK/src, a copy of the
+# sources, so the checkout's zram.ko stays the stock-headers build.
+# Sets kbuild, kver and DEBUG_KO.
+debug_kernel_module() { # WORK
+	local work=$1
+	kbuild=$(scripts/build-debug-kernel.sh | tail -n1)
+	kver=$(cat "$kbuild/include/config/kernel.release")
+	rm -rf "$work"
+	mkdir -p "$work/src"
+	git ls-files -z --cached --others --exclude-standard |
+		rsync -a --from0 --files-from=- ./ "$work/src/"
+	make --no-print-directory -C "$work/src" KDIR="$kbuild" modules >"$work/build.log" 2>&1 ||
+		{ tail -40 "$work/build.log"; return 1; }
+	DEBUG_KO=$work/src/zram.ko
+}
