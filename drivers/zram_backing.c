@@ -119,11 +119,6 @@ void zram_backing_release(struct zram *zram)
 	atomic64_set(&zram->bd_writes, 0);
 }
 
-static struct zram *dev_to_zram(struct device *dev)
-{
-	return dev_to_disk(dev)->private_data;
-}
-
 static ssize_t backing_dev_show(struct device *dev,
 				struct device_attribute *attr, char *buf)
 {

@@ -9,18 +9,14 @@
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
-#include <linux/cpuhotplug.h>
 #include <linux/highmem.h>
 #include <linux/idr.h>
-#include <linux/lzo.h>
 #include <linux/module.h>
 #include <linux/pagemap.h>
 #include <linux/part_stat.h>
 #include <linux/mm.h>
-#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
-#include <linux/vmalloc.h>
 
 #include "zcx/abi.h"
 #include "zram_drv.h"
@@ -37,11 +33,6 @@ MODULE_PARM_DESC(num_devices, "Number of zram devices to create (1..32)");
 static DEFINE_IDR(zram_index_idr);
 static DEFINE_MUTEX(zram_index_mutex);
 static int zram_major;
-
-static struct zram *dev_to_zram(struct device *dev)
-{
-	return dev_to_disk(dev)->private_data;
-}
 
 /* ---- initialisation and reset ---- */
 

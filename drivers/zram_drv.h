@@ -60,6 +60,11 @@ struct zram *zram_kunit_create(u64 disksize);
 void zram_kunit_destroy(struct zram *zram);
 #endif
 
+static inline struct zram *dev_to_zram(struct device *dev)
+{
+	return dev_to_disk(dev)->private_data;
+}
+
 /* zram_backing.c */
 int zram_read_backing(struct zram *zram, unsigned long block, struct page *page);
 void zram_backing_release(struct zram *zram);
