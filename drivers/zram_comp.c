@@ -37,10 +37,16 @@ const struct zram_backend *zram_backend_default(void)
 	return &zram_backends[1]; /* lzo-rle, as stock's CONFIG_ZRAM_DEF_COMP */
 }
 
-/* May load the algorithm's module; process context only. */
+/*
+ * May load the algorithm's module; process context only.  The ablation
+ * build offers LZO only: its reads cannot take the stream mutex under a
+ * slot lock, and only the stateless LZO decompressor needs none.
+ */
 static bool zram_backend_available(const struct zram_backend *backend)
 {
-	return backend->kind != ZRAM_BACKEND_CRYPTO ||
+	if (backend->kind != ZRAM_BACKEND_CRYPTO)
+		return true;
+	return !IS_ENABLED(ZCX_STREAMS_MUTEX) &&
 	       crypto_has_comp(backend->name, 0, 0);
 }
 
@@ -92,21 +98,29 @@ static void zram_stream_free(const struct zram_backend *backend,
 	stream->ctx = NULL;
 }
 
+static int zram_stream_alloc(const struct zram_backend *backend,
+			     struct zcx_stream *stream)
+{
+	BUILD_BUG_ON(ZCX_STREAM_BUFFER_SIZE != PAGE_SIZE << 1);
+	stream->buffer = (void *)__get_free_pages(GFP_KERNEL, 1);
+	if (backend->kind == ZRAM_BACKEND_CRYPTO)
+		stream->ctx = crypto_alloc_comp(backend->name, 0, 0);
+	else
+		stream->ctx = kvmalloc(LZO1X_1_MEM_COMPRESS, GFP_KERNEL);
+	if (!stream->buffer || IS_ERR_OR_NULL(stream->ctx)) {
+		zram_stream_free(backend, stream);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 /* A CPU coming up, or already up when a disk is initialised. */
 static int zram_cpu_prepare(unsigned int cpu, struct hlist_node *node)
 {
 	struct zram_host *host = hlist_entry(node, struct zram_host, cpuhp_node);
-	struct zcx_stream *stream = per_cpu_ptr(host->streams, cpu);
 
-	BUILD_BUG_ON(ZCX_STREAM_BUFFER_SIZE != PAGE_SIZE << 1);
-	stream->buffer = (void *)__get_free_pages(GFP_KERNEL, 1);
-	if (host->backend->kind == ZRAM_BACKEND_CRYPTO)
-		stream->ctx = crypto_alloc_comp(host->backend->name, 0, 0);
-	else
-		stream->ctx = kvmalloc(LZO1X_1_MEM_COMPRESS, GFP_KERNEL);
-	if (!stream->buffer || IS_ERR_OR_NULL(stream->ctx)) {
-		/* The hotplug core rolls back the CPUs already prepared. */
-		zram_stream_free(host->backend, stream);
+	/* On failure the hotplug core rolls back the CPUs already prepared. */
+	if (zram_stream_alloc(host->backend, per_cpu_ptr(host->streams, cpu))) {
 		pr_err("no memory for CPU %u's %s stream\n", cpu,
 		       host->backend->name);
 		return -ENOMEM;
@@ -123,18 +137,22 @@ static int zram_cpu_dead(unsigned int cpu, struct hlist_node *node)
 	return 0;
 }
 
+#ifndef ZCX_STREAMS_MUTEX
 int zram_host_init(struct zram_host *host, const struct zram_backend *backend)
 {
 	int ret;
 
 	host->backend = backend;
 	host->streams = alloc_percpu(struct zcx_stream);
-	if (!host->streams)
+	if (!host->streams) {
+		host->backend = NULL;
 		return -ENOMEM;
+	}
 	ret = cpuhp_state_add_instance(zram_cpuhp_state, &host->cpuhp_node);
 	if (ret) {
 		free_percpu(host->streams);
 		host->streams = NULL;
+		host->backend = NULL;
 	}
 	return ret;
 }
@@ -144,7 +162,51 @@ void zram_host_destroy(struct zram_host *host)
 	cpuhp_state_remove_instance(zram_cpuhp_state, &host->cpuhp_node);
 	free_percpu(host->streams);
 	host->streams = NULL;
+	host->backend = NULL;
 }
+
+struct zcx_stream *zcx_stream_get(struct zcx_host *h)
+{
+	preempt_disable();
+	return this_cpu_ptr(((struct zram_host *)h)->streams);
+}
+
+void zcx_stream_put(struct zcx_host *h)
+{
+	preempt_enable();
+}
+#else
+int zram_host_init(struct zram_host *host, const struct zram_backend *backend)
+{
+	int ret = zram_stream_alloc(backend, &host->single);
+
+	if (ret)
+		return ret;
+	mutex_init(&host->lock);
+	host->backend = backend;
+	return 0;
+}
+
+void zram_host_destroy(struct zram_host *host)
+{
+	zram_stream_free(host->backend, &host->single);
+	mutex_destroy(&host->lock);
+	host->backend = NULL;
+}
+
+struct zcx_stream *zcx_stream_get(struct zcx_host *h)
+{
+	struct zram_host *host = (struct zram_host *)h;
+
+	mutex_lock(&host->lock);
+	return &host->single;
+}
+
+void zcx_stream_put(struct zcx_host *h)
+{
+	mutex_unlock(&((struct zram_host *)h)->lock);
+}
+#endif
 
 int zram_comp_init(void)
 {
@@ -164,11 +226,6 @@ void zram_comp_exit(void)
 }
 
 /* ---- the core's codec entry points ---- */
-
-struct zcx_stream *zcx_this_cpu_stream(struct zcx_host *h)
-{
-	return this_cpu_ptr(((struct zram_host *)h)->streams);
-}
 
 int zcx_compress(struct zcx_host *h, struct zcx_stream *stream,
 		 const void *src, zcx_size_t *dst_len)
@@ -209,10 +266,9 @@ int zcx_decompress(struct zcx_host *h, const void *src, zcx_size_t src_len,
 	}
 	/* zstd keeps its workspace in the transform: borrow this CPU's. */
 	len = *dst_len;
-	preempt_disable();
-	ret = crypto_comp_decompress(this_cpu_ptr(host->streams)->ctx, src,
-				     src_len, dst, &len);
-	preempt_enable();
+	ret = crypto_comp_decompress(zcx_stream_get(h)->ctx, src, src_len, dst,
+				     &len);
+	zcx_stream_put(h);
 	*dst_len = len;
 	return ret;
 }

@@ -22,9 +22,14 @@ struct zram_backend {
 
 /* What zcx_host points at: one initialised disk's compressor. */
 struct zram_host {
-	const struct zram_backend *backend;
+	const struct zram_backend *backend;	/* NULL until initialised */
 	struct zcx_stream __percpu *streams;
 	struct hlist_node cpuhp_node;
+#ifdef ZCX_STREAMS_MUTEX
+	/* Ablation build: one stream per disk behind a mutex (pre-2010). */
+	struct mutex lock;
+	struct zcx_stream single;
+#endif
 };
 
 struct zram {

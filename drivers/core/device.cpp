@@ -59,8 +59,8 @@ Result<SlotContents> Device::store_compressed(const u8 *src)
 	for (;;) {
 		usize len;
 		{
-			PreemptDisabled preempt_off;
-			zcx_stream &stream = *zcx_this_cpu_stream(host_);
+			StreamSection section(host_);
+			zcx_stream &stream = section.stream();
 			auto compressed = compress_page(host_, src, stream);
 			if (compressed)
 				len = compressed.value();

@@ -97,8 +97,8 @@ int zcx_test_slot_roundtrip(int kind, zcx_u64 value, unsigned int size)
 
 int zcx_test_compress(zcx_host *host, const void *page, void *out, zcx_size_t *len)
 {
-	zcx::PreemptDisabled preempt_off;
-	zcx_stream &stream = *zcx_this_cpu_stream(host);
+	zcx::StreamSection section(host);
+	zcx_stream &stream = section.stream();
 	auto n = zcx::compress_page(host, static_cast<const zcx::u8 *>(page), stream);
 	if (!n)
 		return zcx::to_errno(n);

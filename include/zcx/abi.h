@@ -87,8 +87,14 @@ struct zcx_stream {
 	void *buffer;
 	void *ctx;
 };
-/* Only with preemption disabled: the stream of the CPU we run on. */
-struct zcx_stream *zcx_this_cpu_stream(struct zcx_host *host);
+/*
+ * Enters the stream section and returns the stream to use: this CPU's,
+ * with preemption disabled until zcx_stream_put (the seed design).  The
+ * ablation build (ZCX_STREAMS=mutex) hands out the disk's one stream under
+ * a mutex instead, as zram did before per-CPU buffers.
+ */
+struct zcx_stream *zcx_stream_get(struct zcx_host *host);
+void zcx_stream_put(struct zcx_host *host);
 
 /*
  * Compresses one page into stream->buffer with the disk's algorithm.

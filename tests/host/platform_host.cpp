@@ -421,10 +421,10 @@ void zcx_bit_unlock(unsigned int bit, unsigned long *word)
 	zcx_preempt_enable();
 }
 
-zcx_stream *zcx_this_cpu_stream(zcx_host *streams)
+// Like the kernel's per-CPU section: preemption stays off until put.
+zcx_stream *zcx_stream_get(zcx_host *streams)
 {
-	if (t_preempt <= 0)
-		die("zcx_this_cpu_stream with preemption enabled");
+	zcx_preempt_disable();
 	std::lock_guard<std::mutex> g(streams->mu);
 	auto &slot = streams->per_thread[std::this_thread::get_id()];
 	if (!slot) {
@@ -436,6 +436,13 @@ zcx_stream *zcx_this_cpu_stream(zcx_host *streams)
 			die("out of memory for a stream");
 	}
 	return &slot->stream;
+}
+
+void zcx_stream_put(zcx_host *)
+{
+	if (t_preempt <= 0)
+		die("zcx_stream_put without zcx_stream_get");
+	zcx_preempt_enable();
 }
 
 // The host's only algorithm is LZO1X-1 (liblzo2), the kernel's "lzo".

@@ -158,9 +158,9 @@ TEST_F(PlatformDeathTest, MisuseAborts)
 	EXPECT_DEATH(
 		{
 			zcx_host *streams = host::streams_create();
-			zcx_this_cpu_stream(streams);
+			zcx_stream_put(streams);
 		},
-		"preemption enabled");
+		"without zcx_stream_get");
 }
 
 } // namespace

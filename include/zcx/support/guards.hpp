@@ -9,11 +9,20 @@
 
 namespace zcx {
 
-// Code holding one of these must not sleep.
-class [[nodiscard]] PreemptDisabled : Pinned {
+// A compression stream for the guard's lifetime: this CPU's, with
+// preemption disabled.  Code holding one must not sleep.
+class [[nodiscard]] StreamSection : Pinned {
 public:
-	PreemptDisabled() { zcx_preempt_disable(); }
-	~PreemptDisabled() { zcx_preempt_enable(); }
+	explicit StreamSection(zcx_host *host)
+		: host_(host), stream_(zcx_stream_get(host))
+	{
+	}
+	~StreamSection() { zcx_stream_put(host_); }
+	zcx_stream &stream() const { return *stream_; }
+
+private:
+	zcx_host *host_;
+	zcx_stream *stream_;
 };
 
 class [[nodiscard]] SpinGuard : Pinned {
