@@ -70,7 +70,7 @@ run_job() { # DEV NAME -> MiB/s (reads and writes together)
 	fio --name="$name" --filename="$dev" --bs=4k --direct=1 --ioengine=libaio \
 		--size="${SIZE_MB}M" --offset_increment="${SIZE_MB}M" \
 		--refill_buffers --buffer_compress_percentage=50 --group_reporting \
-		--output-format=json ${job_opts[$name]} >/tmp/bench.json
+		--output-format=json --output=/tmp/bench.json ${job_opts[$name]} >/dev/null
 	python3 - <<'PY'
 import json
 j = json.load(open("/tmp/bench.json"))["jobs"][0]
