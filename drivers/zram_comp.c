@@ -208,9 +208,17 @@ void zcx_stream_put(struct zcx_host *h)
 }
 #endif
 
+/*
+ * Module init calls this, and so do the KUnit suites, which 6.1 runs when
+ * the module is COMING, before its init: whoever comes first sets it up.
+ */
 int zram_comp_init(void)
 {
-	int ret = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN,
+	int ret;
+
+	if (zram_cpuhp_state > 0)
+		return 0;
+	ret = cpuhp_setup_state_multi(CPUHP_BP_PREPARE_DYN,
 					  "block/zram:prepare",
 					  zram_cpu_prepare, zram_cpu_dead);
 	if (ret < 0)
@@ -223,6 +231,7 @@ void zram_comp_exit(void)
 {
 	if (zram_cpuhp_state > 0)
 		cpuhp_remove_multi_state(zram_cpuhp_state);
+	zram_cpuhp_state = 0;
 }
 
 /* ---- the core's codec entry points ---- */

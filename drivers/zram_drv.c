@@ -660,12 +660,28 @@ static int zram_remove(struct zram *zram)
 	return 0;
 }
 
+/* Module init, or a KUnit suite before it (see zram_comp_init). */
+static int zram_register_major(void)
+{
+	if (zram_major > 0)
+		return 0;
+	zram_major = register_blkdev(0, "zram");
+	if (zram_major <= 0) {
+		pr_err("unable to get a major number\n");
+		return zram_major ? zram_major : -EBUSY;
+	}
+	return 0;
+}
+
 #ifdef ZCX_KUNIT
 struct zram *zram_kunit_create(u64 disksize)
 {
 	struct zram *zram;
 	int id, ret;
 
+	ret = zram_comp_init() ?: zram_register_major();
+	if (ret)
+		return ERR_PTR(ret);
 	mutex_lock(&zram_index_mutex);
 	id = zram_add();
 	mutex_unlock(&zram_index_mutex);
@@ -786,12 +802,9 @@ static int __init zram_init(void)
 		return ret;
 	}
 
-	zram_major = register_blkdev(0, "zram");
-	if (zram_major <= 0) {
-		pr_err("unable to get a major number\n");
-		ret = zram_major ? zram_major : -EBUSY;
+	ret = zram_register_major();
+	if (ret)
 		goto out_error;
-	}
 
 	for (i = 0; i < num_devices; i++) {
 		mutex_lock(&zram_index_mutex);

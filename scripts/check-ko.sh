@@ -4,14 +4,14 @@
 # and nothing provides __cxa_*, operator new/delete or unwinding.
 #   check-ko.sh MODULE.ko [KDIR]
 # On a sanitizer kernel (CONFIG_CONSTRUCTORS=y in KDIR/.config) KASAN puts
-# its own global-registration constructors in .init_array of every object,
+# its own global (un)registration in .init_array/.fini_array of every object,
 # C or C++; those are allowed, a C++ dynamic initializer
 # (_GLOBAL__sub_I_*) never is.
 set -euo pipefail
 ko=${1:?usage: check-ko.sh MODULE.ko [KDIR]}
 kdir=${2:-}
 
-forbidden='\.(fini_array|ctors|dtors|eh_frame|gcc_except_table)\b'
+forbidden='\.(ctors|dtors|eh_frame|gcc_except_table)\b'
 if ! grep -qx 'CONFIG_CONSTRUCTORS=y' "$kdir/.config" 2>/dev/null; then
 	forbidden='\.(init_array|fini_array|ctors|dtors|eh_frame|gcc_except_table)\b'
 fi

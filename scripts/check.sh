@@ -4,6 +4,7 @@
 #   2. host tests of the C++ core (GoogleTest, ASan + UBSan), via ctest
 #   3. the VM suite on Debian's stock 6.1 kernel in QEMU; a kernel BUG,
 #      WARNING, Oops, lockdep or KASAN report anywhere fails the run
+#   4. the KUnit suites in zram.ko on a KASAN + lockdep debug kernel
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build
@@ -76,6 +77,13 @@ if [[ -f zram.ko ]]; then
 else
 	record vm/suite 1
 fi
+
+echo "== KUnit on the debug kernel (KASAN, lockdep; built once, then cached)"
+scripts/kunit.sh >build/check-kunit.log 2>&1
+status=$?
+grep -E 'Testing complete|FAILED|vm-run: FAIL' build/check-kunit.log | sed 's/^\[[0-9:]*\] /  /'
+[[ $status == 0 ]] || tail -20 build/check-kunit.log
+record kunit/zram-suites $status
 
 echo
 if [[ $failed -gt 0 ]]; then

@@ -17,8 +17,18 @@ status=0
 T_KO=$DEBUG_KO VM_KERNEL=$kbuild/arch/x86/boot/bzImage VM_KVER=$kver \
 	VM_MODROOT=$kbuild/modroot VM_MEM=${VM_MEM:-2048} \
 	scripts/vm-run.sh -o "$work/vm" tests/kunit/guest.sh || status=$?
+# 6.1 prints a module's suites without a top-level KTAP header (and the
+# boot's empty built-in run has one of its own): give kunit.py the
+# module's part of the log, under a header.
+ktap=$work/vm/ktap.txt
+sed -n '/Subtest: zram_/,$p' "$work/vm/dmesg.txt" 2>/dev/null | sed 's/^\[[^]]*\] //' >"$ktap.body" || true
+{
+	echo "KTAP version 1"
+	echo "1..$(grep -cE '^(not )?ok [0-9]+ zram_' "$ktap.body")"
+	cat "$ktap.body"
+} >"$ktap"
 parse=0
-python3 "$ksrc/tools/testing/kunit/kunit.py" parse "$work/vm/dmesg.txt" || parse=$?
+python3 "$ksrc/tools/testing/kunit/kunit.py" parse "$ktap" || parse=$?
 if [[ $status != 0 ]]; then
 	echo "kunit: the VM run failed with status $status (see $work/vm)" >&2
 	exit "$status"

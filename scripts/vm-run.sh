@@ -135,6 +135,8 @@ n=0
 until mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro hostroot /newroot; do
     n=$((n + 1)); [ $n -lt 20 ] || fail "cannot mount hostroot"; sleep 0.2
 done
+mkdir -p /hostroot
+mount --bind /newroot /hostroot || fail "bind /hostroot"
 for d in @TMPFS_DIRS@; do
     mount -t tmpfs -o mode=0755 tmpfs "/newroot/$d" || fail "tmpfs on /$d"
 done
@@ -149,9 +151,11 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=loose,ro repo "/
 # A kernel of our own: its modules replace the host's in the guest.
 if [ -s /newroot/run/vmout/guest-modroot ]; then
     MODROOT=$(cat /newroot/run/vmout/guest-modroot)
+    # /newroot's /var/cache and friends are tmpfs by now: look through
+    # /hostroot, a view of the host root from before they were mounted.
     mount -t tmpfs -o mode=0755 tmpfs /newroot/lib/modules || fail "tmpfs on /lib/modules"
     mkdir -p "/newroot/lib/modules/$(uname -r)"
-    mount --bind "/newroot$MODROOT/lib/modules/$(uname -r)" "/newroot/lib/modules/$(uname -r)" \
+    mount --bind "/hostroot$MODROOT/lib/modules/$(uname -r)" "/newroot/lib/modules/$(uname -r)" \
         || fail "cannot bind $MODROOT modules"
 fi
 mount --move /proc /newroot/proc || fail "move /proc"
@@ -317,7 +321,11 @@ fail() { # fail CODE MESSAGE
 # which may legitimately print e.g. "WARNING:").
 PROBLEM_RE='BUG:|WARNING:|cut here ]|Oops|general protection fault|Kernel panic|kernel BUG at|'
 PROBLEM_RE+='sleeping function called from invalid context|KASAN|UBSAN|KFENCE|'
-PROBLEM_RE+='possible circular locking|lockdep|INFO: task .* blocked|kmemleak|'
+# lockdep and kmemleak announce themselves at boot on the debug kernel:
+# match their reports, not their names.
+PROBLEM_RE+='possible circular locking|possible recursive locking|inconsistent lock state|'
+PROBLEM_RE+='lock held when returning|bad unlock balance|INFO: task .* blocked|'
+PROBLEM_RE+='suspected memory leaks?|'
 PROBLEM_RE+='Call Trace:|BUG [^ ]+ \(.*\): |Bad page (state|map)|list_(add|del) corruption|'
 PROBLEM_RE+='refcount_t: |detected stalls? on CPU|soft lockup|hard LOCKUP|stack-protector|'
 PROBLEM_RE+='Unable to handle kernel|invalid opcode:|double fault'

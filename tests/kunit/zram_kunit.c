@@ -206,6 +206,9 @@ static int codec_init(struct kunit *test)
 	if (!c->page || !c->out || !c->back)
 		return -ENOMEM;
 	test->priv = c;
+	/* 6.1 runs module suites before the module's init. */
+	if (zram_comp_init())
+		return -ENOMEM;
 	return zram_host_init(&c->host, zram_backend_find("lzo", 3));
 }
 
@@ -364,9 +367,12 @@ static void device_write_read_discard_reset(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, in && out);
 	zram = zram_kunit_create(16 << 20);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, zram);
-	bdev = blkdev_get_by_dev(disk_devt(zram->disk), FMODE_READ | FMODE_WRITE,
-				 NULL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bdev);
+	/*
+	 * The module is still COMING (6.1 runs suites before init), so the
+	 * disk cannot be opened: bios go to it unopened, which the block
+	 * layer allows.
+	 */
+	bdev = zram->disk->part0;
 
 	for (i = 0; i < 64; i++) {
 		kind = i % 4;
@@ -391,7 +397,6 @@ static void device_write_read_discard_reset(struct kunit *test)
 	/* Past the end: rejected, nothing breaks. */
 	KUNIT_EXPECT_NE(test, bio_rw(bdev, REQ_OP_WRITE, 16 << 11, in, 0), 0);
 
-	blkdev_put(bdev, FMODE_READ | FMODE_WRITE);
 	zram_kunit_destroy(zram);
 	__free_page(in);
 	__free_page(out);
