@@ -14,7 +14,7 @@ packages=(
 	cmake googletest libgtest-dev liblzo2-dev # host tests
 	dkms rsync git                           # install tests
 	gnuplot-nox                              # benchmark plot
-	linux-source-6.1 bc bison flex libelf-dev libssl-dev # the debug kernel
+	linux-source-6.1 xz-utils bc bison flex libelf-dev libssl-dev # debug kernel
 )
 
 missing=()
