@@ -9,7 +9,6 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
-#include <linux/preempt.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/vmalloc.h>
@@ -126,16 +125,6 @@ int zcx_bit_trylock(unsigned int bit, unsigned long *word)
 void zcx_bit_unlock(unsigned int bit, unsigned long *word)
 {
 	bit_spin_unlock(bit, word);
-}
-
-void zcx_preempt_disable(void)
-{
-	preempt_disable();
-}
-
-void zcx_preempt_enable(void)
-{
-	preempt_enable();
 }
 
 void zcx_report_corrupt(unsigned long index, int codec_status)

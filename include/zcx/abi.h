@@ -68,9 +68,6 @@ void zcx_bit_lock(unsigned int bit, unsigned long *word);
 int zcx_bit_trylock(unsigned int bit, unsigned long *word);
 void zcx_bit_unlock(unsigned int bit, unsigned long *word);
 
-void zcx_preempt_disable(void);
-void zcx_preempt_enable(void);
-
 /*
  * The C layer's context for one initialised disk: its per-CPU streams and
  * its compressor.  Opaque to the core, which only hands it back.

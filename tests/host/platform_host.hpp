@@ -83,3 +83,11 @@ zcx_host *streams_create();
 void streams_destroy(zcx_host *streams);
 
 } // namespace host
+
+// The host's model of preemption, which its locks and streams share.  Not
+// part of the core's ABI: the core enters non-sleeping sections only
+// through locks and zcx_stream_get().
+extern "C" {
+void zcx_preempt_disable(void);
+void zcx_preempt_enable(void);
+}
