@@ -162,6 +162,11 @@ mount --move /proc /newroot/proc || fail "move /proc"
 mount --move /sys /newroot/sys || fail "move /sys"
 mount --move /dev /newroot/dev || fail "move /dev"
 mkdir -p /newroot/dev/pts /newroot/dev/shm
+# What udev would add: bash's process substitution needs /dev/fd.
+ln -sf /proc/self/fd /newroot/dev/fd
+ln -sf /proc/self/fd/0 /newroot/dev/stdin
+ln -sf /proc/self/fd/1 /newroot/dev/stdout
+ln -sf /proc/self/fd/2 /newroot/dev/stderr
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /newroot/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /newroot/dev/shm
 mount -t debugfs debugfs /newroot/sys/kernel/debug 2>/dev/null
