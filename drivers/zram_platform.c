@@ -67,6 +67,25 @@ void zcx_page_free(struct zcx_page *page)
 	__free_page((struct page *)page);
 }
 
+struct zcx_page *zcx_chunk_alloc(enum zcx_gfp gfp, unsigned int order)
+{
+	gfp_t flags = to_gfp(gfp) & ~__GFP_HIGHMEM;
+
+	if (order)
+		flags |= __GFP_NORETRY | __GFP_NOWARN;
+	return (struct zcx_page *)alloc_pages(flags, order);
+}
+
+void zcx_chunk_free(struct zcx_page *first, unsigned int order)
+{
+	__free_pages((struct page *)first, order);
+}
+
+void *zcx_chunk_address(struct zcx_page *first)
+{
+	return page_address((struct page *)first);
+}
+
 unsigned long zcx_page_to_pfn(struct zcx_page *page)
 {
 	return page_to_pfn((struct page *)page);

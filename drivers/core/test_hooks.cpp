@@ -66,9 +66,14 @@ int zcx_test_pool_check(zcx_test_pool *pool) { return pool_of(pool)->check_free_
 int zcx_test_pool_check_page_of(zcx_u64 handle)
 {
 	zcx::usize free_bytes;
-	return zcx::xv::Pool::check_page(
-		zcx_pfn_to_page(zcx::xv::handle_pfn(handle)), &free_bytes);
+	return zcx::xv::Pool::check_chunk(
+		zcx_pfn_to_page(zcx::xv::handle_pfn(handle)),
+		zcx::xv::handle_order(handle), &free_bytes);
 }
+
+unsigned long zcx_test_handle_pfn(zcx_u64 handle) { return zcx::xv::handle_pfn(handle); }
+
+unsigned int zcx_test_handle_order(zcx_u64 handle) { return zcx::xv::handle_order(handle); }
 
 zcx_size_t zcx_test_max_alloc(void) { return zcx::xv::kMaxAlloc; }
 

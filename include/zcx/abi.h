@@ -57,6 +57,16 @@ struct zcx_page *zcx_pfn_to_page(unsigned long pfn);
 void *zcx_kmap_local(struct zcx_page *page);
 void zcx_kunmap_local(const void *addr);
 
+/*
+ * The object pool's chunks: 2^order contiguous pages (order <= 2) from the
+ * direct map, never highmem, so one address covers the whole chunk and no
+ * kmap is needed.  An order > 0 request neither retries hard nor warns:
+ * the caller falls back to order 0.
+ */
+struct zcx_page *zcx_chunk_alloc(enum zcx_gfp gfp, unsigned int order);
+void zcx_chunk_free(struct zcx_page *first, unsigned int order);
+void *zcx_chunk_address(struct zcx_page *first);
+
 struct zcx_spinlock;
 struct zcx_spinlock *zcx_spinlock_create(void);
 void zcx_spinlock_destroy(struct zcx_spinlock *lock);

@@ -26,8 +26,11 @@ void zcx_test_pool_unmap(struct zcx_test_pool *pool, const void *object);
 zcx_u64 zcx_test_pool_pages(struct zcx_test_pool *pool);
 /* 1 if the free lists and bitmaps agree. */
 int zcx_test_pool_check(struct zcx_test_pool *pool);
-/* 1 if the page the handle lives in has a well-formed block chain. */
+/* 1 if the chunk the handle lives in has a well-formed block chain. */
 int zcx_test_pool_check_page_of(zcx_u64 handle);
+/* The chunk a handle lives in: its first pfn and its order. */
+unsigned long zcx_test_handle_pfn(zcx_u64 handle);
+unsigned int zcx_test_handle_order(zcx_u64 handle);
 zcx_size_t zcx_test_max_alloc(void);
 
 /* 1 if a slot set to (kind, value, size) reads back the same. */

@@ -44,18 +44,31 @@ constexpr usize next_offset(usize offset, usize size)
 	return offset + kHeaderSize + size;
 }
 
-// Records in the block at `offset` (if any) who precedes it now.
-void set_prev_of(u8 *page, usize offset, usize prev, bool prev_is_free)
+// Records in the block at `offset` (if any: end is the chunk's size) who
+// precedes it now.
+void set_prev_of(u8 *chunk, usize end, usize offset, usize prev,
+		 bool prev_is_free)
 {
-	if (offset >= kPageSize)
+	if (offset >= end)
 		return;
-	Header h = load_header(page, offset);
+	Header h = load_header(chunk, offset);
 	h.prev_flags = static_cast<u16>(prev | (h.prev_flags & kFree) |
 					(prev_is_free ? kPrevFree : 0));
-	store_header(page, offset, h);
+	store_header(chunk, offset, h);
 }
 
-zcx_page *page_of(Handle h) { return zcx_pfn_to_page(handle_pfn(h)); }
+zcx_page *chunk_of(Handle h) { return zcx_pfn_to_page(handle_pfn(h)); }
+
+u8 *chunk_bytes(Handle h)
+{
+	return static_cast<u8 *>(zcx_chunk_address(chunk_of(h)));
+}
+
+// The handle of another block in h's chunk.
+Handle sibling(Handle h, usize offset)
+{
+	return make_handle(handle_pfn(h), handle_order(h), offset);
+}
 
 } // namespace
 
@@ -91,17 +104,15 @@ Pool::~Pool()
 
 Pool::FreeLinks Pool::read_links(Handle h)
 {
-	PageMapping map(page_of(h));
 	FreeLinks links;
-	memcpy(&links, map.bytes() + handle_offset(h) + kHeaderSize,
+	memcpy(&links, chunk_bytes(h) + handle_offset(h) + kHeaderSize,
 	       sizeof(links));
 	return links;
 }
 
 void Pool::write_links(Handle h, const FreeLinks &links)
 {
-	PageMapping map(page_of(h));
-	memcpy(map.bytes() + handle_offset(h) + kHeaderSize, &links,
+	memcpy(chunk_bytes(h) + handle_offset(h) + kHeaderSize, &links,
 	       sizeof(links));
 }
 
@@ -168,15 +179,24 @@ bool Pool::find_class(usize first_class, usize *found) const
 	return true;
 }
 
-void Pool::add_page(zcx_page *page)
+void Pool::add_chunk(zcx_page *first, unsigned order)
 {
-	{
-		PageMapping map(page);
-		store_header(map.bytes(), 0,
-			     {static_cast<u16>(kMaxAlloc), kFree});
+	const usize size = chunk_size(order) - kHeaderSize;
+	store_header(static_cast<u8 *>(zcx_chunk_address(first)), 0,
+		     {static_cast<u16>(size), kFree});
+	list_insert(make_handle(zcx_page_to_pfn(first), order, 0), size);
+	pages_.add(u64{1} << order);
+}
+
+// A new chunk, as big as the system will give without trying hard.
+zcx_page *Pool::grow(Gfp gfp, unsigned *order)
+{
+	if (zcx_page *first = zcx_chunk_alloc(to_c(gfp), kMaxChunkOrder)) {
+		*order = kMaxChunkOrder;
+		return first;
 	}
-	list_insert(make_handle(zcx_page_to_pfn(page), 0), kMaxAlloc);
-	pages_.inc();
+	*order = 0;
+	return zcx_chunk_alloc(to_c(gfp), 0);
 }
 
 // Takes a free block of at least `size` bytes off its list, splitting off
@@ -188,29 +208,29 @@ Handle Pool::take_block(usize size)
 		return 0;
 	const Handle h = free_lists_[cls];
 	const usize offset = handle_offset(h);
-	const unsigned long pfn = handle_pfn(h);
+	const usize end = chunk_size(handle_order(h));
 
-	PageMapping map(page_of(h));
-	u8 *page = map.bytes();
-	Header block = load_header(page, offset);
+	u8 *chunk = chunk_bytes(h);
+	Header block = load_header(chunk, offset);
 	list_remove(h, block.size);
 
 	const usize rest = block.size - size;
 	if (rest >= kMinAlloc + kHeaderSize) {
 		const usize tail = next_offset(offset, size);
 		const usize tail_size = rest - kHeaderSize;
-		store_header(page, tail,
+		store_header(chunk, tail,
 			     {static_cast<u16>(tail_size),
 			      static_cast<u16>(offset | kFree)});
-		set_prev_of(page, next_offset(tail, tail_size), tail, true);
-		list_insert(make_handle(pfn, tail), tail_size);
+		set_prev_of(chunk, end, next_offset(tail, tail_size), tail,
+			    true);
+		list_insert(sibling(h, tail), tail_size);
 		block.size = static_cast<u16>(size);
 	} else {
-		set_prev_of(page, next_offset(offset, block.size), offset,
-			    false);
+		set_prev_of(chunk, end, next_offset(offset, block.size),
+			    offset, false);
 	}
 	block.prev_flags &= ~kFree;
-	store_header(page, offset, block);
+	store_header(chunk, offset, block);
 	return h;
 }
 
@@ -227,11 +247,12 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp)
 				return h;
 		}
 		// Grow outside the lock: a NOIO allocation may sleep.
-		zcx_page *page = zcx_page_alloc(to_c(gfp));
-		if (!page)
+		unsigned order;
+		zcx_page *first = grow(gfp, &order);
+		if (!first)
 			return Errc::nomem;
 		SpinGuard guard(lock_);
-		add_page(page);
+		add_chunk(first, order);
 		// Another CPU may take the new block first; then go round.
 		if (Handle h = take_block(size))
 			return h;
@@ -240,69 +261,61 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp)
 
 void Pool::free(Handle h)
 {
-	const unsigned long pfn = handle_pfn(h);
-	zcx_page *const page_ref = page_of(h);
-	bool page_is_empty;
+	const unsigned order = handle_order(h);
+	const usize end = chunk_size(order);
+	zcx_page *const first = chunk_of(h);
+	bool chunk_is_empty;
 	{
 		SpinGuard guard(lock_);
-		{
-			PageMapping map(page_ref);
-			u8 *page = map.bytes();
-			usize start = handle_offset(h);
-			Header block = load_header(page, start);
-			usize size = block.size;
+		u8 *chunk = chunk_bytes(h);
+		usize start = handle_offset(h);
+		Header block = load_header(chunk, start);
+		usize size = block.size;
 
-			const usize next = next_offset(start, size);
-			if (next < kPageSize) {
-				const Header after = load_header(page, next);
-				if (after.is_free()) {
-					list_remove(make_handle(pfn, next),
-						    after.size);
-					size += kHeaderSize + after.size;
-				}
-			}
-			u16 prev_flags = static_cast<u16>(block.prev_offset());
-			if (block.prev_free()) {
-				start = block.prev_offset();
-				const Header before = load_header(page, start);
-				list_remove(make_handle(pfn, start),
-					    before.size);
-				size += kHeaderSize + before.size;
-				prev_flags = static_cast<u16>(
-					before.prev_offset());
-			}
-
-			page_is_empty = start == 0 && size == kMaxAlloc;
-			if (!page_is_empty) {
-				store_header(page, start,
-					     {static_cast<u16>(size),
-					      static_cast<u16>(prev_flags |
-							       kFree)});
-				list_insert(make_handle(pfn, start), size);
-				set_prev_of(page, next_offset(start, size),
-					    start, true);
+		const usize next = next_offset(start, size);
+		if (next < end) {
+			const Header after = load_header(chunk, next);
+			if (after.is_free()) {
+				list_remove(sibling(h, next), after.size);
+				size += kHeaderSize + after.size;
 			}
 		}
-		if (page_is_empty)
-			pages_.dec();
+		u16 prev_flags = static_cast<u16>(block.prev_offset());
+		if (block.prev_free()) {
+			start = block.prev_offset();
+			const Header before = load_header(chunk, start);
+			list_remove(sibling(h, start), before.size);
+			size += kHeaderSize + before.size;
+			prev_flags = static_cast<u16>(before.prev_offset());
+		}
+
+		chunk_is_empty = start == 0 && size == end - kHeaderSize;
+		if (chunk_is_empty) {
+			pages_.sub(u64{1} << order);
+		} else {
+			store_header(chunk, start,
+				     {static_cast<u16>(size),
+				      static_cast<u16>(prev_flags | kFree)});
+			list_insert(sibling(h, start), size);
+			set_prev_of(chunk, end, next_offset(start, size), start,
+				    true);
+		}
 	}
-	if (page_is_empty)
-		zcx_page_free(page_ref);
+	if (chunk_is_empty)
+		zcx_chunk_free(first, order);
 }
 
 usize Pool::object_size(Handle h)
 {
-	PageMapping map(page_of(h));
-	return load_header(map.bytes(), handle_offset(h)).size;
+	return load_header(chunk_bytes(h), handle_offset(h)).size;
 }
 
 u8 *Pool::map(Handle h)
 {
-	return static_cast<u8 *>(zcx_kmap_local(page_of(h))) +
-	       handle_offset(h) + kHeaderSize;
+	return chunk_bytes(h) + handle_offset(h) + kHeaderSize;
 }
 
-void Pool::unmap(const u8 *object) { zcx_kunmap_local(object); }
+void Pool::unmap(const u8 *) {}
 
 bool Pool::check_free_lists()
 {
@@ -314,9 +327,8 @@ bool Pool::check_free_lists()
 			return false;
 		Handle prev = 0;
 		for (Handle h = free_lists_[cls]; h;) {
-			PageMapping map(page_of(h));
 			const Header block =
-				load_header(map.bytes(), handle_offset(h));
+				load_header(chunk_bytes(h), handle_offset(h));
 			if (!block.is_free() ||
 			    class_for_block(block.size) != cls)
 				return false;
@@ -334,15 +346,15 @@ bool Pool::check_free_lists()
 	return true;
 }
 
-bool Pool::check_page(zcx_page *page_ref, usize *free_bytes)
+bool Pool::check_chunk(zcx_page *first, unsigned order, usize *free_bytes)
 {
-	PageMapping map(page_ref);
-	const u8 *page = map.bytes();
+	const u8 *chunk = static_cast<const u8 *>(zcx_chunk_address(first));
+	const usize end = chunk_size(order);
 	usize offset = 0, prev = 0;
 	bool prev_was_free = false;
 	*free_bytes = 0;
-	while (offset < kPageSize) {
-		const Header block = load_header(page, offset);
+	while (offset < end) {
+		const Header block = load_header(chunk, offset);
 		if (block.size < kMinAlloc && block.is_free())
 			return false;
 		if (block.size % kAlign || block.prev_offset() != prev ||
@@ -356,7 +368,7 @@ bool Pool::check_page(zcx_page *page_ref, usize *free_bytes)
 		prev_was_free = block.is_free();
 		offset = next_offset(offset, block.size);
 	}
-	return offset == kPageSize;
+	return offset == end;
 }
 
 } // namespace zcx::xv

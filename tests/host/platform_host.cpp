@@ -84,8 +84,11 @@ struct State {
 	Fault vzalloc_faults = {};
 	Fault spinlock_faults = {};
 	std::size_t page_cap = SIZE_MAX;
-	// Registries of live memory.
-	std::set<std::uintptr_t> pages;
+	bool fail_multipage = false;
+	// Registries of live memory.  pages: first page of each allocation
+	// (a single page or a chunk) -> its order; npages: pages in all.
+	std::map<std::uintptr_t, unsigned> pages;
+	std::size_t npages = 0;
 	std::unordered_set<const void *> kzallocs;
 	std::unordered_set<const void *> vzallocs;
 	std::uint64_t page_allocs[3] = {};
@@ -262,35 +265,73 @@ void zcx_vfree(const void *ptr)
 	std::free(const_cast<void *>(ptr));
 }
 
-zcx_page *zcx_page_alloc(zcx_gfp gfp)
+namespace {
+
+zcx_page *pages_alloc(const char *what, zcx_gfp gfp, unsigned order)
 {
-	might_sleep("zcx_page_alloc", gfp);
+	might_sleep(what, gfp);
+	if (order > 2)
+		die("%s: order %u, the pool never asks above 2", what, order);
 	State &s = state();
 	std::lock_guard<std::mutex> g(s.mu);
 	const unsigned i = gfp_index(gfp);
-	if (take_failure(s.page_faults[i]) || s.pages.size() >= s.page_cap)
+	const std::size_t n = std::size_t{1} << order;
+	if ((order && s.fail_multipage) || take_failure(s.page_faults[i]) ||
+	    s.npages + n > s.page_cap)
 		return nullptr;
-	void *mem = std::aligned_alloc(ZCX_PAGE_SIZE, ZCX_PAGE_SIZE);
+	void *mem = std::aligned_alloc(ZCX_PAGE_SIZE, n * ZCX_PAGE_SIZE);
 	if (!mem)
 		return nullptr;
-	// alloc_page() without __GFP_ZERO hands out stale data.
-	std::memset(mem, 0xa5, ZCX_PAGE_SIZE);
-	s.pages.insert(reinterpret_cast<std::uintptr_t>(mem));
+	// alloc_pages() without __GFP_ZERO hands out stale data.
+	std::memset(mem, 0xa5, n * ZCX_PAGE_SIZE);
+	s.pages[reinterpret_cast<std::uintptr_t>(mem)] = order;
+	s.npages += n;
 	s.page_allocs[i]++;
 	return static_cast<zcx_page *>(mem);
 }
 
-void zcx_page_free(zcx_page *page)
+void pages_free(const char *what, zcx_page *page, unsigned order)
 {
 	State &s = state();
 	{
 		std::lock_guard<std::mutex> g(s.mu);
-		if (!s.pages.erase(reinterpret_cast<std::uintptr_t>(page)))
-			die("zcx_page_free(%p): not a live page (double or "
-			    "foreign free)",
-			    static_cast<void *>(page));
+		auto it = s.pages.find(reinterpret_cast<std::uintptr_t>(page));
+		if (it == s.pages.end())
+			die("%s(%p): not a live page (double or foreign free)",
+			    what, static_cast<void *>(page));
+		if (it->second != order)
+			die("%s(%p, order %u): allocated with order %u", what,
+			    static_cast<void *>(page), order, it->second);
+		s.npages -= std::size_t{1} << order;
+		s.pages.erase(it);
 	}
 	std::free(page);
+}
+
+} // namespace
+
+zcx_page *zcx_page_alloc(zcx_gfp gfp)
+{
+	return pages_alloc("zcx_page_alloc", gfp, 0);
+}
+
+void zcx_page_free(zcx_page *page) { pages_free("zcx_page_free", page, 0); }
+
+zcx_page *zcx_chunk_alloc(zcx_gfp gfp, unsigned int order)
+{
+	return pages_alloc("zcx_chunk_alloc", gfp, order);
+}
+
+void zcx_chunk_free(zcx_page *first, unsigned int order)
+{
+	pages_free("zcx_chunk_free", first, order);
+}
+
+void *zcx_chunk_address(zcx_page *first)
+{
+	check_live_page(reinterpret_cast<std::uintptr_t>(first),
+			"zcx_chunk_address");
+	return first;
 }
 
 unsigned long zcx_page_to_pfn(zcx_page *page)
@@ -546,13 +587,21 @@ void reset_faults()
 	s.vzalloc_faults = {};
 	s.spinlock_faults = {};
 	s.page_cap = SIZE_MAX;
+	s.fail_multipage = false;
+}
+
+void fail_multipage_chunks(bool fail)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.fail_multipage = fail;
 }
 
 std::size_t live_pages()
 {
 	State &s = state();
 	std::lock_guard<std::mutex> g(s.mu);
-	return s.pages.size();
+	return s.npages;
 }
 
 std::vector<zcx_page *> live_page_list()
@@ -560,9 +609,20 @@ std::vector<zcx_page *> live_page_list()
 	State &s = state();
 	std::lock_guard<std::mutex> g(s.mu);
 	std::vector<zcx_page *> out;
-	for (std::uintptr_t addr : s.pages)
+	for (const auto &[addr, order] : s.pages)
 		out.push_back(reinterpret_cast<zcx_page *>(addr));
 	return out;
+}
+
+unsigned page_order(zcx_page *first)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	auto it = s.pages.find(reinterpret_cast<std::uintptr_t>(first));
+	if (it == s.pages.end())
+		die("page_order(%p): not a live allocation",
+		    static_cast<void *>(first));
+	return it->second;
 }
 
 std::uint8_t *page_bytes(zcx_page *page)
@@ -581,9 +641,10 @@ void free_all_pages()
 {
 	State &s = state();
 	std::lock_guard<std::mutex> g(s.mu);
-	for (std::uintptr_t addr : s.pages)
+	for (const auto &[addr, order] : s.pages)
 		std::free(reinterpret_cast<void *>(addr));
 	s.pages.clear();
+	s.npages = 0;
 }
 
 std::size_t live_kzallocs()

@@ -22,11 +22,14 @@ inline constexpr unsigned kForever = ~0u;
 // After `skip` more successful calls, the next n zcx_kzalloc calls with
 // this gfp return NULL (n = kForever: all of them).
 void fail_kzalloc(zcx_gfp gfp, unsigned n, unsigned skip = 0);
-// The same for zcx_page_alloc.
+// The same for zcx_page_alloc and zcx_chunk_alloc together.
 void fail_page_alloc(zcx_gfp gfp, unsigned n, unsigned skip = 0);
-// zcx_page_alloc fails while this many pages are live (SIZE_MAX: no cap).
-// Keeps a runaway allocator from eating the host's memory.
+// Page allocations fail where they would take more than this many pages
+// live (SIZE_MAX: no cap).  Keeps a runaway allocator from eating the
+// host's memory.
 void set_page_cap(std::size_t max_live_pages);
+// Every zcx_chunk_alloc of order > 0 fails, as on a fragmented system.
+void fail_multipage_chunks(bool fail);
 void fail_vzalloc(unsigned n);
 void fail_spinlock_create(unsigned n);
 // Drops every injected failure and the page cap.
@@ -34,10 +37,13 @@ void reset_faults();
 
 // ---- Pages ----
 
-std::size_t live_pages();
+std::size_t live_pages(); // every page of every chunk counts
+// The first page of each live allocation: single pages and chunks.
 std::vector<zcx_page *> live_page_list();
+unsigned page_order(zcx_page *first);
 std::uint8_t *page_bytes(zcx_page *page); // direct access, no kmap
-// Successful zcx_page_alloc calls per gfp since the last reset_counters().
+// Successful page and chunk allocations per gfp since the last
+// reset_counters().
 std::uint64_t page_allocs(zcx_gfp gfp);
 // Frees every live page: clean-up after a test that failed mid-way, so that
 // one failure does not turn into leak reports for the rest.

@@ -3,6 +3,7 @@
 // Expected statistics are derived independently: the same-filled test and
 // liblzo2's own LZO1X-1 decide how each page must be stored.
 #include "test_util.hpp"
+#include "xvmalloc/xvmalloc.hpp"
 
 #include <atomic>
 #include <map>
@@ -264,7 +265,9 @@ TEST_F(DeviceTest, CountersAreExact)
 	EXPECT_EQ(s.same_pages, 0u);
 	EXPECT_EQ(s.orig_data_size, kPage);
 	EXPECT_EQ(s.compr_data_size, expected_storage(text).compr_bytes);
-	EXPECT_EQ(s.mem_used_total, kPage);
+	// The pool's first chunk, all of it.
+	EXPECT_EQ(s.mem_used_total, (kPage << zcx::xv::kMaxChunkOrder));
+	EXPECT_EQ(s.mem_used_total, host::live_pages() * kPage);
 }
 
 TEST_F(DeviceTest, SlotFreeNotifyFreesAndCounts)
@@ -274,7 +277,8 @@ TEST_F(DeviceTest, SlotFreeNotifyFreesAndCounts)
 	const Bytes rnd = make_page(Kind::random, 2);
 	ASSERT_EQ(write(1, text), 0);
 	ASSERT_EQ(write(2, rnd), 0);
-	ASSERT_EQ(host::live_pages(), 2u); // one pool page, one huge page
+	// One pool chunk, one huge page.
+	ASSERT_EQ(host::live_pages(), (1u << zcx::xv::kMaxChunkOrder) + 1);
 
 	zcx_dev_slot_free_notify(dev_, 1);
 	zcx_dev_slot_free_notify(dev_, 2);
@@ -379,17 +383,17 @@ TEST_F(DeviceTest, NoMemoryAtAllFailsTheWriteOnly)
 	EXPECT_EQ(write(3, make_page(Kind::random, 6)), -ZCX_ENOMEM);
 	// Overwriting keeps the old contents when the new ones do not fit.
 	EXPECT_EQ(write(1, make_page(Kind::random, 7)), -ZCX_ENOMEM);
-	// Compressed pages go in while the pool's one page has room.
+	// Compressed pages go in while the pool's one chunk has room.
 	std::map<unsigned long, Bytes> fitted;
 	int rc = 0;
-	for (unsigned long i = 10; i < 14 && rc == 0; i++) {
+	for (unsigned long i = 10; i < 32 && rc == 0; i++) {
 		Bytes page = page_with_random_head(1500, i);
 		rc = write(i, page);
 		if (rc == 0)
 			fitted[i] = std::move(page);
 	}
 	EXPECT_EQ(rc, -ZCX_ENOMEM);
-	EXPECT_LT(fitted.size(), 3u);
+	EXPECT_LT(fitted.size(), (kPage << zcx::xv::kMaxChunkOrder) / 1500);
 	// Same-filled pages need no memory.
 	EXPECT_EQ(write(4, make_page(Kind::same, 9)), 0);
 
@@ -471,8 +475,8 @@ TEST_F(DeviceTest, MemLimit)
 		ASSERT_EQ(read_ok(j), pages[j]) << j;
 }
 
-// Find the one pool page and damage the one object in it.  The pool hands
-// out a fresh page's first block at offset 0, its data after the 4-byte
+// Find the one pool chunk and damage the one object in it.  The pool hands
+// out a fresh chunk's first block at offset 0, its data after the 4-byte
 // header (xvmalloc's layout).
 TEST_F(DeviceTest, CorruptObjectReadsAsEio)
 {

@@ -42,9 +42,10 @@ const std::uint64_t kValues[] = {
 	0x1234,
 	0x8000000000000000ULL,
 	~std::uint64_t{0},
-	zcx::xv::make_handle((1UL << 40) - 1, zcx::xv::kMaxAlloc),
-	zcx::xv::make_handle((1UL << 52) - 1, 4),
-	zcx::xv::make_handle(1, 0),
+	zcx::xv::make_handle((1UL << 40) - 1, zcx::xv::kMaxChunkOrder,
+			     zcx::xv::kMaxChunkSize - zcx::xv::kMinAlloc),
+	zcx::xv::make_handle((1UL << 48) - 1, 0, 4),
+	zcx::xv::make_handle(1, 0, 0),
 };
 
 TEST_F(TableTest, RoundTripsEveryKindAndSize)

@@ -60,7 +60,7 @@ static void xv_size_class_boundaries(struct kunit *test)
 	zcx_test_pool_destroy(pool);
 }
 
-/* Three neighbours in one page merge back into it, freed in any order. */
+/* Three neighbours in one chunk merge back into it, freed in any order. */
 static void xv_split_merge_page_return(struct kunit *test)
 {
 	static const int orders[][3] = { {0, 1, 2}, {1, 0, 2}, {2, 0, 1}, {0, 2, 1} };
@@ -74,14 +74,45 @@ static void xv_split_merge_page_return(struct kunit *test)
 		for (i = 0; i < 3; i++)
 			KUNIT_ASSERT_EQ(test, zcx_test_pool_alloc(pool, 1000,
 					ZCX_GFP_KERNEL, &h[i]), 0);
-		KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 1ULL);
-		KUNIT_EXPECT_EQ(test, h[0] >> PAGE_SHIFT, h[2] >> PAGE_SHIFT);
+		KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool),
+				1ULL << zcx_test_handle_order(h[0]));
+		KUNIT_EXPECT_EQ(test, zcx_test_handle_pfn(h[0]),
+				zcx_test_handle_pfn(h[2]));
 		for (i = 0; i < 3; i++) {
 			zcx_test_pool_free(pool, h[orders[o][i]]);
 			KUNIT_EXPECT_TRUE(test, zcx_test_pool_check(pool));
 		}
 		KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 0ULL);
 	}
+	zcx_test_pool_destroy(pool);
+}
+
+/*
+ * Objects just over half a page share a 16 KiB chunk seven at a time.  A
+ * fresh test VM has contiguous pages to spare; if the chunk came out as a
+ * single page (order 0) the pool still packs one object per page.
+ */
+static void xv_mid_sized_objects_share_a_chunk(struct kunit *test)
+{
+	struct zcx_test_pool *pool = zcx_test_pool_create();
+	u64 h[7];
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, pool);
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		KUNIT_ASSERT_EQ(test, zcx_test_pool_alloc(pool, 2200, ZCX_GFP_NOIO,
+							  &h[i]), 0);
+	KUNIT_EXPECT_EQ(test, zcx_test_handle_order(h[0]), 2U);
+	if (zcx_test_handle_order(h[0]) == 2) {
+		KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 4ULL);
+		for (i = 1; i < ARRAY_SIZE(h); i++)
+			KUNIT_EXPECT_EQ(test, zcx_test_handle_pfn(h[i]),
+					zcx_test_handle_pfn(h[0]));
+	}
+	KUNIT_EXPECT_TRUE(test, zcx_test_pool_check_page_of(h[6]));
+	for (i = 0; i < ARRAY_SIZE(h); i++)
+		zcx_test_pool_free(pool, h[i]);
+	KUNIT_EXPECT_EQ(test, zcx_test_pool_pages(pool), 0ULL);
 	zcx_test_pool_destroy(pool);
 }
 
@@ -152,6 +183,7 @@ static void xv_random_against_model(struct kunit *test)
 static struct kunit_case xvmalloc_cases[] = {
 	KUNIT_CASE(xv_size_class_boundaries),
 	KUNIT_CASE(xv_split_merge_page_return),
+	KUNIT_CASE(xv_mid_sized_objects_share_a_chunk),
 	KUNIT_CASE(xv_nowait_with_preemption_off),
 	KUNIT_CASE(xv_random_against_model),
 	{}
