@@ -32,9 +32,27 @@ if [[ ! -f $src/.unpacked ]]; then
 	touch "$src/.unpacked"
 fi
 
-echo "debug-kernel: configuring $build" >&2
 rm -rf "$build"
-mkdir -p "$build"
+# A finished build of the same source with another fragment is a warm
+# start: Kbuild tracks which objects each option touches, so a changed
+# fragment rebuilds minutes of work, not the whole kernel.  Set
+# ZCX_DEBUG_KERNEL_SEED=0 to build from scratch.
+seed=
+if [[ ${ZCX_DEBUG_KERNEL_SEED:-1} != 0 ]]; then
+	for prev in "$cache"/build-*/; do
+		prev=${prev%/}
+		[[ -f $prev/.done && $(readlink "$prev/source") == "$src" ]] && seed=$prev
+	done
+fi
+if [[ -n $seed ]]; then
+	echo "debug-kernel: configuring $build, starting from $seed" >&2
+	cp -a "$seed" "$build"
+	rm -f "$build/.done" "$build/.build-seconds"
+	rm -rf "$build/modroot"
+else
+	echo "debug-kernel: configuring $build from scratch" >&2
+	mkdir -p "$build"
+fi
 make -C "$src" O="$build" -s x86_64_defconfig
 "$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "$fragment" >/dev/null
 make -C "$src" O="$build" -s olddefconfig
@@ -59,7 +77,7 @@ if ! make -C "$src" O="$build" -j"$(nproc)" bzImage modules >"$log" 2>&1; then
 	exit 1
 fi
 make -C "$src" O="$build" -s INSTALL_MOD_PATH="$build/modroot" modules_install >>"$log" 2>&1
-echo "debug-kernel: built in $((SECONDS - start)) s" >&2
-echo "$((SECONDS - start))" >"$build/.build-seconds"
+echo "debug-kernel: built in $((SECONDS - start)) s${seed:+ (warm start)}" >&2
+echo "$((SECONDS - start))${seed:+ warm}" >"$build/.build-seconds"
 touch "$build/.done"
 echo "$build"
