@@ -14,6 +14,7 @@ packages=(
 	cmake googletest libgtest-dev liblzo2-dev # host tests
 	dkms rsync git                           # install tests
 	gnuplot-nox                              # benchmark plot
+	libbenchmark-dev valgrind                # host microbenchmarks, callgrind profile
 	linux-source-6.1 xz-utils bc bison flex libelf-dev libssl-dev # debug kernel
 )
 
