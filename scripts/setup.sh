@@ -15,6 +15,7 @@ packages=(
 	dkms rsync git                           # install tests
 	gnuplot-nox                              # benchmark plot
 	libbenchmark-dev valgrind                # host microbenchmarks, callgrind profile
+	clang-14 libclang-rt-14-dev              # fuzz targets (libFuzzer)
 	linux-source-6.1 xz-utils bc bison flex libelf-dev libssl-dev # debug kernel
 )
 
