@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+// xvmalloc driven by the input: each input is a program of pool operations
+// (alloc in any context, free, rewrite, verify, nested maps, injected page
+// and multi-page chunk allocation failures) run on a fresh Pool against a
+// model:
+//
+//  - every live object is filled, over its whole usable size, with a
+//    pattern derived from its id and generation, and verified before it is
+//    freed, at checkpoints and at the end;
+//  - an alloc grows the pool by at most one chunk, and exactly when no
+//    free block of a large enough class exists (checked against a walk of
+//    the chunks while the pool is small); the chunk is 4 pages unless the
+//    platform refused those, then 1 page; the alloc fails only with
+//    -ENOMEM, only when the platform refused both (injected faults and the
+//    page cap, mirrored here), and then changes nothing;
+//  - at checkpoints check_free_lists() and check_chunk() on every live
+//    chunk hold, the allocated blocks in the chunks are exactly the
+//    model's objects, and no wholly free chunk is kept;
+//  - after freeing everything the pool holds no page and every page went
+//    back to the system (host::live_pages() == 0).
+//
+// Any violated invariant aborts (libFuzzer saves the input).
+#include "platform_host.hpp"
+#include "xvmalloc/xvmalloc.hpp"
+
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+#include <vector>
+
+namespace {
+
+using namespace zcx::xv;
+using zcx::Errc;
+using zcx::Gfp;
+using zcx::kPageShift;
+using zcx::kPageSize;
+using zcx::u8;
+
+// Keeps one input's pool small: fast checkpoints, and the cap is reached.
+constexpr std::size_t kPageCap = 128;
+// Up to this many chunks every alloc is checked against a full walk.
+constexpr std::size_t kExactFitChunks = 24;
+constexpr unsigned kCheckEvery = 32;
+constexpr unsigned kMaxOps = 8192;
+
+[[noreturn]] __attribute__((format(printf, 1, 2))) void fail(const char *fmt,
+							       ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	std::fputs("fuzz_xvmalloc: ", stderr);
+	std::vfprintf(stderr, fmt, ap);
+	std::fputc('\n', stderr);
+	va_end(ap);
+	std::abort();
+}
+
+#define CHECK(cond)                                                     \
+	do {                                                            \
+		if (!(cond))                                            \
+			fail("%s:%d: %s", __FILE__, __LINE__, #cond);   \
+	} while (0)
+
+// For the model's own byte loops: left out of coverage, whose per-compare
+// hooks would otherwise cost more than the pool operations under test.
+#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
+
+class Reader {
+public:
+	Reader(const std::uint8_t *p, std::size_t n) : p_(p), n_(n) {}
+	bool empty() const { return n_ == 0; }
+	unsigned u8v()
+	{
+		if (!n_)
+			return 0;
+		n_--;
+		return *p_++;
+	}
+	unsigned u16v() { return u8v() | u8v() << 8; }
+
+private:
+	const std::uint8_t *p_;
+	std::size_t n_;
+};
+
+std::uint64_t mix(std::uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+// An object's pattern, a word at a time: cheap enough to recompute for
+// every verification.
+NO_COVERAGE void make_pattern(std::uint64_t seed, std::size_t n,
+			      std::uint64_t *out)
+{
+	for (std::size_t j = 0; j < (n + 7) / 8; j++)
+		out[j] = seed ^ (j * 0x9e3779b97f4a7c15ULL);
+}
+
+struct Object {
+	Handle h;
+	std::size_t requested;
+	std::size_t room; // object_size() when allocated
+	std::uint64_t id;
+	std::uint32_t gen;
+	std::uint64_t seed() const { return mix(id * 0x9e3779b97f4a7c15ULL + gen); }
+};
+
+// Mirror of platform_host.cpp's fault knob (take_failure), so the model
+// knows whether the next page or chunk allocation of a context is refused.
+struct FaultModel {
+	unsigned skip = 0, fail = 0;
+	bool take()
+	{
+		if (fail == 0)
+			return false;
+		if (skip) {
+			skip--;
+			return false;
+		}
+		if (fail != host::kForever)
+			fail--;
+		return true;
+	}
+};
+
+// Mirror of the block layout (xvmalloc.cpp): u16 size, u16 prev offset |
+// flags, bit 0 = free.  Only valid on chunks that passed check_chunk().
+struct Block {
+	std::size_t offset, size;
+	bool free;
+};
+
+NO_COVERAGE std::vector<Block> walk_chunk(zcx_page *first, unsigned order)
+{
+	const u8 *bytes = host::page_bytes(first);
+	std::vector<Block> blocks;
+	for (std::size_t off = 0; off + kHeaderSize <= chunk_size(order);) {
+		std::uint16_t size, prev_flags;
+		std::memcpy(&size, bytes + off, 2);
+		std::memcpy(&prev_flags, bytes + off + 2, 2);
+		blocks.push_back({off, size, (prev_flags & 1) != 0});
+		off += kHeaderSize + size;
+	}
+	return blocks;
+}
+
+std::size_t rounded(std::size_t size)
+{
+	const std::size_t s = size < kMinAlloc ? kMinAlloc : size;
+	return (s + kAlign - 1) / kAlign * kAlign;
+}
+
+class Run {
+public:
+	Run()
+	{
+		host::reset_faults();
+		host::set_page_cap(kPageCap);
+		CHECK(host::live_pages() == 0);
+		auto pool = Pool::create();
+		CHECK(pool.ok());
+		pool_ = pool.value();
+	}
+
+	void execute(Reader &in)
+	{
+		for (unsigned op = 0; !in.empty() && op < kMaxOps; op++) {
+			step(in);
+			CHECK(host::kmap_depth() == 0);
+			CHECK(host::preempt_depth() == 0);
+			if (op % kCheckEvery == kCheckEvery - 1)
+				checkpoint();
+		}
+	}
+
+	void finish()
+	{
+		checkpoint();
+		free_all();
+		CHECK(pool_->pages() == 0);
+		CHECK(host::live_pages() == 0);
+		CHECK(pool_->check_free_lists());
+		// No stale free block survives its chunk: the next object
+		// needs a fresh chunk and starts it.
+		host::reset_faults();
+		auto r = pool_->alloc(1, Gfp::noio);
+		CHECK(r.ok());
+		CHECK(host::live_pages() == 4 && pool_->pages() == 4);
+		CHECK(handle_offset(r.value()) == 0);
+		CHECK(handle_order(r.value()) == kMaxChunkOrder);
+		pool_->free(r.value());
+		CHECK(host::live_pages() == 0 && pool_->pages() == 0);
+		Pool::destroy(pool_);
+		pool_ = nullptr;
+		CHECK(host::live_kzallocs() == 0);
+	}
+
+private:
+	void step(Reader &in)
+	{
+		const unsigned b = in.u8v();
+		switch (b & 15) {
+		case 0: case 1: case 2: case 3: case 4:
+			alloc(pick_size(b >> 4 & 3, in), pick_gfp(b >> 6));
+			break;
+		case 5: case 6: case 7:
+			if (!objs_.empty())
+				free_at(in.u16v() % objs_.size());
+			break;
+		case 8: { // free a run
+			const unsigned at = in.u16v();
+			for (unsigned n = in.u8v() % 16 + 1; n && !objs_.empty(); n--)
+				free_at(at % objs_.size());
+			break;
+		}
+		case 9: // rewrite with a new pattern
+			if (!objs_.empty()) {
+				Object &o = objs_[in.u16v() % objs_.size()];
+				o.gen++;
+				fill(o);
+			}
+			break;
+		case 10:
+			if (b & 16)
+				nested_maps(in, (b >> 5) + 1);
+			else if (!objs_.empty())
+				verify(objs_[in.u16v() % objs_.size()]);
+			break;
+		case 11: { // arm a page allocation fault
+			const zcx_gfp gfp = zcx::to_c(pick_gfp(b >> 4));
+			const unsigned n = in.u8v();
+			const unsigned fails = n == 255 ? host::kForever : n % 8;
+			const unsigned skip = in.u8v() % 16;
+			host::fail_page_alloc(gfp, fails, skip);
+			faults_[gfp] = {skip, fails};
+			break;
+		}
+		case 12:
+			if (b & 16) { // order-2 chunks refused (fragmentation)
+				multipage_fails_ = b & 32;
+				host::fail_multipage_chunks(multipage_fails_);
+				break;
+			}
+			host::reset_faults();
+			host::set_page_cap(kPageCap);
+			for (auto &f : faults_)
+				f = {};
+			multipage_fails_ = false;
+			break;
+		case 13:
+			checkpoint();
+			break;
+		case 14: // sizes the pool must refuse outright
+			bad_alloc(b & 16 ? kMaxAlloc + 1 + in.u16v() : 0,
+				  pick_gfp(b >> 6));
+			break;
+		case 15:
+			if ((b >> 4) == 0) {
+				free_all();
+			} else { // a burst of one size, to fill pages fast
+				const std::size_t size = pick_size(in.u8v() & 3, in);
+				const Gfp gfp = pick_gfp(in.u8v());
+				for (unsigned n = b >> 4; n; n--)
+					alloc(size, gfp);
+			}
+			break;
+		}
+	}
+
+	static Gfp pick_gfp(unsigned v)
+	{
+		switch (v % 4) {
+		case 0: return Gfp::nowait;
+		case 1: return Gfp::kernel;
+		default: return Gfp::noio; // the I/O path's context
+		}
+	}
+
+	// Sizes in 1..kMaxAlloc, biased to where the class arithmetic bites.
+	static std::size_t pick_size(unsigned mode, Reader &in)
+	{
+		switch (mode) {
+		case 0: // compressed pages are mostly small
+			return in.u8v() + 1;
+		case 1:
+			return in.u16v() % kMaxAlloc + 1;
+		case 2: { // either side of a class boundary
+			const unsigned v = in.u16v();
+			const long size = static_cast<long>(kMinAlloc) +
+					  static_cast<long>(v >> 3) % kNumClasses *
+						  static_cast<long>(kClassDelta) +
+					  static_cast<long>(v & 7) - 4;
+			return size < 1 ? 1 : size > static_cast<long>(kMaxAlloc) ?
+					 kMaxAlloc : static_cast<std::size_t>(size);
+		}
+		default: // near a whole page
+			return kMaxAlloc - in.u8v() % 64;
+		}
+	}
+
+	NO_COVERAGE void fill(const Object &o)
+	{
+		make_pattern(o.seed(), o.room, scratch_);
+		u8 *data = pool_->map(o.h);
+		std::memcpy(data, scratch_, o.room);
+		pool_->unmap(data);
+	}
+
+	NO_COVERAGE void verify_bytes(const Object &o, const u8 *data)
+	{
+		make_pattern(o.seed(), o.room, scratch_);
+		if (std::memcmp(data, scratch_, o.room) == 0)
+			return;
+		std::size_t i = 0;
+		const u8 *want = reinterpret_cast<const u8 *>(scratch_);
+		while (data[i] == want[i])
+			i++;
+		fail("object %llu (handle %#llx, %zu bytes) corrupted at byte %zu",
+		     static_cast<unsigned long long>(o.id),
+		     static_cast<unsigned long long>(o.h), o.room, i);
+	}
+
+	void verify(const Object &o)
+	{
+		CHECK(pool_->object_size(o.h) == o.room);
+		u8 *data = pool_->map(o.h);
+		verify_bytes(o, data);
+		pool_->unmap(data);
+	}
+
+	// Several objects mapped at once (kmap_local nests, LIFO unmap).
+	void nested_maps(Reader &in, unsigned n)
+	{
+		if (objs_.empty())
+			return;
+		const Object *os[8];
+		u8 *maps[8];
+		for (unsigned i = 0; i < n; i++) {
+			os[i] = &objs_[in.u16v() % objs_.size()];
+			maps[i] = pool_->map(os[i]->h);
+		}
+		for (unsigned i = 0; i < n; i++)
+			verify_bytes(*os[i], maps[i]);
+		for (unsigned i = n; i--;)
+			pool_->unmap(maps[i]);
+	}
+
+	// Whether the pool, as the pages show it now, has a free block of a
+	// class that fits `size` (else an alloc must grow).
+	bool has_fitting_block(std::size_t size, std::set<Handle> *fits)
+	{
+		const std::size_t want = class_for_request(rounded(size));
+		std::size_t best = kNumClasses;
+		for (zcx_page *first : host::live_page_list()) {
+			const unsigned order = host::page_order(first);
+			for (const Block &blk : walk_chunk(first, order)) {
+				if (!blk.free)
+					continue;
+				const std::size_t cls = class_for_block(blk.size);
+				if (cls < want || cls > best)
+					continue;
+				if (cls < best)
+					fits->clear();
+				best = cls;
+				fits->insert(make_handle(zcx_page_to_pfn(first),
+							 order, blk.offset));
+			}
+		}
+		return best != kNumClasses;
+	}
+
+	// What the platform does with the pool's next grow (Pool::grow asks
+	// for an order-2 chunk, then for a single page), per the model.
+	// Consumes the modelled faults as the platform would: 4, 1 or 0.
+	std::size_t model_grow(Gfp gfp, std::size_t live)
+	{
+		FaultModel &f = faults_[zcx::to_c(gfp)];
+		// platform_host.cpp tests fail_multipage, then the fault
+		// knob, then the cap, and stops at the first that refuses.
+		if (!multipage_fails_ && !f.take() && live + 4 <= kPageCap)
+			return 4;
+		if (!f.take() && live + 1 <= kPageCap)
+			return 1;
+		return 0;
+	}
+
+	void alloc(std::size_t size, Gfp gfp)
+	{
+		const std::size_t before = host::live_pages();
+		CHECK(pool_->pages() == before);
+		// Exact good-fit check while the walk is cheap.
+		std::set<Handle> fits;
+		const bool exact = host::live_page_list().size() <= kExactFitChunks;
+		const bool must_grow = exact && !has_fitting_block(size, &fits);
+
+		auto r = pool_->alloc(size, gfp);
+		const std::size_t after = host::live_pages();
+		CHECK(pool_->pages() == after);
+		if (!r.ok()) {
+			CHECK(r.error() == Errc::nomem);
+			CHECK(after == before);
+			// It must have needed a chunk, and been refused both.
+			CHECK(!exact || must_grow);
+			const std::size_t granted = model_grow(gfp, before);
+			if (granted)
+				fail("alloc(%zu) failed, but the platform would "
+				     "have granted %zu page(s)", size, granted);
+			return;
+		}
+		const Handle h = r.value();
+		if (after != before) {
+			// A chunk was allocated: the model must agree on which.
+			const std::size_t granted = model_grow(gfp, before);
+			if (after - before != granted)
+				fail("alloc(%zu) grew the pool by %zu page(s), "
+				     "the platform model says %zu", size,
+				     after - before, granted);
+			CHECK(!exact || must_grow);
+			CHECK(handle_offset(h) == 0);
+			CHECK(chunk_size(handle_order(h)) == granted * kPageSize);
+		} else if (exact) {
+			CHECK(!must_grow);
+			if (!fits.count(h))
+				fail("alloc(%zu) took block %#llx, not one of the "
+				     "%zu smallest fitting class", size,
+				     static_cast<unsigned long long>(h),
+				     fits.size());
+		}
+
+		CHECK(h != 0);
+		CHECK(handles_.insert(h).second); // never handed out twice
+		const std::size_t room = pool_->object_size(h);
+		CHECK(room >= size);
+		CHECK(room >= rounded(size));
+		// The tail is split off unless too small to be a block.
+		CHECK(room - rounded(size) < kMinAlloc + kHeaderSize);
+		CHECK(room % kAlign == 0);
+		CHECK(handle_order(h) == host::page_order(zcx_pfn_to_page(
+						 handle_pfn(h))));
+		CHECK(handle_offset(h) + kHeaderSize + room <=
+		      chunk_size(handle_order(h)));
+		u8 *data = pool_->map(h);
+		CHECK(reinterpret_cast<std::uintptr_t>(data) ==
+		      (handle_pfn(h) << kPageShift) + handle_offset(h) +
+			      kHeaderSize);
+		pool_->unmap(data);
+
+		objs_.push_back({h, size, room, next_id_++, 0});
+		fill(objs_.back());
+	}
+
+	void bad_alloc(std::size_t size, Gfp gfp)
+	{
+		const std::size_t before = host::live_pages();
+		auto r = pool_->alloc(size, gfp);
+		CHECK(!r.ok() && r.error() == Errc::inval);
+		CHECK(host::live_pages() == before && pool_->pages() == before);
+	}
+
+	void free_at(std::size_t i)
+	{
+		const Object o = objs_[i];
+		verify(o);
+		objs_[i] = objs_.back();
+		objs_.pop_back();
+		handles_.erase(o.h);
+		const std::size_t before = host::live_pages();
+		pool_->free(o.h);
+		const std::size_t after = host::live_pages();
+		CHECK(pool_->pages() == after);
+		// A chunk goes back exactly when its last object does.
+		CHECK(after == before ||
+		      before - after == std::size_t{1} << handle_order(o.h));
+		bool chunk_still_used = false;
+		for (const Object &other : objs_)
+			chunk_still_used |= handle_pfn(other.h) == handle_pfn(o.h);
+		if (chunk_still_used != (after == before))
+			fail("freeing %#llx: chunk %s but %s",
+			     static_cast<unsigned long long>(o.h),
+			     after == before ? "kept" : "released",
+			     chunk_still_used ? "still in use" : "now empty");
+	}
+
+	void free_all()
+	{
+		while (!objs_.empty())
+			free_at(objs_.size() - 1);
+	}
+
+	void checkpoint()
+	{
+		CHECK(pool_->check_free_lists());
+		CHECK(pool_->pages() == host::live_pages());
+		std::set<std::pair<Handle, std::size_t>> allocated;
+		std::size_t pages = 0;
+		for (zcx_page *first : host::live_page_list()) {
+			const unsigned order = host::page_order(first);
+			const std::size_t size = chunk_size(order);
+			pages += std::size_t{1} << order;
+			std::size_t free_bytes = 0;
+			if (!Pool::check_chunk(first, order, &free_bytes))
+				fail("bad block chain in chunk %p (order %u)",
+				     static_cast<void *>(first), order);
+			// No empty chunk kept.
+			CHECK(free_bytes < size - kHeaderSize);
+			std::size_t used = 0, tiled = 0;
+			for (const Block &blk : walk_chunk(first, order)) {
+				tiled += kHeaderSize + blk.size;
+				if (blk.free)
+					continue;
+				used += blk.size;
+				allocated.insert({make_handle(zcx_page_to_pfn(first),
+							      order, blk.offset),
+						  blk.size});
+			}
+			CHECK(tiled == size);
+			CHECK(used + free_bytes <= size);
+		}
+		CHECK(pages == host::live_pages());
+		std::set<std::pair<Handle, std::size_t>> expected;
+		for (const Object &o : objs_)
+			expected.insert({o.h, o.room});
+		if (allocated != expected)
+			fail("pages hold %zu allocated blocks, the model %zu "
+			     "objects (or sizes differ)",
+			     allocated.size(), expected.size());
+		for (const Object &o : objs_)
+			verify(o);
+	}
+
+	Pool *pool_ = nullptr;
+	std::vector<Object> objs_;
+	std::set<Handle> handles_;
+	std::uint64_t next_id_ = 1;
+	FaultModel faults_[3];
+	bool multipage_fails_ = false;
+	std::uint64_t scratch_[kMaxChunkSize / 8];
+};
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data,
+				      std::size_t size)
+{
+	Reader in(data, size);
+	Run run;
+	run.execute(in);
+	run.finish();
+	host::reset_faults();
+	return 0;
+}
