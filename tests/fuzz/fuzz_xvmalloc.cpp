@@ -257,9 +257,12 @@ private:
 		case 13:
 			checkpoint();
 			break;
-		case 14: // sizes the pool must refuse outright
-			bad_alloc(b & 16 ? kMaxAlloc + 1 + in.u16v() : 0,
-				  pick_gfp(b >> 6));
+		case 14:
+			if (b & 32)
+				create_fails(b & 16);
+			else // sizes the pool must refuse outright
+				bad_alloc(b & 16 ? kMaxAlloc + 1 + in.u16v() : 0,
+					  pick_gfp(b >> 6));
 			break;
 		case 15:
 			if ((b >> 4) == 0) {
@@ -462,6 +465,24 @@ private:
 		auto r = pool_->alloc(size, gfp);
 		CHECK(!r.ok() && r.error() == Errc::inval);
 		CHECK(host::live_pages() == before && pool_->pages() == before);
+	}
+
+	// Pool::create when its spinlock or its own allocation fails: -ENOMEM
+	// and nothing left behind; this run's pool is not disturbed.
+	void create_fails(bool lock_fails)
+	{
+		const std::size_t kzallocs = host::live_kzallocs();
+		if (lock_fails)
+			host::fail_spinlock_create(1);
+		else
+			// The spinlock is kzalloc()ed first: fail the pool.
+			host::fail_kzalloc(ZCX_GFP_KERNEL, 1, 1);
+		auto r = Pool::create();
+		CHECK(!r.ok() && r.error() == Errc::nomem);
+		CHECK(host::live_kzallocs() == kzallocs);
+		host::fail_spinlock_create(0);
+		host::fail_kzalloc(ZCX_GFP_KERNEL, 0);
+		Pool::destroy(nullptr);
 	}
 
 	void free_at(std::size_t i)
