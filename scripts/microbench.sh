@@ -13,7 +13,7 @@
 #   MIN_TIME    Google Benchmark min time per run, seconds (default: 0.1)
 #   REPS        repetitions per benchmark (default: 3; the median is shown)
 #   FILTER      benchmark name regex (default: all)
-#   PAGES       pages per kind for callgrind (default: 20000; ~4 minutes)
+#   PAGES       pages per kind for callgrind (default: 20000; 4-8 minutes)
 #   JOBS        parallel build jobs (default: 2)
 set -euo pipefail
 
@@ -70,29 +70,50 @@ if [[ $mode == bench ]]; then
 fi
 
 # callgrind: count only inside the core's two entry points, one dump per
-# phase and kind (percall.cpp's client requests).  LD_BIND_NOW keeps the
-# dynamic linker's lazy binding out of the first calls.
+# phase (percall.cpp's client requests), one process per page kind (see
+# percall.cpp for why), $JOBS at a time: instruction counts do not depend
+# on load.  LD_BIND_NOW keeps the dynamic linker's lazy binding out of the
+# first calls.
 command -v valgrind >/dev/null || { echo "microbench: valgrind missing (scripts/setup.sh)" >&2; exit 1; }
 out=$build/callgrind
 rm -rf "$out"
 mkdir -p "$out"
 pages=${PAGES:-20000}
+kinds=(zero same fio50 text random)
 vg=(valgrind --tool=callgrind --collect-atstart=no
     --toggle-collect=zcx_dev_write_page --toggle-collect=zcx_dev_read_page
-    --compress-strings=no --compress-pos=no
-    --callgrind-out-file="$out/callgrind.out")
-echo "microbench: callgrind over $pages pages per kind (a few minutes)"
-LD_BIND_NOW=1 "${vg[@]}" "$build/zcx_percall" "$pages" >"$out/meta.tsv" 2>"$out/valgrind.log" || {
-	cat "$out/valgrind.log" >&2
-	exit 1
-}
-dumps=("$out"/callgrind.out.*)
+    --compress-strings=no --compress-pos=no)
+echo "microbench: callgrind over $pages pages of each kind (several minutes)"
+pids=()
+for kind in "${kinds[@]}"; do
+	if ((${#pids[@]} >= jobs)); then
+		wait "${pids[0]}" || true
+		pids=("${pids[@]:1}")
+	fi
+	LD_BIND_NOW=1 "${vg[@]}" --callgrind-out-file="$out/callgrind.$kind.out" \
+		"$build/zcx_percall" "$pages" "$kind" \
+		>"$out/meta.$kind.tsv" 2>"$out/valgrind.$kind.log" &
+	pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+# percall prints a kind's line only after all its phases passed.
+for kind in "${kinds[@]}"; do
+	grep -q "^$kind	" "$out/meta.$kind.tsv" || {
+		cat "$out/valgrind.$kind.log" >&2
+		echo "microbench: callgrind run of $kind failed" >&2
+		exit 1
+	}
+	cat "$out/meta.$kind.tsv"
+done >"$out/meta.tsv"
+dumps=("$out"/callgrind.*.out.*)
 for d in "${dumps[@]}"; do
 	label=$(sed -n 's|^desc: Trigger: Client Request: ||p' "$d" | tr / -)
 	[[ -n $label ]] || continue
-	callgrind_annotate --inclusive=yes "$d" >"$out/annotate-$label.txt"
+	# (its "uninitialized value" warnings on these dumps are harmless)
+	callgrind_annotate --inclusive=yes "$d" >"$out/annotate-$label.txt" \
+		2>>"$out/annotate.log"
 done
-shown="LD_BIND_NOW=1 ${vg[*]} ${build#$root/}/zcx_percall $pages"
+shown="for kind in ${kinds[*]}; do LD_BIND_NOW=1 ${vg[*]} --callgrind-out-file=${out#$root/}/callgrind.\$kind.out ${build#$root/}/zcx_percall $pages \$kind; done"
 shown=${shown//$root\//}
 python3 "$root/tests/microbench/callgrind_split.py" \
 	"$results/host-callgrind.md" "$out/meta.tsv" "$shown" "$source_desc" \

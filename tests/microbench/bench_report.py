@@ -79,8 +79,8 @@ def main():
       f"{ctx.get('library_build_type', '?')} build (its own loop only; "
       "the code under test is -O2). Everything runs on the host "
       "platform of `tests/host` (liblzo2 LZO1X-1, `std::mutex` for "
-      "spinlocks, a checked `std::set` page registry consulted on every "
-      "pfn/kmap call), not on the kernel's: `host-callgrind.md` separates "
+      "spinlocks, a checked `std::map` page registry consulted on every "
+      "pfn/address/kmap call), not on the kernel's: `host-callgrind.md` separates "
       "the core's own instructions from the platform's. Throughput is "
       "4 KiB pages (or the object sizes, for xvmalloc) per CPU second.")
     w("")

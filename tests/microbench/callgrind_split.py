@@ -16,11 +16,11 @@ instructions go to a bucket:
   host other   every other platform function of include/zcx/abi.h (read
                from the header, between "Platform" and "Core")
 
-Functions in none of these (libc's memcpy/memset, libstdc++'s std::set,
+Functions in none of these (libc's memcpy/memset, libstdc++'s std::map,
 malloc, the platform's private helpers) are charged to whoever called them,
 in proportion to the inclusive cost of each call arc; a chain of such
 helpers passes the charge up to the first function with a bucket.  A
-memcpy in Device::store_compressed is thus core, the std::set lookup behind
+memcpy in Device::store_compressed is thus core, the std::map lookup behind
 zcx_pfn_to_page is host other.
 
 Writes OUT_MD (tables; an existing "## Analysis" section is kept) and
@@ -287,13 +287,13 @@ def main():
     w("# Host callgrind: instructions per page through the core")
     w("")
     w("Produced by `scripts/microbench.sh callgrind`: "
-      "`tests/microbench/percall.cpp` writes "
-      f"{n} distinct pages of each kind into the empty slots of a fresh "
+      "`tests/microbench/percall.cpp`, one process per page kind, writes "
+      f"{n} distinct pages of the kind into the empty slots of a fresh "
       f"{n}-page device, overwrites them with {n} others (so each write "
-      "also frees the slot's old object), then reads them back; callgrind "
-      "counts instructions only inside `zcx_dev_write_page` and "
-      "`zcx_dev_read_page` and dumps once per phase. Counts are exact "
-      "and do not depend on machine load.")
+      "also frees the slot's old object), then reads them back and checks "
+      "them; callgrind counts instructions only inside "
+      "`zcx_dev_write_page` and `zcx_dev_read_page` and dumps once per "
+      "phase. Counts are exact and do not depend on machine load.")
     w("")
     w(f"Source: {source}. Command (from the repository root; the script "
       "builds `build/microbench` first):")
@@ -307,12 +307,14 @@ def main():
       "default); the platform is `tests/host/platform_host.cpp`, which "
       "checks the kernel's rules as it goes: its \"spinlocks\" are "
       "`std::mutex` with owner tracking, its bit locks keep a held-lock "
-      "list, every `zcx_pfn_to_page`/`zcx_page_to_pfn`/`zcx_kmap_local` "
-      "looks the page up in a `std::set` under a mutex, `zcx_stream_get` "
-      "finds the thread's stream in a `std::map`, and pages come from "
-      "`aligned_alloc` plus a 4 KiB `memset`. In the kernel those are "
-      "`bit_spin_lock`, `spin_lock`, vmemmap arithmetic, `page_address`, "
-      "`preempt_disable` + `this_cpu_ptr` and `alloc_page`. So the host "
+      "list, every `zcx_pfn_to_page`, `zcx_page_to_pfn`, "
+      "`zcx_chunk_address` and `zcx_kmap_local` looks the page up in a "
+      "`std::map` of live pages under a mutex, `zcx_stream_get` finds the "
+      "thread's stream in another `std::map`, and pages and chunks come "
+      "from `aligned_alloc` plus a `memset` of their whole size. In the "
+      "kernel those are `bit_spin_lock`, `spin_lock`, vmemmap arithmetic, "
+      "`page_address`, `preempt_disable` + `this_cpu_ptr` and "
+      "`alloc_pages`. So the host "
       "columns measure the host; what carries over is the number of "
       "platform calls the core makes (second table) and the core's own "
       "instructions (xvmalloc, table, rest of core), compiled here with "

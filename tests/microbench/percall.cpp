@@ -8,6 +8,12 @@
 // only the core's entry points are counted; each phase ends in a dump named
 // "<phase>/<kind>".  Natively the client requests do nothing.
 //
+// usage: percall [pages per kind [kind...]]   (default: 20000, all kinds)
+// Run one kind per process under callgrind: it counts calls on a call arc
+// even while it collects no cost, and CALLGRIND_ZERO_STATS does not reset
+// them, so one device's teardown would inflate the next kind's call counts
+// (the instruction counts are unaffected).
+//
 // Prints one line per kind: kind, N, stored bytes per page, same and huge
 // pages, pool pages (tab-separated, after a '#' header).
 #include "pages.hpp"
@@ -20,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -44,16 +51,28 @@ void dump(const char *phase, Kind kind)
 
 int main(int argc, char **argv)
 {
-	const unsigned long n = argc > 1 ? std::strtoul(argv[1], nullptr, 0) : 20000;
+	unsigned long n = argc > 1 ? std::strtoul(argv[1], nullptr, 0) : 20000;
+	std::vector<Kind> kinds;
+	for (int a = 2; a < argc; a++) {
+		for (Kind k : mb::kKinds) {
+			if (!std::strcmp(argv[a], mb::kind_name(k)))
+				kinds.push_back(k);
+		}
+		if (kinds.size() != static_cast<std::size_t>(a - 1))
+			n = 0; // unknown kind
+	}
+	if (kinds.empty())
+		kinds.assign(std::begin(mb::kKinds), std::end(mb::kKinds));
 	if (n == 0) {
-		std::fprintf(stderr, "usage: %s [pages per kind]\n", argv[0]);
+		std::fprintf(stderr, "usage: %s [pages per kind [kind...]]\n",
+			     argv[0]);
 		return 2;
 	}
 	// Page-aligned buffers, as the C layer hands the core kmapped pages.
 	auto *src = static_cast<std::uint8_t *>(std::aligned_alloc(kPage, kPage));
 	auto *dst = static_cast<std::uint8_t *>(std::aligned_alloc(kPage, kPage));
 	std::printf("# kind\tpages\tstored_bytes_per_page\tsame\thuge\tpool_pages\n");
-	for (Kind kind : mb::kKinds) {
+	for (Kind kind : kinds) {
 		zcx_host *host = host::streams_create();
 		zcx_dev *dev = nullptr;
 		if (zcx_dev_create(n * kPage, host, &dev))
