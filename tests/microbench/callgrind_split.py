@@ -355,7 +355,8 @@ def main():
     w("")
     show = [lab for lab in ("write/zero", "read/zero", "write/fio50",
                             "overwrite/fio50", "read/fio50", "write/text",
-                            "overwrite/random", "read/random")
+                            "overwrite/text", "overwrite/random",
+                            "read/random")
             if lab in results]
     names = sorted({k for lab in show for k in
                     results[lab]["platform_calls"]})
