@@ -10,23 +10,24 @@
 #                                    bench/results/host-callgrind.md
 #
 #   BUILD_DIR   build tree (default: build/microbench)
+#   RESULTS_DIR where the .md files go (default: bench/results)
 #   MIN_TIME    Google Benchmark min time per run, seconds (default: 0.1)
 #   REPS        repetitions per benchmark (default: 3; the median is shown)
 #   FILTER      benchmark name regex (default: all)
 #   PAGES       pages per kind for callgrind (default: 20000; 4-8 minutes)
-#   JOBS        parallel build jobs (default: 2)
+#   JOBS        parallel build jobs and callgrind processes (default: 2)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$root/build/microbench}
 jobs=${JOBS:-2}
-results=$root/bench/results
+results=${RESULTS_DIR:-$root/bench/results}
 mode=${1:-bench}
 
 case $mode in
 bench | callgrind) ;;
 -h | --help)
-	sed -n '3,17p' "${BASH_SOURCE[0]}"
+	sed -n '3,18p' "${BASH_SOURCE[0]}"
 	exit 0
 	;;
 *)
