@@ -28,7 +28,7 @@ corpus=$root/tests/fuzz/corpus
 all_targets=(fuzz_xvmalloc fuzz_decompress fuzz_parse)
 
 usage() {
-	sed -n '3,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+	sed -n '3,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
