@@ -116,6 +116,9 @@ int zcx_compress(struct zcx_host *host, struct zcx_stream *stream,
 int zcx_decompress(struct zcx_host *host, const void *src, zcx_size_t src_len,
 		   void *dst, zcx_size_t *dst_len);
 
+/* count copies of word at dst (the kernel's memset64: rep stosq on x86). */
+void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count);
+
 /* Frees a block of the backing device.  Never sleeps. */
 void zcx_backing_free(struct zcx_host *host, unsigned long block);
 /* Seconds since boot (CLOCK_BOOTTIME), for access tracking. */

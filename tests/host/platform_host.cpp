@@ -520,6 +520,13 @@ std::vector<unsigned long> backing_freed;
 
 unsigned int zcx_now_seconds(void) { return fake_now.load(); }
 
+void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count)
+{
+	auto *out = static_cast<unsigned char *>(dst);
+	for (zcx_size_t i = 0; i < count; i++)
+		std::memcpy(out + i * sizeof(word), &word, sizeof(word));
+}
+
 // Called with a slot lock held (or from swap's spinlock): may not sleep.
 void zcx_backing_free(zcx_host *, unsigned long block)
 {
