@@ -7,6 +7,13 @@ REPO=$(pwd)
 KO=${T_KO:-$REPO/zram.ko}
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
+# T_LIGHT=1 (the debug kernel: KASAN, lockdep and kmemleak make every
+# I/O many times slower under TCG): the same tests over less data.
+LIGHT=${T_LIGHT:-0}
+scaled() { # FULL LIGHT -> the one for this run
+	if [[ $LIGHT == 1 ]]; then echo "$2"; else echo "$1"; fi
+}
+
 fail() {
 	echo "  FAIL: $*" >&2
 	exit 1
@@ -102,4 +109,23 @@ run_tests() {
 		(unload_zram) 2>/dev/null || true
 	done
 	return $((failed > 0))
+}
+
+# Asks kmemleak (debug kernel) for leaks with zram.ko in their backtrace;
+# others' leaks are noted, not failed.  Call after unloading the module.
+kmemleak_clean_of_ours() {
+	local k=/sys/kernel/debug/kmemleak
+	[[ -w $k ]] || fail "this kernel has no kmemleak"
+	echo scan >$k
+	sleep 5
+	echo scan >$k
+	if grep -q '\[zram\]' $k; then
+		cat $k
+		fail "kmemleak reports leaks of zram.ko"
+	fi
+	if grep -q . $k; then
+		note "kmemleak reports only others' leaks"
+	else
+		note "kmemleak: nothing of ours"
+	fi
 }

@@ -57,6 +57,7 @@ test_ext4_tree() {
 	mkfs.ext4 -q /dev/zram1
 	mount /dev/zram1 /mnt
 	local trees=(/usr/share/perl /usr/lib/python3.11 /usr/include/linux)
+	[[ $LIGHT == 0 ]] || trees=(/usr/include/linux)
 	local t
 	for t in "${trees[@]}"; do
 		[[ -d $t ]] || continue
@@ -145,11 +146,12 @@ test_swap_pressure() {
 
 # fio with crc32c verification: 2 jobs, iodepth 8, random read/write.
 fio_verify() { # DEV LABEL FIO-OPTIONS...
-	local dev=$1 label=$2
+	local dev=$1 label=$2 mb
 	shift 2
+	mb=$(scaled 24 8)
 	fio --name="verify-$label" --filename="/dev/$dev" --ioengine=libaio \
 		--direct=1 --bs=4k --iodepth=8 --numjobs=2 --rw=randrw \
-		--size=24M --offset_increment=24M --verify=crc32c \
+		--size=${mb}M --offset_increment=${mb}M --verify=crc32c \
 		--do_verify=1 --verify_fatal=1 --verify_backlog=256 \
 		--group_reporting "$@" >/tmp/fio-$label.log 2>&1 || {
 		cat /tmp/fio-$label.log
@@ -278,9 +280,10 @@ test_bad_input() {
 }
 
 test_load_unload_cycles() {
-	local i
+	local i cycles
+	cycles=$(scaled 20 5)
 	head -c 4M /dev/urandom >/tmp/r4
-	for i in $(seq 1 20); do
+	for i in $(seq 1 "$cycles"); do
 		load_ours num_devices=2
 		init_disk zram1 16M
 		dd if=/tmp/r4 of=/dev/zram1 bs=64k oflag=direct status=none
@@ -289,7 +292,12 @@ test_load_unload_cycles() {
 		[[ $(mm_field zram1 6) -gt 0 ]] || fail "cycle $i: zero pages not same-filled"
 		unload_zram
 	done
-	note "20 load/use/unload cycles"
+	note "$cycles load/use/unload cycles"
+}
+
+test_kmemleak_after_unload() {
+	unload_zram
+	kmemleak_clean_of_ours
 }
 
 tests=("$@")
@@ -298,5 +306,13 @@ if [[ ${#tests[@]} == 0 ]]; then
 		test_swap_pressure test_fio_verify test_fio_cpu_hotplug
 		test_discard_frees_memory test_bad_input test_load_unload_cycles
 		"${interface_tests[@]}")
+	# The debug kernel: after everything is unloaded, nothing of ours leaked.
+	[[ ! -w /sys/kernel/debug/kmemleak ]] || tests+=(test_kmemleak_after_unload)
+	# T_SKIP: tests that do not apply to this kernel.
+	for skip in ${T_SKIP:-}; do
+		for i in "${!tests[@]}"; do
+			[[ ${tests[i]} != "$skip" ]] || unset 'tests[i]'
+		done
+	done
 fi
 run_tests "${tests[@]}"
