@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make check`: every test, ending with one line "N passed, M failed".
 #   1. the module builds against Debian's 6.1 headers (+ post-link check)
-#   2. host tests of the C++ core (GoogleTest, ASan + UBSan), via ctest
+#   2. host tests of the C++ core (GoogleTest, ASan + UBSan), via ctest,
+#      and the stored fuzz corpus replayed (libFuzzer, ASan + UBSan)
 #   3. the VM suite on Debian's stock 6.1 kernel in QEMU; a kernel BUG,
 #      WARNING, Oops, lockdep or KASAN report anywhere fails the run
 #   4. the KUnit suites in zram.ko on a KASAN + lockdep debug kernel
+#   5. fault injection and the VM suite again on that debug kernel
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build
@@ -46,11 +48,46 @@ else
 	record host/build $((status == 0 ? 1 : status))
 fi
 
+echo "== fuzz corpus replay (libFuzzer targets, ASan + UBSan)"
+scripts/fuzz.sh replay >build/check-fuzz.log 2>build/check-fuzz.err
+status=$?
+fuzz_pass=$(grep -cE '^PASS: fuzz/' build/check-fuzz.log)
+fuzz_fail=$(grep -cE '^FAIL: fuzz/' build/check-fuzz.log)
+while read -r verdict name; do
+	[[ $verdict == PASS: ]] && record "$name" 0 || record "$name" 1
+done < <(grep -E '^(PASS|FAIL): fuzz/' build/check-fuzz.log)
+# A build error, or a failure no target line owns, still fails.
+if [[ $((fuzz_pass + fuzz_fail)) == 0 || ($status != 0 && $fuzz_fail == 0) ]]; then
+	tail -20 build/check-fuzz.err
+	record fuzz/replay $((status == 0 ? 1 : status))
+fi
+
 echo "== install (make install and DKMS, staged for the VM)"
 scripts/stage-install.sh >build/check-install.log 2>&1
 status=$?
 [[ $status == 0 ]] || tail -30 build/check-install.log
 record install/stage $status
+
+# One VM run's verdicts: each test's PASS/FAIL line, whether the guest
+# finished, and whether the kernel log is free of problem reports.
+record_vm_run() { # PREFIX OUTDIR VM-RUN-STATUS LOG
+	local prefix=$1 outdir=$2 status=$3 log=$4 vm_tests verdict name
+	vm_tests=$(grep -cE '^(PASS|FAIL): vm/' "$outdir/guest.log" 2>/dev/null || echo 0)
+	while read -r verdict name _; do
+		[[ $verdict == PASS: ]] && record "$prefix${name#vm/}" 0 || record "$prefix${name#vm/}" 1
+	done < <(grep -E '^(PASS|FAIL): vm/' "$outdir/guest.log" 2>/dev/null)
+	grep -E '^  FAIL:' "$outdir/guest.log" 2>/dev/null || true
+	# 2: kernel problem reports; 3: guest crashed, hung or timed out.
+	[[ $status != 3 ]] || { grep -E 'vm-run: FAIL' "$log"; record "${prefix}suite-finished" 1; }
+	case $status in
+	0 | 1) record "${prefix}kernel-log-clean" 0 ;;
+	*)
+		sed -n '/kernel problem/,$p' "$log" | head -40
+		record "${prefix}kernel-log-clean" 1
+		;;
+	esac
+	[[ $vm_tests -gt 0 ]] || record "${prefix}suite-ran" 1
+}
 
 echo "== VM suite (Debian's stock 6.1 kernel, our zram.ko)"
 if [[ -f zram.ko ]]; then
@@ -58,22 +95,7 @@ if [[ -f zram.ko ]]; then
 	rm -rf "$outdir"
 	# ~10 min alone on 2 cores; a busy machine can take twice that.
 	VM_TIMEOUT=${VM_TIMEOUT:-3600} scripts/vm-run.sh -o "$outdir" tests/vm/suite.sh >build/check-vm.log 2>&1
-	status=$?
-	vm_tests=$(grep -cE '^(PASS|FAIL): vm/' "$outdir/guest.log" 2>/dev/null || echo 0)
-	while read -r verdict name _; do
-		[[ $verdict == PASS: ]] && record "$name" 0 || record "$name" 1
-	done < <(grep -E '^(PASS|FAIL): vm/' "$outdir/guest.log" 2>/dev/null)
-	grep -E '^  FAIL:' "$outdir/guest.log" 2>/dev/null || true
-	# 2: kernel problem reports; 3: guest crashed, hung or timed out.
-	[[ $status != 3 ]] || { grep -E 'vm-run: FAIL' build/check-vm.log; record vm/suite-finished 1; }
-	case $status in
-	0 | 1) record vm/kernel-log-clean 0 ;;
-	*)
-		sed -n '/kernel problem/,$p' build/check-vm.log | head -40
-		record vm/kernel-log-clean 1
-		;;
-	esac
-	[[ $vm_tests -gt 0 ]] || record vm/suite-ran 1
+	record_vm_run vm/ "$outdir" $? build/check-vm.log
 else
 	record vm/suite 1
 fi
@@ -84,6 +106,20 @@ status=$?
 grep -E 'Testing complete|FAILED|vm-run: FAIL' build/check-kunit.log | sed 's/^\[[0-9:]*\] /  /'
 [[ $status == 0 ]] || tail -20 build/check-kunit.log
 record kunit/zram-suites $status
+
+echo "== VM suite and fault injection on the debug kernel (KASAN, lockdep, kmemleak)"
+scripts/debug-vm.sh >build/check-debug-vm.log 2>&1
+status=$?
+for run in faults suite; do
+	outdir=build/debug-vm/$run
+	if [[ -f $outdir.status ]]; then
+		record_vm_run "debug-$run/" "$outdir" "$(cat "$outdir.status")" build/check-debug-vm.log
+	else
+		tail -20 build/check-debug-vm.log
+		record "debug-$run/ran" 1
+	fi
+done
+[[ $status == 0 ]] || grep -E 'vm-run: FAIL' build/check-debug-vm.log || true
 
 echo
 if [[ $failed -gt 0 ]]; then
