@@ -1,17 +1,56 @@
 #!/usr/bin/env bash
-# Benchmark: our zram.ko against stock zram and brd, in one VM boot, under
-# QEMU's icount mode (one vCPU, guest time = instructions executed, so the
-# same module measures the same within about 1 % whatever the host does).
-# Writes bench/results/report.md, bench.csv and ratios.png.
-#   scripts/bench.sh [ROUNDS]        T_SIZE_MB, T_ALGO, T_JOBS tune it
+# Benchmarks against the stock driver, in one VM boot each.
+#
+#   scripts/bench.sh [ROUNDS]
+#     ours vs stock zram vs brd, same fio jobs, alternating in ROUNDS
+#     (default 3), under QEMU's icount mode (one vCPU, guest time =
+#     instructions executed, so the same module measures the same within
+#     about 1 % whatever the host does); memory on 256 MiB of real files;
+#     the slot table's bytes per slot.  T_ALGO=NAME sets one algorithm on
+#     both drivers (default: each driver's default), T_ALGO_OURS=NAME on
+#     ours only.  Writes bench/results/report.md (report-NAME.md with
+#     T_ALGO, report-ours-NAME.md with T_ALGO_OURS), .csv and .png.
+#
+#   scripts/bench.sh ablation [ROUNDS]
+#     the seed's table: per-CPU streams vs the ZCX_STREAMS=mutex build,
+#     plus an A/A run, seq write at iodepth 1..8, ROUNDS (default 7) on
+#     2 vCPUs under multi-threaded TCG (icount cannot boot 2 vCPUs); wall
+#     clock, so run it on an otherwise idle machine.  Writes
+#     bench/results/ablation.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export T_ROUNDS=${1:-${T_ROUNDS:-3}}
+mode=main
+if [[ ${1:-} == ablation ]]; then
+	mode=ablation
+	shift
+fi
 scripts/setup.sh >/dev/null
 make --no-print-directory modules >/dev/null
-out=build/bench
+name=report${T_ALGO:+-$T_ALGO}${T_ALGO_OURS:+-ours-$T_ALGO_OURS}
+out=build/bench-$mode
+[[ $mode == ablation ]] || out=build/bench-$name
 rm -rf "$out"
-VM_ICOUNT=1 VM_MEM=${VM_MEM:-1024} VM_TIMEOUT=${VM_TIMEOUT:-5400} \
+
+if [[ $mode == ablation ]]; then
+	export T_ROUNDS=${1:-${T_ROUNDS:-7}}
+	# The mutex build, from a copy of the sources: the checkout's zram.ko
+	# stays the per-CPU one.
+	src=build/ablation-src
+	rm -rf "$src"
+	mkdir -p "$src"
+	git ls-files -z --cached --others --exclude-standard |
+		rsync -a --from0 --files-from=- ./ "$src/"
+	make --no-print-directory -C "$src" ZCX_STREAMS=mutex modules >"$out.build.log" 2>&1 ||
+		{ tail -30 "$out.build.log"; exit 1; }
+	T_KO_MUTEX=$(pwd)/$src/zram.ko VM_SMP=2 VM_MEM=${VM_MEM:-1024} \
+		VM_TIMEOUT=${VM_TIMEOUT:-5400} scripts/vm-run.sh -o "$out" tests/vm/ablation.sh
+	python3 scripts/bench-report.py --ablation "$out/guest.log" bench/results
+	echo "bench: report in bench/results/ablation.md"
+	exit 0
+fi
+
+export T_ROUNDS=${1:-${T_ROUNDS:-3}}
+VM_ICOUNT=1 VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-7200} \
 	scripts/vm-run.sh -o "$out" tests/vm/bench.sh
-python3 scripts/bench-report.py "$out/guest.log" bench/results
-echo "bench: report in bench/results/report.md"
+python3 scripts/bench-report.py --name "$name" "$out/guest.log" bench/results
+echo "bench: report in bench/results/$name.md"

@@ -10,6 +10,7 @@ ROUNDS=${T_ROUNDS:-3}
 cd /tmp # fio may write state files into the working directory
 SIZE_MB=${T_SIZE_MB:-64}
 ALGO=${T_ALGO:-}            # empty: each driver's default
+ALGO_OURS=${T_ALGO_OURS:-$ALGO} # ours only: what another default would give
 JOBS=${T_JOBS:-all}
 DISK=$((SIZE_MB * 4))M
 
@@ -36,7 +37,9 @@ setup_target() { # stock|ours|brd [DISKSIZE] -> prints the device
 		return
 		;;
 	esac
-	[[ -z $ALGO ]] || echo "$ALGO" >/sys/block/zram0/comp_algorithm
+	local algo=$ALGO
+	[[ $1 != ours ]] || algo=$ALGO_OURS
+	[[ -z $algo ]] || echo "$algo" >/sys/block/zram0/comp_algorithm
 	echo "$disk" >/sys/block/zram0/disksize
 	echo /dev/zram0
 }
@@ -55,11 +58,45 @@ declare -A job_opts=(
 	[mix7030-j2-d8]="--rw=randrw --rwmixread=70 --numjobs=2 --iodepth=8"
 )
 job_names=(seed seed-verify seqread-j1-d1 seqread-j2-d8 randread-j1-d1 randread-j2-d8
-	randwrite-j1-d1 randwrite-j2-d8 mix7030-j1-d1 mix7030-j2-d8)
+	randwrite-j1-d1 randwrite-j2-d8 mix7030-j1-d1 mix7030-j2-d8 real-write real-read)
 [[ $JOBS == all ]] || read -r -a job_names <<<"$JOBS"
+
+# Real files: tars of real trees (headers, Python and Perl sources,
+# programs, libraries), each file list in a fixed order, kept in guest
+# memory so every target gets the same bytes.  All of it (256 MiB) goes
+# to the memory comparison; the real-* jobs take every 4th MiB of it.
+real_parts=(usr/include:64 usr/lib/python3.11:48 usr/share/perl:16 usr/bin:64
+	usr/lib/x86_64-linux-gnu:64)
+: >/tmp/real.tar
+for part in "${real_parts[@]}"; do
+	(cd / && find "${part%%:*}" -xdev -type f 2>/dev/null | LC_ALL=C sort |
+		tar --no-recursion -cf - -T - 2>/dev/null | head -c $((${part##*:} << 20))) >>/tmp/real.tar || true
+done
+MEM_MB=$(($(stat -c %s /tmp/real.tar) >> 20))
+[[ $MEM_MB == 256 ]] || fail "real data: $MEM_MB MiB of tar, wanted 256"
+: >/tmp/real-job
+for i in $(seq 0 $((SIZE_MB - 1))); do
+	dd if=/tmp/real.tar bs=1M skip=$((i * MEM_MB / SIZE_MB)) count=1 status=none >>/tmp/real-job
+done
+
+dd_mibps() { # dd ARGS... -> MiB/s from dd's own byte count and time
+	local out
+	out=$(LC_ALL=C dd "$@" 2>&1 >/dev/null | tail -n1)
+	# "67108864 bytes (67 MB, 64 MiB) copied, 0.512 s, 131 MB/s"
+	awk '{for (i = 1; i <= NF; i++) if ($i == "s,") print $1 / $(i - 1) / 1048576}' <<<"$out"
+}
 
 run_job() { # DEV NAME -> MiB/s (reads and writes together)
 	local dev=$1 name=$2
+	case $name in
+	real-write)
+		dd_mibps if=/tmp/real-job of="$dev" bs=4k oflag=direct
+		return ;;
+	real-read)
+		dd if=/tmp/real-job of="$dev" bs=1M oflag=direct status=none
+		dd_mibps if="$dev" of=/dev/null bs=4k count=$((SIZE_MB * 256)) iflag=direct
+		return ;;
+	esac
 	# Reads need data: fill the disk first (not timed).
 	if [[ $name != seed* ]]; then
 		fio --name=fill --filename="$dev" --rw=write --bs=64k --direct=1 \
@@ -71,12 +108,20 @@ run_job() { # DEV NAME -> MiB/s (reads and writes together)
 		--size="${SIZE_MB}M" --offset_increment="${SIZE_MB}M" \
 		--refill_buffers --buffer_compress_percentage=50 --group_reporting \
 		--output-format=json --output=/tmp/bench.json ${job_opts[$name]} >/dev/null
+	# fio puts its warnings ("multiple writers may overwrite blocks ...",
+	# which offset_increment makes moot) before the JSON in the same file.
 	python3 - <<'PY'
 import json
-j = json.load(open("/tmp/bench.json"))["jobs"][0]
+text = open("/tmp/bench.json").read()
+j = json.loads(text[text.index("{"):])["jobs"][0]
 print("%.2f" % ((j["read"]["bw"] + j["write"]["bw"]) / 1024))
 PY
 }
+
+for target in stock ours; do
+	setup_target $target >/dev/null
+	echo "ALGO $target $(sed 's/.*\[\(.*\)\].*/\1/' /sys/block/zram0/comp_algorithm)"
+done
 
 for round in $(seq 1 "$ROUNDS"); do
 	for target in stock ours brd; do
@@ -87,14 +132,25 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 done
 
-# Memory on real files: the same tar of real trees through each zram.
-tar -C / -cf /tmp/real.tar usr/share/perl usr/lib/python3.11 2>/dev/null || true
+# Memory on real files: the same MEM_MB of real trees through each zram.
 real_bytes=$(stat -c %s /tmp/real.tar)
 for target in stock ours; do
-	dev=$(setup_target $target 512M)
+	dev=$(setup_target $target 1G)
 	dd if=/tmp/real.tar of="$dev" bs=1M oflag=direct status=none
 	read -r orig compr used _ </sys/block/zram0/mm_stat
 	echo "MEM $target $real_bytes $orig $compr $used"
 done
+
+# The slot table's cost, measured: vmalloc'd memory a big disk takes
+# before anything is written (both drivers vzalloc their tables).
+vmalloc_kb() { awk '/^VmallocUsed:/ {print $2}' /proc/meminfo; }
+TABLE_DISK_GB=8
+for target in stock ours; do
+	(unload_zram)
+	if [[ $target == ours ]]; then insmod "$KO" num_devices=1; assert_ours; else modprobe zram num_devices=1; fi
+	before=$(vmalloc_kb)
+	echo ${TABLE_DISK_GB}G >/sys/block/zram0/disksize
+	after=$(vmalloc_kb)
+	echo "SLOT $target $(((after - before) * 1024)) $((TABLE_DISK_GB << 18))"
+done
 (unload_zram)
-echo "SLOTBYTES ours 16 stock-6.1 24"
