@@ -16,6 +16,7 @@ packages=(
 	gnuplot-nox                              # benchmark plot
 	libbenchmark-dev valgrind                # host microbenchmarks, callgrind profile
 	clang-14 libclang-rt-14-dev              # fuzz targets (libFuzzer)
+	linux-perf                               # perf in the guest (scripts/profile.sh)
 	linux-source-6.1 xz-utils bc bison flex libelf-dev libssl-dev # debug kernel
 )
 
