@@ -14,6 +14,13 @@ scaled() { # FULL LIGHT -> the one for this run
 	if [[ $LIGHT == 1 ]]; then echo "$2"; else echo "$1"; fi
 }
 
+# kmemleak's own thread rescans all memory every 10 minutes, minutes of
+# CPU under TCG that tests then wait for; kmemleak_clean_of_ours scans on
+# demand instead.
+if [[ -w /sys/kernel/debug/kmemleak ]]; then
+	echo scan=off >/sys/kernel/debug/kmemleak || true
+fi
+
 fail() {
 	echo "  FAIL: $*" >&2
 	exit 1
