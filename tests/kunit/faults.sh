@@ -46,13 +46,15 @@ test_fault_injection() {
 		--bs=4k --iodepth=8 --numjobs=2 --rw=randrw --offset=16M \
 		--size=16M --offset_increment=16M --verify=crc32c \
 		--refill_buffers --buffer_compress_percentage=50 \
-		--time_based --runtime=40 \
+		--time_based --runtime=60 \
 		--continue_on_error=all >/tmp/fio-faults.log 2>&1 &
 	local fio_pid=$! jobs=() i
-	for i in $(seq 1 50); do
+	# fio forks its jobs after its own set-up, which a debug kernel on a
+	# busy host makes slow.
+	for i in $(seq 1 300); do
 		mapfile -t jobs < <(pgrep -P $fio_pid || true)
 		((${#jobs[@]} == 2)) && break
-		sleep 0.2
+		sleep 0.5
 	done
 	((${#jobs[@]} == 2)) || fail "fio's two job processes did not start"
 	sleep 2 # past their set-up
