@@ -18,7 +18,8 @@
 #
 #   BUILD_DIR  build tree (default: build/fuzz)
 #   JOBS       parallel build jobs (default: 1)
-#   CXX        compiler on first configure (default: clang++-14)
+#   FUZZ_CXX   compiler on first configure (default: clang++-14; not
+#              CXX, which make exports as the kernel module's g++)
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -51,7 +52,7 @@ build() {
 	# Pick the compiler on first configure only: changing it later makes
 	# CMake throw the cache away.
 	if [[ ! -f $build/CMakeCache.txt ]]; then
-		local cxx=${CXX:-clang++-14}
+		local cxx=${FUZZ_CXX:-clang++-14}
 		command -v "$cxx" >/dev/null || cxx=clang++
 		configure+=(-DCMAKE_CXX_COMPILER="$cxx")
 	fi
