@@ -21,6 +21,7 @@ def ablation(log_path, out_dir):
                 runs[(int(f[3]), f[1])][f[2]] = float(f[4])
     if not runs:
         sys.exit("bench-report: no ABL lines in " + log_path)
+    os.makedirs(out_dir, exist_ok=True)
     depths = sorted({d for d, _ in runs})
     nrounds = len({r for _, r in runs})
 
