@@ -1,0 +1,12 @@
+# SPDX-License-Identifier: GPL-2.0
+# The C++ core's sources, as the module builds them (drivers/zram_cxx.cpp
+# includes the same files), for every user-space build of it: tests/host,
+# tests/fuzz, tests/microbench.  Include with ZCX_ROOT set.
+set(ZCX_CORE_SOURCES
+    ${ZCX_ROOT}/drivers/core/c_api.cpp
+    ${ZCX_ROOT}/drivers/core/codec.cpp
+    ${ZCX_ROOT}/drivers/core/device.cpp
+    ${ZCX_ROOT}/drivers/core/parse.cpp
+    ${ZCX_ROOT}/drivers/core/table.cpp
+    ${ZCX_ROOT}/lib/xvmalloc/xvmalloc.cpp)
+set(ZCX_CORE_INCLUDES ${ZCX_ROOT}/include ${ZCX_ROOT}/lib ${ZCX_ROOT}/drivers)
