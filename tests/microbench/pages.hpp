@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "rng.hpp"
+
 namespace mb {
 
 inline constexpr std::size_t kPage = 4096;
@@ -28,25 +30,7 @@ inline const char *kind_name(Kind k)
 	return "?";
 }
 
-// splitmix64
-class Rng {
-public:
-	explicit Rng(std::uint64_t seed) : s_(seed) {}
-	std::uint64_t next()
-	{
-		std::uint64_t z = (s_ += 0x9e3779b97f4a7c15ULL);
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		return z ^ (z >> 31);
-	}
-	std::uint64_t range(std::uint64_t lo, std::uint64_t hi) // [lo, hi]
-	{
-		return lo + next() % (hi - lo + 1);
-	}
-
-private:
-	std::uint64_t s_;
-};
+using Rng = test::Rng;
 
 inline void fill_random(std::uint8_t *p, std::size_t n, Rng &rng)
 {
