@@ -27,9 +27,7 @@ setup_target() { # stock|ours|brd [DISKSIZE] -> prints the device
 		assert_ours
 		;;
 	stock)
-		modprobe zram num_devices=1
-		[[ $(cat /sys/module/zram/srcversion 2>/dev/null) != "$(modinfo -F srcversion "$KO")" ]] ||
-			fail "modprobe zram loaded ours"
+		load_stock num_devices=1
 		;;
 	brd)
 		modprobe brd rd_nr=1 rd_size=$((SIZE_MB * 4 * 1024))
@@ -147,7 +145,7 @@ vmalloc_kb() { awk '/^VmallocUsed:/ {print $2}' /proc/meminfo; }
 TABLE_DISK_GB=8
 for target in stock ours; do
 	(unload_zram)
-	if [[ $target == ours ]]; then insmod "$KO" num_devices=1; assert_ours; else modprobe zram num_devices=1; fi
+	if [[ $target == ours ]]; then insmod "$KO" num_devices=1; assert_ours; else load_stock num_devices=1; fi
 	before=$(vmalloc_kb)
 	echo ${TABLE_DISK_GB}G >/sys/block/zram0/disksize
 	after=$(vmalloc_kb)

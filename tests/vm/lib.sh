@@ -36,6 +36,16 @@ load_ours() {
 	udevadm settle 2>/dev/null || true
 }
 
+# Loads Debian's stock zram (the benchmarks' reference) and proves it is
+# not ours.
+load_stock() {
+	unload_zram
+	modprobe zram "$@" || fail "modprobe zram $* failed"
+	[[ $(cat /sys/module/zram/srcversion 2>/dev/null) != "$(modinfo -F srcversion "$KO")" ]] ||
+		fail "modprobe zram loaded ours"
+	udevadm settle 2>/dev/null || true
+}
+
 assert_ours() {
 	local want have
 	want=$(modinfo -F srcversion "$KO")

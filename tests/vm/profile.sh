@@ -65,9 +65,7 @@ setup_driver() { # stock|ours
 		assert_ours
 		;;
 	stock)
-		modprobe zram num_devices=1
-		[[ $(cat /sys/module/zram/srcversion 2>/dev/null) != "$(modinfo -F srcversion "$KO")" ]] ||
-			fail "modprobe zram loaded ours"
+		load_stock num_devices=1
 		;;
 	esac
 	udevadm settle 2>/dev/null || true
