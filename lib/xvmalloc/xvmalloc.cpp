@@ -251,10 +251,29 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp)
 		zcx_page *first = grow(gfp, &order);
 		if (!first)
 			return Errc::nomem;
-		SpinGuard guard(lock_);
-		add_chunk(first, order);
+		Handle h;
+		zcx_page *unused = nullptr;
+		{
+			SpinGuard guard(lock_);
+			add_chunk(first, order);
+			// take_block serves the smallest fitting class: a block
+			// freed meanwhile elsewhere may win, leaving the new chunk
+			// whole.  Give it back, or nothing ever frees it.
+			h = take_block(size);
+			const Handle whole =
+				make_handle(zcx_page_to_pfn(first), order, 0);
+			const usize whole_size = chunk_size(order) - kHeaderSize;
+			const Header head = load_header(chunk_bytes(whole), 0);
+			if (head.is_free() && head.size == whole_size) {
+				list_remove(whole, whole_size);
+				pages_.sub(u64{1} << order);
+				unused = first;
+			}
+		}
+		if (unused)
+			zcx_chunk_free(unused, order);
 		// Another CPU may take the new block first; then go round.
-		if (Handle h = take_block(size))
+		if (h)
 			return h;
 	}
 }
