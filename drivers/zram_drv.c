@@ -404,8 +404,14 @@ static ssize_t debug_stat_show(struct device *dev,
 	struct zcx_stats s;
 
 	zram_read_stats(dev_to_zram(dev), &s);
-	return sysfs_emit(buf, "version: %d\n%8llu %8llu\n", 1, s.writestall,
-			  s.miss_free);
+	/*
+	 * Stock's two lines, then ours: the pool's 16 KiB chunks and its
+	 * single-page fallback chunks (which waste more), to tell why
+	 * mem_used_total is what it is.
+	 */
+	return sysfs_emit(buf, "version: %d\n%8llu %8llu\n%8llu %8llu\n", 1,
+			  s.writestall, s.miss_free, s.pool_chunks,
+			  s.pool_page_chunks);
 }
 
 /*

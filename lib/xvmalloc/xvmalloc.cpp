@@ -186,6 +186,15 @@ void Pool::add_chunk(zcx_page *first, unsigned order)
 		     {static_cast<u16>(size), kFree});
 	list_insert(make_handle(zcx_page_to_pfn(first), order, 0), size);
 	pages_.add(u64{1} << order);
+	if (order == 0)
+		single_page_chunks_.add(1);
+}
+
+void Pool::forget_chunk(unsigned order)
+{
+	pages_.sub(u64{1} << order);
+	if (order == 0)
+		single_page_chunks_.sub(1);
 }
 
 // A new chunk, as big as the system will give without trying hard.
@@ -266,7 +275,7 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp)
 			const Header head = load_header(chunk_bytes(whole), 0);
 			if (head.is_free() && head.size == whole_size) {
 				list_remove(whole, whole_size);
-				pages_.sub(u64{1} << order);
+				forget_chunk(order);
 				unused = first;
 			}
 		}
@@ -310,7 +319,7 @@ void Pool::free(Handle h)
 
 		chunk_is_empty = start == 0 && size == end - kHeaderSize;
 		if (chunk_is_empty) {
-			pages_.sub(u64{1} << order);
+			forget_chunk(order);
 		} else {
 			store_header(chunk, start,
 				     {static_cast<u16>(size),

@@ -106,6 +106,10 @@ public:
 
 	// Pages held, counting every page of a chunk.
 	u64 pages() const { return pages_.load(); }
+	// Chunks of a single page: the fallback when no multi-page block
+	// was to be had without trying hard.  They waste more (one 2 KiB
+	// object leaves a hole too small for another), so they are counted.
+	u64 single_page_chunks() const { return single_page_chunks_.load(); }
 
 	// Test support, O(pool): the free lists and bitmaps agree, and one
 	// chunk's block chain is well formed (sizes tile the chunk, boundary
@@ -134,6 +138,7 @@ private:
 	void set_link_prev(Handle h, Handle prev);
 	void set_link_next(Handle h, Handle next);
 	void add_chunk(zcx_page *first, unsigned order);
+	void forget_chunk(unsigned order);
 	Handle take_block(usize size);
 	static zcx_page *grow(Gfp gfp, unsigned *order);
 
@@ -142,6 +147,7 @@ private:
 	u64 class_bits_[kNumClassWords] = {};  // bit c: free_lists_[c] non-empty
 	Handle free_lists_[kNumClasses] = {};
 	Atomic<u64> pages_;
+	Atomic<u64> single_page_chunks_;
 };
 
 } // namespace zcx::xv

@@ -268,6 +268,8 @@ TEST_F(DeviceTest, CountersAreExact)
 	// The pool's first chunk, all of it.
 	EXPECT_EQ(s.mem_used_total, (kPage << zcx::xv::kMaxChunkOrder));
 	EXPECT_EQ(s.mem_used_total, host::live_pages() * kPage);
+	EXPECT_EQ(s.pool_chunks, 1u);
+	EXPECT_EQ(s.pool_page_chunks, 0u);
 }
 
 TEST_F(DeviceTest, SlotFreeNotifyFreesAndCounts)

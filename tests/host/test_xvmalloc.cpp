@@ -72,6 +72,7 @@ protected:
 		} else {
 			free_all();
 			EXPECT_EQ(pool_->pages(), 0u);
+			EXPECT_EQ(pool_->single_page_chunks(), 0u);
 		}
 		Pool::destroy(pool_);
 		HostTest::TearDown();
@@ -454,12 +455,14 @@ TEST_F(XvChunkTest, FallsBackToSinglePages)
 		single += handle_order(x) == 0;
 	EXPECT_EQ(single, 4) << "four more fit the first chunk";
 	EXPECT_EQ(pool_->pages(), 4u + 4u);
+	EXPECT_EQ(pool_->single_page_chunks(), 4u);
 	check_pool();
 	host::fail_multipage_chunks(false);
 	for (Handle x : h)
 		free(x);
 	check_pool();
 	EXPECT_EQ(pool_->pages(), 4u);
+	EXPECT_EQ(pool_->single_page_chunks(), 0u);
 }
 
 // A free block of 4088..4091 bytes (two neighbours merged inside a big
