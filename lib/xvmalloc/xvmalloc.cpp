@@ -247,7 +247,7 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp)
 {
 	if (size == 0 || size > kMaxAlloc)
 		return Errc::inval;
-	size = round_up(max(size, kMinAlloc), kAlign);
+	size = block_size_for_request(size);
 
 	for (;;) {
 		{

@@ -58,6 +58,19 @@ constexpr usize class_for_request(usize size)
 		   kNumClasses - 1);
 }
 
+// What an allocation of `size` bytes takes: rounded up to the smallest
+// block its class holds, so that the hole it leaves when freed is filed
+// under the very class a request of the same size searches first.
+// Rounded only to kAlign, a hole sat one class below such requests and
+// only smaller objects could use it: under overwrites with objects of one
+// size (fio's half-compressible pages) the pool grew 27..44 %.  The cost
+// is under kClassDelta bytes per object.
+constexpr usize block_size_for_request(usize size)
+{
+	const usize aligned = round_up(max(size, kMinAlloc), kAlign);
+	return max(aligned, kMinAlloc + class_for_request(size) * kClassDelta);
+}
+
 // Size class a free block of `size` bytes is filed under (free side).
 // Every block in a class must hold every request of that class: the last
 // class takes only blocks of kMaxAlloc or more (up to a whole multi-page

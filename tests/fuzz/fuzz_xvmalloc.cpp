@@ -151,9 +151,17 @@ NO_COVERAGE std::vector<Block> walk_chunk(zcx_page *first, unsigned order)
 	return blocks;
 }
 
+// What a request takes, computed apart from the pool's own helper: up to
+// the next class boundary (kMinAlloc + n * kClassDelta), so a freed block
+// serves a later request of the same size; requests past the last
+// boundary (4089..4092 bytes) only to kAlign.
 std::size_t rounded(std::size_t size)
 {
-	const std::size_t s = size < kMinAlloc ? kMinAlloc : size;
+	std::size_t s = size < kMinAlloc ? kMinAlloc : size;
+	const std::size_t boundary =
+		kMinAlloc + (s - kMinAlloc + kClassDelta - 1) / kClassDelta * kClassDelta;
+	if (boundary <= kMaxAlloc)
+		return boundary;
 	return (s + kAlign - 1) / kAlign * kAlign;
 }
 

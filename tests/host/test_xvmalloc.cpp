@@ -465,16 +465,19 @@ TEST_F(XvChunkTest, FallsBackToSinglePages)
 	EXPECT_EQ(pool_->single_page_chunks(), 0u);
 }
 
-// A free block of 4088..4091 bytes (two neighbours merged inside a big
-// chunk) must not be handed out for a 4092-byte request.
+// A free block of 4088..4091 bytes (neighbours merged inside a big chunk)
+// must not be handed out for a 4092-byte request.
 TEST_F(XvChunkTest, AlmostPageSizedHoleIsFiledBelowTheLastClass)
 {
+	// Sizes on class boundaries, so none is rounded up.
 	const Handle a = alloc(2000);
-	const Handle b = alloc(2084);
-	const Handle c = alloc(8000 - 2 * kHeaderSize - 4000); // keeps b's end busy
+	const Handle b = alloc(1000);
+	const Handle b2 = alloc(1080);
+	const Handle c = alloc(3992); // keeps b2's end busy
 	ASSERT_EQ(handle_pfn(a), handle_pfn(c));
 	free(a);
-	free(b); // merges into one 2000 + 4 + 2084 = 4088-byte hole
+	free(b);
+	free(b2); // merges into one 2000 + 4 + 1000 + 4 + 1080 = 4088-byte hole
 	check_pool();
 	const Handle big = alloc(kMaxAlloc);
 	EXPECT_NE(handle_offset(big), 0u) << "took the 4088-byte hole";
@@ -534,3 +537,35 @@ void concurrent_alloc_free(Pool *pool_)
 }
 
 } // namespace
+
+// zram overwrites allocate the new object before freeing the old one, so
+// a pool under rewrites lives on the holes earlier frees left.  fio's
+// half-compressible pages all compress to about the same size: each hole
+// is exactly the size the next object needs.  A hole must therefore be
+// found by a request of its own size, whatever that size; when requests
+// rounded up past their holes' class, the pool grew 27 % in the VM
+// (ours 76.7 -> 97.5 MB over four random-overwrite passes; stock none).
+TEST_F(XvChunkTest, OverwritesOfEqualSizedObjectsReuseTheirHoles)
+{
+	for (const std::size_t size : {2164u, 2166u, 2168u, 1000u, 3001u}) {
+		SCOPED_TRACE(size);
+		Rng rng(size);
+		std::vector<Handle> slots(3000);
+		for (Handle &h : slots)
+			h = alloc(size);
+		const std::uint64_t filled = pool_->pages();
+		for (std::size_t i = 0; i < 4 * slots.size(); i++) {
+			Handle &h = slots[rng.range(0, slots.size() - 1)];
+			const Handle fresh = alloc(size);
+			free(h);
+			h = fresh;
+		}
+		// One chunk of slack: the first overwrite has no hole yet.
+		EXPECT_LE(pool_->pages(), filled + (1u << kMaxChunkOrder))
+			<< "filled " << filled << " pages";
+		check_pool();
+		for (Handle h : slots)
+			free(h);
+		EXPECT_EQ(pool_->pages(), 0u);
+	}
+}
