@@ -307,7 +307,7 @@ log "outdir: $OUTDIR"
 start=$SECONDS
 set +e
 timeout -k 10 "$TIMEOUT" "${QEMU[@]}" </dev/null 2>"$OUTDIR/qemu.stderr" |
-    tr -d '\r' | tee "$OUTDIR/console.log"
+    stdbuf -oL tr -d '\r' | tee "$OUTDIR/console.log"  # line by line: live
 qemu_rc=${PIPESTATUS[0]}
 set -e
 elapsed=$((SECONDS - start))
