@@ -50,6 +50,11 @@ if [[ $mode == ablation ]]; then
 fi
 
 export T_ROUNDS=${1:-${T_ROUNDS:-3}}
+# A copy of the module: rebuilding the checkout's during a run of over an
+# hour must not change what later rounds load.
+mkdir -p "$out"
+cp zram.ko "$out/zram.ko"
+export T_KO=$(pwd)/$out/zram.ko
 VM_ICOUNT=1 VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-7200} \
 	scripts/vm-run.sh -o "$out" tests/vm/bench.sh
 python3 scripts/bench-report.py --name "$name" "$out/guest.log" bench/results
