@@ -8,6 +8,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bio.h>
+#include <linux/debugfs.h>
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
 #include <linux/idr.h>
@@ -16,6 +17,7 @@
 #include <linux/part_stat.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
+#include <linux/seq_file.h>
 #include <linux/sysfs.h>
 
 #include "zcx/abi.h"
@@ -404,14 +406,8 @@ static ssize_t debug_stat_show(struct device *dev,
 	struct zcx_stats s;
 
 	zram_read_stats(dev_to_zram(dev), &s);
-	/*
-	 * Stock's two lines, then ours: the pool's 16 KiB chunks and its
-	 * single-page fallback chunks (which waste more), to tell why
-	 * mem_used_total is what it is.
-	 */
-	return sysfs_emit(buf, "version: %d\n%8llu %8llu\n%8llu %8llu\n", 1,
-			  s.writestall, s.miss_free, s.pool_chunks,
-			  s.pool_page_chunks);
+	return sysfs_emit(buf, "version: %d\n%8llu %8llu\n", 1, s.writestall,
+			  s.miss_free);
 }
 
 /*
@@ -584,6 +580,33 @@ ATTRIBUTE_GROUPS(zram_disk);
 
 /* ---- devices ---- */
 
+/*
+ * debugfs zram/zramN/pool: what mem_used_total is made of.  The sysfs
+ * files keep stock's formats; this is for people tuning the pool.
+ */
+static struct dentry *zram_debugfs_root;
+
+static int pool_show(struct seq_file *m, void *unused)
+{
+	struct zcx_stats s;
+
+	zram_read_stats(m->private, &s);
+	seq_printf(m, "chunks_16k: %llu\nchunks_4k: %llu\n", s.pool_chunks,
+		   s.pool_page_chunks);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pool);
+
+static void zram_debugfs_add(struct zram *zram)
+{
+	/* None before module init (KUnit suites run earlier). */
+	if (IS_ERR_OR_NULL(zram_debugfs_root))
+		return;
+	zram->debugfs_dir = debugfs_create_dir(zram->disk->disk_name,
+					       zram_debugfs_root);
+	debugfs_create_file("pool", 0400, zram->debugfs_dir, zram, &pool_fops);
+}
+
 static int zram_add(void)
 {
 	struct zram *zram;
@@ -633,6 +656,7 @@ static int zram_add(void)
 	ret = device_add_disk(NULL, zram->disk, zram_disk_groups);
 	if (ret)
 		goto out_put_disk;
+	zram_debugfs_add(zram);
 	pr_info("Added device: %s\n", zram->disk->disk_name);
 	return id;
 
@@ -656,6 +680,7 @@ static int zram_remove(struct zram *zram)
 	zram->claim = true;
 	mutex_unlock(&zram->disk->open_mutex);
 
+	debugfs_remove_recursive(zram->debugfs_dir);
 	sync_blockdev(zram->disk->part0);
 	pr_info("Removed device: %s\n", zram->disk->disk_name);
 	del_gendisk(zram->disk);
@@ -784,6 +809,8 @@ static void destroy_devices(void)
 	idr_destroy(&zram_index_idr);
 	if (zram_major > 0)
 		unregister_blkdev(zram_major, "zram");
+	debugfs_remove_recursive(zram_debugfs_root);
+	zram_debugfs_root = NULL;
 	zram_comp_exit();
 }
 
@@ -812,6 +839,7 @@ static int __init zram_init(void)
 	if (ret)
 		goto out_error;
 
+	zram_debugfs_root = debugfs_create_dir("zram", NULL);
 	for (i = 0; i < num_devices; i++) {
 		mutex_lock(&zram_index_mutex);
 		ret = zram_add();

@@ -57,6 +57,8 @@ struct zram {
 	spinlock_t wb_limit_lock;
 	bool wb_limit_enable;
 	u64 bd_wb_limit;		/* pages writeback may still write */
+
+	struct dentry *debugfs_dir;	/* zram/zramN, see pool_show */
 };
 
 #ifdef ZCX_KUNIT

@@ -112,7 +112,10 @@ fio_marked() { # LOG FIO-OPTIONS... -> waits; returns fio's status
 	return $rc
 }
 
-stats() { echo "io_stat $(zattr zram0 io_stat) debug_stat $(sed -n 2,3p /sys/block/zram0/debug_stat | tr -s '\n ' ' ')"; }
+stats() {
+	echo "io_stat $(zattr zram0 io_stat) debug_stat $(sed -n 2p /sys/block/zram0/debug_stat)" \
+		"pool $(tr '\n' ' ' <$dbg/zram/zram0/pool)"
+}
 writestall() { awk 'NR == 2 {print $1}' /sys/block/zram0/debug_stat; }
 
 test_fault_injection() {
