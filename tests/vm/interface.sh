@@ -19,15 +19,17 @@ test_comp_algorithms() {
 		[[ " ${list//[\[\]]/} " == *" $want "* ]] || fail "$want not listed: $list"
 	done
 	note "comp_algorithm: $list"
-	make_real_data /tmp/real 16
+	# Each algorithm compresses it all: less on a debug kernel, where
+	# KASAN makes lz4hc and zstd crawl.
+	make_real_data /tmp/real-algos "$(scaled 16 4)"
 	for a in ${list//[\[\]]/}; do
 		set_attr zram0 comp_algorithm "$a"
 		[[ $(zattr zram0 comp_algorithm) == *"[$a]"* ]] || fail "$a not selected"
 		init_disk zram0 32M
 		expect_write_error /sys/block/zram0/comp_algorithm lzo "Device or resource busy"
-		dd if=/tmp/real of=/dev/zram0 bs=1M oflag=direct status=none
+		dd if=/tmp/real-algos of=/dev/zram0 bs=1M oflag=direct status=none
 		echo 3 >/proc/sys/vm/drop_caches
-		cmp -n "$(stat -c %s /tmp/real)" /tmp/real /dev/zram0 || fail "$a: data differs"
+		cmp -n "$(stat -c %s /tmp/real-algos)" /tmp/real-algos /dev/zram0 || fail "$a: data differs"
 		local orig compr
 		orig=$(mm_field zram0 1)
 		compr=$(mm_field zram0 2)

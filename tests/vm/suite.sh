@@ -233,7 +233,7 @@ test_fio_cpu_hotplug() {
 	local toggler=$!
 	rm -f /tmp/fio-done
 	fio_verify zram2 hotplug --refill_buffers --buffer_compress_percentage=50 \
-		--loops=2
+		--loops=$(scaled 2 1)
 	touch /tmp/fio-done
 	wait $toggler
 	[[ $(cat $online) == 1 ]] || fail "cpu1 left offline"
