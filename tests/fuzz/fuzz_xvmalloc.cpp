@@ -157,7 +157,7 @@ NO_COVERAGE std::vector<Block> walk_chunk(zcx_page *first, unsigned order)
 // boundary (4089..4092 bytes) only to kAlign.
 std::size_t rounded(std::size_t size)
 {
-	std::size_t s = size < kMinAlloc ? kMinAlloc : size;
+	const std::size_t s = size < kMinAlloc ? kMinAlloc : size;
 	const std::size_t boundary =
 		kMinAlloc + (s - kMinAlloc + kClassDelta - 1) / kClassDelta * kClassDelta;
 	if (boundary <= kMaxAlloc)

@@ -32,6 +32,9 @@ source "$(dirname "$0")/../vm/lib.sh"
 
 dbg=/sys/kernel/debug
 root=/tmp/fioroot
+# Phase 2's budgets of injected failures.
+page_fails=2000
+slab_fails=500
 
 # Progress into the kernel log too: the serial console shows it live, and
 # it survives a guest whose 9p output has stopped.
@@ -77,9 +80,9 @@ injection() { # off | nowait | bounded
 		for f in failslab fail_page_alloc; do
 			echo N >$dbg/$f/ignore-gfp-wait
 		done
-		echo 500 >$dbg/failslab/times
+		echo $slab_fails >$dbg/failslab/times
 		echo 5 >$dbg/failslab/probability
-		echo 2000 >$dbg/fail_page_alloc/times
+		echo $page_fails >$dbg/fail_page_alloc/times
 		echo 50 >$dbg/fail_page_alloc/probability
 		;;
 	esac
@@ -149,8 +152,8 @@ test_fault_injection() {
 		# fio's verify may fail where writes failed: that is the point.
 		fio_marked /tmp/fio-faults.log --name=faults --continue_on_error=all || true
 		step "after phase 2, run $run: $(stats); injected failures:" \
-			"page $((2000 - $(cat $dbg/fail_page_alloc/times)))," \
-			"slab $((500 - $(cat $dbg/failslab/times)))"
+			"page $((page_fails - $(cat $dbg/fail_page_alloc/times)))," \
+			"slab $((slab_fails - $(cat $dbg/failslab/times)))"
 		injection off
 		grep -E 'err=|error' /tmp/fio-faults.log | head -4 | sed 's/^/  fio: /' || true
 		(($(io_field zram0 2) == 0)) || break
