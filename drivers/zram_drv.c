@@ -56,6 +56,13 @@ static int zram_init_device(struct zram *zram, u64 disksize)
 		zram_host_destroy(&zram->host);
 		return ret;
 	}
+	ret = zram_compact_init(zram);
+	if (ret) {
+		zcx_dev_destroy(zram->core);
+		zram->core = NULL;
+		zram_host_destroy(&zram->host);
+		return ret;
+	}
 	zcx_dev_set_mem_limit(zram->core, zram->mem_limit);
 	zram->disksize = disksize;
 	set_capacity_and_notify(zram->disk, disksize >> SECTOR_SHIFT);
@@ -68,6 +75,7 @@ static void zram_reset_device(struct zram *zram)
 	if (init_done(zram)) {
 		set_capacity_and_notify(zram->disk, 0);
 		part_stat_set_all(zram->disk->part0, 0);
+		zram_compact_exit(zram);
 		zcx_dev_destroy(zram->core);
 		zram->core = NULL;
 		zram_host_destroy(&zram->host);
@@ -436,23 +444,6 @@ ZRAM_LEGACY_ATTR(orig_data_size, orig_data_size);
 ZRAM_LEGACY_ATTR(compr_data_size, compr_data_size);
 ZRAM_LEGACY_ATTR(mem_used_total, mem_used_total);
 
-/*
- * xvmalloc returns a page to the system the moment its last object goes,
- * so there is nothing to compact; accepted as stock accepts it.
- */
-static ssize_t compact_store(struct device *dev, struct device_attribute *attr,
-			     const char *buf, size_t len)
-{
-	struct zram *zram = dev_to_zram(dev);
-	int ret = 0;
-
-	down_read(&zram->init_lock);
-	if (!init_done(zram))
-		ret = -EINVAL;
-	up_read(&zram->init_lock);
-	return ret ? ret : len;
-}
-
 static ssize_t mem_limit_store(struct device *dev,
 			       struct device_attribute *attr, const char *buf,
 			       size_t len)
@@ -540,7 +531,6 @@ static DEVICE_ATTR_WO(reset);
 static DEVICE_ATTR_RO(mm_stat);
 static DEVICE_ATTR_RO(io_stat);
 static DEVICE_ATTR_RO(debug_stat);
-static DEVICE_ATTR_WO(compact);
 static DEVICE_ATTR_WO(mem_limit);
 static DEVICE_ATTR_WO(mem_used_max);
 static DEVICE_ATTR_RW(comp_algorithm);
@@ -623,6 +613,7 @@ static int zram_add(void)
 		goto out_free;
 	}
 	init_rwsem(&zram->init_lock);
+	mutex_init(&zram->compact_lock);
 	spin_lock_init(&zram->wb_limit_lock);
 	zram->backend = zram_backend_default();
 

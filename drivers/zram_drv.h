@@ -5,7 +5,9 @@
 
 #include <linux/blkdev.h>
 #include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/shrinker.h>
 
 #include "zcx/abi.h"
 
@@ -59,6 +61,11 @@ struct zram {
 	u64 bd_wb_limit;		/* pages writeback may still write */
 
 	struct dentry *debugfs_dir;	/* zram/zramN, see pool_show */
+
+	/* Compaction (zram_compact.c): one pass at a time per disk. */
+	struct mutex compact_lock;
+	struct shrinker shrinker;
+	bool shrinker_registered;
 };
 
 #ifdef ZCX_KUNIT
@@ -78,6 +85,11 @@ void zram_backing_release(struct zram *zram);
 extern struct device_attribute dev_attr_backing_dev, dev_attr_idle,
 	dev_attr_writeback, dev_attr_writeback_limit,
 	dev_attr_writeback_limit_enable, dev_attr_bd_stat;
+
+/* zram_compact.c */
+int zram_compact_init(struct zram *zram);
+void zram_compact_exit(struct zram *zram);
+extern struct device_attribute dev_attr_compact;
 
 /* zram_comp.c */
 const struct zram_backend *zram_backend_default(void);

@@ -67,6 +67,11 @@ void zcx_page_free(struct zcx_page *page)
 	__free_page((struct page *)page);
 }
 
+void zcx_cond_resched(void)
+{
+	cond_resched();
+}
+
 void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count)
 {
 	memset64(dst, word, count);

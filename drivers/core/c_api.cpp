@@ -90,6 +90,16 @@ void zcx_dev_count_failed(zcx_dev *dev, int is_write)
 	device(dev)->count_failed(is_write);
 }
 
+zcx_u64 zcx_dev_compact(zcx_dev *dev, zcx_u64 max_pages)
+{
+	return device(dev)->compact(max_pages);
+}
+
+zcx_u64 zcx_dev_compactable_pages(const zcx_dev *dev)
+{
+	return device(dev)->compactable_pages();
+}
+
 void zcx_dev_set_mem_limit(zcx_dev *dev, zcx_u64 bytes)
 {
 	device(dev)->set_mem_limit(bytes);

@@ -10,6 +10,10 @@ Result<Device *> Device::create(u64 disksize, zcx_host *host)
 {
 	if (disksize == 0 || disksize % kPageSize)
 		return Errc::inval;
+	// Objects name their slot in 32 bits (xv::Owner): 16 TiB, whose
+	// table alone would take 64 GiB.
+	if ((disksize >> kPageShift) - 1 > xv::Owner(~0u))
+		return Errc::inval;
 	Device *dev = ZCX_TRY(try_new<Device>(Gfp::kernel, host));
 	Owned<Device> owner(dev);
 	ZCX_TRY(dev->table_.init(disksize >> kPageShift));
@@ -52,8 +56,13 @@ Result<SlotContents> Device::store_raw(const u8 *src)
 // pool object allocated without sleeping.  If the pool cannot grow that
 // way, leave the stream, allocate with NOIO (may sleep) and compress
 // again: the stream may have been used by others meanwhile.
-Result<SlotContents> Device::store_compressed(const u8 *src)
+static_assert(5 * (xv::kHeaderSize + xv::block_size_for_request(kHugeThreshold - 1)) <=
+		      xv::chunk_capacity(xv::kMaxChunkOrder),
+	      "five of the largest objects stored compressed fill one chunk");
+
+Result<SlotContents> Device::store_compressed(u64 index, const u8 *src)
 {
+	const auto owner = static_cast<xv::Owner>(index);
 	xv::Handle handle = 0;
 	usize room = 0;
 	for (;;) {
@@ -72,7 +81,7 @@ Result<SlotContents> Device::store_compressed(const u8 *src)
 				return SlotContents{SlotKind::huge, 0, 0};
 			}
 			if (!handle) {
-				auto fast = pool_->alloc(len, Gfp::nowait);
+				auto fast = pool_->alloc(len, Gfp::nowait, owner);
 				if (fast) {
 					handle = fast.value();
 					room = pool_->object_size(handle);
@@ -91,17 +100,17 @@ Result<SlotContents> Device::store_compressed(const u8 *src)
 		if (handle)
 			pool_->free(handle);
 		writestall_.inc();
-		handle = ZCX_TRY(pool_->alloc(len, Gfp::noio));
+		handle = ZCX_TRY(pool_->alloc(len, Gfp::noio, owner));
 		room = pool_->object_size(handle);
 	}
 }
 
-Result<SlotContents> Device::store(const u8 *src)
+Result<SlotContents> Device::store(u64 index, const u8 *src)
 {
 	u64 word;
 	if (page_same_filled(src, &word))
 		return SlotContents{SlotKind::same, word, 0};
-	SlotContents stored = ZCX_TRY(store_compressed(src));
+	SlotContents stored = ZCX_TRY(store_compressed(index, src));
 	if (stored.kind == SlotKind::huge)
 		stored = ZCX_TRY(store_raw(src));
 
@@ -118,7 +127,7 @@ Result<SlotContents> Device::store(const u8 *src)
 Result<void> Device::write_page(u64 index, const u8 *src)
 {
 	num_writes_.inc();
-	auto stored = store(src);
+	auto stored = store(index, src);
 	if (!stored) {
 		failed_writes_.inc();
 		return stored.error();
@@ -224,6 +233,42 @@ Result<void> Device::read_locked(u64 index, const SlotContents &c, u8 *dst)
 
 void Device::discard_page(u64 index) { publish(index, {}); }
 
+// Compaction's mover.  The slot lock is what every reader, writer, discard
+// and slot free takes before touching the object, so holding it, with the
+// slot still naming `from`, the object is ours to copy.  A busy slot is
+// skipped rather than waited for: it may be held for a whole page's
+// decompression, and the chunk will simply not be freed this time.
+xv::MoveResult Device::move_object(void *ctx, xv::Owner index, xv::Handle from)
+{
+	Device *dev = static_cast<Device *>(ctx);
+	if (index >= dev->table_.size())
+		return xv::MoveResult::skipped; // a pool used without owners
+	Slot &slot = dev->table_[index];
+	if (!slot.try_lock())
+		return xv::MoveResult::skipped;
+	const SlotContents c = slot.get();
+	// Not (or no longer) this slot's object: allocated for a write not
+	// yet published, or replaced and about to be freed by its writer.
+	if (c.kind != SlotKind::compressed || c.value != from) {
+		slot.unlock();
+		return xv::MoveResult::skipped;
+	}
+	auto to = dev->pool_->alloc_for_move(c.size, index);
+	if (!to) {
+		slot.unlock();
+		return xv::MoveResult::no_room;
+	}
+	const u8 *src = dev->pool_->map(from);
+	u8 *dst = dev->pool_->map(to.value());
+	memcpy(dst, src, c.size);
+	dev->pool_->unmap(dst);
+	dev->pool_->unmap(src);
+	slot.relocate(to.value());
+	slot.unlock();
+	dev->pool_->free(from);
+	return xv::MoveResult::moved;
+}
+
 void Device::mark_idle(bool all, u32 max_age)
 {
 	const u32 now = zcx_now_seconds();
@@ -308,7 +353,7 @@ void Device::get_stats(zcx_stats *out) const
 	out->mem_limit = limit_pages_.load() << kPageShift;
 	out->mem_used_max = max_used_pages_.load() << kPageShift;
 	out->same_pages = same_pages_.load();
-	out->pages_compacted = 0;
+	out->pages_compacted = pool_->pages_compacted();
 	out->huge_pages = huge_pages_.load();
 	out->huge_pages_since = huge_pages_since_.load();
 	out->num_reads = num_reads_.load();

@@ -35,6 +35,12 @@ public:
 	void slot_free_notify(u64 index);
 
 	void mark_idle(bool all, u32 max_age);
+
+	// Compaction (`compact`, the shrinker): frees up to max_pages pool
+	// pages by moving objects out of sparse chunks.  Process context,
+	// one caller at a time.  Returns the pages freed.
+	u64 compact(u64 max_pages) { return pool_->compact(&move_object, this, max_pages); }
+	u64 compactable_pages() const { return pool_->compactable_pages(); }
 	Result<bool> writeback_prepare(u64 index, int mode, u8 *dst);
 	bool writeback_commit(u64 index, u64 block);
 	void writeback_abort(u64 index);
@@ -55,8 +61,10 @@ private:
 	friend Result<T *> try_new(Gfp, Args &&...);
 	explicit Device(zcx_host *host) : host_(host) {}
 
-	Result<SlotContents> store(const u8 *src);
-	Result<SlotContents> store_compressed(const u8 *src);
+	Result<SlotContents> store(u64 index, const u8 *src);
+	Result<SlotContents> store_compressed(u64 index, const u8 *src);
+	static xv::MoveResult move_object(void *dev, xv::Owner index,
+					  xv::Handle from);
 	Result<SlotContents> store_raw(const u8 *src);
 	void publish(u64 index, const SlotContents &next);
 	// Slot locked, contents neither empty-of-meaning nor on the backing

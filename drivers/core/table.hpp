@@ -43,6 +43,9 @@ public:
 	// New contents: not idle, not under writeback; access time kept.
 	void set(const SlotContents &c);
 	void clear() { set({}); }
+	// The same object at a new address (compaction): every flag, the
+	// size and the access time stay as they are.
+	void relocate(u64 value) { value_ = value; }
 
 	// Access tracking for `idle` and writeback.
 	void touch(u32 now_seconds);

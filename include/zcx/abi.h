@@ -121,6 +121,8 @@ void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count);
 
 /* Frees a block of the backing device.  Never sleeps. */
 void zcx_backing_free(struct zcx_host *host, unsigned long block);
+/* A point where process context may yield the CPU (cond_resched). */
+void zcx_cond_resched(void);
 /* Seconds since boot (CLOCK_BOOTTIME), for access tracking. */
 unsigned int zcx_now_seconds(void);
 
@@ -197,6 +199,14 @@ int zcx_dev_writeback_commit(struct zcx_dev *dev, unsigned long index,
 			     unsigned long block);
 void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);
 
+/*
+ * Compaction: moves objects out of the pool's sparsest chunks and frees
+ * the chunks it empties, up to max_pages pages; returns the pages freed.
+ * Process context, may cond_resched; the caller serialises calls on one
+ * disk.  compactable is a lock-free estimate of what it could free.
+ */
+zcx_u64 zcx_dev_compact(struct zcx_dev *dev, zcx_u64 max_pages);
+zcx_u64 zcx_dev_compactable_pages(const struct zcx_dev *dev);
 void zcx_dev_set_mem_limit(struct zcx_dev *dev, zcx_u64 bytes);
 void zcx_dev_reset_mem_used_max(struct zcx_dev *dev);
 void zcx_dev_get_stats(const struct zcx_dev *dev, struct zcx_stats *out);

@@ -18,6 +18,7 @@ static_assert(kAlign > kFlagMask, "flags must fit below the alignment");
 struct Header {
 	u16 size;
 	u16 prev_flags;
+	Owner owner;
 
 	bool is_free() const { return prev_flags & kFree; }
 	bool prev_free() const { return prev_flags & kPrevFree; }
@@ -102,6 +103,61 @@ Pool::~Pool()
 		zcx_spinlock_destroy(lock_);
 }
 
+Pool::ChunkHeader *Pool::chunk_header(Handle h)
+{
+	static_assert(sizeof(ChunkHeader) == kChunkHeaderSize);
+	return static_cast<ChunkHeader *>(zcx_chunk_address(chunk_of(h)));
+}
+
+usize Pool::fullness(const ChunkHeader &ch, unsigned order)
+{
+	return min(usize{ch.used} * kNumFullness / chunk_capacity(order),
+		   kNumFullness - 1);
+}
+
+// chunk: a chunk's handle (offset 0).  Appends to the list's tail.
+void Pool::chunk_link(Handle chunk, usize list)
+{
+	ChunkHeader *ch = chunk_header(chunk);
+	ch->list = static_cast<u16>(list);
+	ch->next = 0;
+	ch->prev = fullness_tail_[list];
+	if (ch->prev)
+		chunk_header(ch->prev)->next = chunk;
+	else
+		fullness_head_[list] = chunk;
+	fullness_tail_[list] = chunk;
+}
+
+void Pool::chunk_unlink(Handle chunk)
+{
+	ChunkHeader *ch = chunk_header(chunk);
+	const usize list = ch->list;
+	if (ch->prev)
+		chunk_header(ch->prev)->next = ch->next;
+	else
+		fullness_head_[list] = ch->next;
+	if (ch->next)
+		chunk_header(ch->next)->prev = ch->prev;
+	else
+		fullness_tail_[list] = ch->prev;
+	ch->prev = ch->next = 0;
+}
+
+// After ch->used changed: move the chunk to the list it now belongs on.
+// A chunk being emptied is on none.  Lock held.
+void Pool::chunk_used_changed(Handle chunk)
+{
+	ChunkHeader *ch = chunk_header(chunk);
+	if (ch->list == kEvacuating)
+		return;
+	const usize list = fullness(*ch, handle_order(chunk));
+	if (list == ch->list)
+		return;
+	chunk_unlink(chunk);
+	chunk_link(chunk, list);
+}
+
 Pool::FreeLinks Pool::read_links(Handle h)
 {
 	FreeLinks links;
@@ -181,18 +237,25 @@ bool Pool::find_class(usize first_class, usize *found) const
 
 void Pool::add_chunk(zcx_page *first, unsigned order)
 {
-	const usize size = chunk_size(order) - kHeaderSize;
-	store_header(static_cast<u8 *>(zcx_chunk_address(first)), 0,
-		     {static_cast<u16>(size), kFree});
-	list_insert(make_handle(zcx_page_to_pfn(first), order, 0), size);
+	const Handle chunk = make_handle(zcx_page_to_pfn(first), order, 0);
+	ChunkHeader *ch = chunk_header(chunk);
+	*ch = {};
+	chunk_link(chunk, 0);
+	const usize size = whole_block_size(order);
+	store_header(static_cast<u8 *>(zcx_chunk_address(first)), kFirstBlock,
+		     {static_cast<u16>(size), kFree, 0});
+	list_insert(sibling(chunk, kFirstBlock), size);
 	pages_.add(u64{1} << order);
+	capacity_bytes_.add(chunk_capacity(order));
 	if (order == 0)
 		single_page_chunks_.add(1);
 }
 
+// The chunk is one free block, off every list: it leaves the counters.
 void Pool::forget_chunk(unsigned order)
 {
 	pages_.sub(u64{1} << order);
+	capacity_bytes_.sub(chunk_capacity(order));
 	if (order == 0)
 		single_page_chunks_.sub(1);
 }
@@ -210,7 +273,7 @@ zcx_page *Pool::grow(Gfp gfp, unsigned *order)
 
 // Takes a free block of at least `size` bytes off its list, splitting off
 // the tail when it is big enough to be a block of its own.  Lock held.
-Handle Pool::take_block(usize size)
+Handle Pool::take_block(usize size, Owner owner)
 {
 	usize cls;
 	if (!find_class(class_for_request(size), &cls))
@@ -239,11 +302,16 @@ Handle Pool::take_block(usize size)
 			    offset, false);
 	}
 	block.prev_flags &= ~kFree;
+	block.owner = owner;
 	store_header(chunk, offset, block);
+	const Handle whole = sibling(h, 0);
+	chunk_header(whole)->used += kHeaderSize + block.size;
+	used_bytes_.add(kHeaderSize + block.size);
+	chunk_used_changed(whole);
 	return h;
 }
 
-Result<Handle> Pool::alloc(usize size, Gfp gfp)
+Result<Handle> Pool::alloc(usize size, Gfp gfp, Owner owner)
 {
 	if (size == 0 || size > kMaxAlloc)
 		return Errc::inval;
@@ -252,7 +320,7 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp)
 	for (;;) {
 		{
 			SpinGuard guard(lock_);
-			if (Handle h = take_block(size))
+			if (Handle h = take_block(size, owner))
 				return h;
 		}
 		// Grow outside the lock: a NOIO allocation may sleep.
@@ -268,13 +336,16 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp)
 			// take_block serves the smallest fitting class: a block
 			// freed meanwhile elsewhere may win, leaving the new chunk
 			// whole.  Give it back, or nothing ever frees it.
-			h = take_block(size);
+			h = take_block(size, owner);
 			const Handle whole =
 				make_handle(zcx_page_to_pfn(first), order, 0);
-			const usize whole_size = chunk_size(order) - kHeaderSize;
-			const Header head = load_header(chunk_bytes(whole), 0);
+			const usize whole_size = whole_block_size(order);
+			const Header head =
+				load_header(chunk_bytes(whole), kFirstBlock);
 			if (head.is_free() && head.size == whole_size) {
-				list_remove(whole, whole_size);
+				list_remove(sibling(whole, kFirstBlock),
+					    whole_size);
+				chunk_unlink(whole);
 				forget_chunk(order);
 				unused = first;
 			}
@@ -287,6 +358,16 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp)
 	}
 }
 
+Result<Handle> Pool::alloc_for_move(usize size, Owner owner)
+{
+	if (size == 0 || size > kMaxAlloc)
+		return Errc::inval;
+	SpinGuard guard(lock_);
+	if (Handle h = take_block(block_size_for_request(size), owner))
+		return h;
+	return Errc::nomem;
+}
+
 void Pool::free(Handle h)
 {
 	const unsigned order = handle_order(h);
@@ -296,15 +377,24 @@ void Pool::free(Handle h)
 	{
 		SpinGuard guard(lock_);
 		u8 *chunk = chunk_bytes(h);
+		const Handle whole = sibling(h, 0);
+		ChunkHeader *ch = chunk_header(whole);
+		// A chunk being emptied keeps its free blocks off the lists
+		// (nothing may be allocated there) and is not released here:
+		// compact() owns it until it is done with it.
+		const bool listed = ch->list != kEvacuating;
 		usize start = handle_offset(h);
 		Header block = load_header(chunk, start);
 		usize size = block.size;
+		ch->used -= kHeaderSize + size;
+		used_bytes_.sub(kHeaderSize + size);
 
 		const usize next = next_offset(start, size);
 		if (next < end) {
 			const Header after = load_header(chunk, next);
 			if (after.is_free()) {
-				list_remove(sibling(h, next), after.size);
+				if (listed)
+					list_remove(sibling(h, next), after.size);
 				size += kHeaderSize + after.size;
 			}
 		}
@@ -312,25 +402,177 @@ void Pool::free(Handle h)
 		if (block.prev_free()) {
 			start = block.prev_offset();
 			const Header before = load_header(chunk, start);
-			list_remove(sibling(h, start), before.size);
+			if (listed)
+				list_remove(sibling(h, start), before.size);
 			size += kHeaderSize + before.size;
 			prev_flags = static_cast<u16>(before.prev_offset());
 		}
 
-		chunk_is_empty = start == 0 && size == end - kHeaderSize;
+		chunk_is_empty = listed && start == kFirstBlock &&
+				 size == whole_block_size(order);
 		if (chunk_is_empty) {
+			chunk_unlink(whole);
 			forget_chunk(order);
 		} else {
 			store_header(chunk, start,
 				     {static_cast<u16>(size),
-				      static_cast<u16>(prev_flags | kFree)});
-			list_insert(sibling(h, start), size);
+				      static_cast<u16>(prev_flags | kFree), 0});
+			if (listed)
+				list_insert(sibling(h, start), size);
 			set_prev_of(chunk, end, next_offset(start, size), start,
 				    true);
+			chunk_used_changed(whole);
 		}
 	}
 	if (chunk_is_empty)
 		zcx_chunk_free(first, order);
+}
+
+Owner Pool::owner_of(Handle h)
+{
+	return load_header(chunk_bytes(h), handle_offset(h)).owner;
+}
+
+u64 Pool::compactable_pages() const
+{
+	const u64 pages = pages_.load();
+	const u64 single = single_page_chunks_.load();
+	const u64 chunks = single + (pages > single ? (pages - single) >> kMaxChunkOrder : 0);
+	const u64 capacity = capacity_bytes_.load();
+	const u64 used = used_bytes_.load();
+	// A chunk's last hole is mostly smaller than the objects around it.
+	const u64 slack = chunks * (kMaxAlloc / 4) + used;
+	return capacity > slack ? (capacity - slack) >> kPageShift : 0;
+}
+
+// The sparsest chunk worth emptying: its live bytes fit the free space of
+// the other chunks.  Lock held.
+Handle Pool::pick_victim()
+{
+	const u64 free_total = capacity_bytes_.load() - used_bytes_.load();
+	for (usize list = 0; list <= kMaxVictimFullness; list++) {
+		const Handle chunk = fullness_head_[list];
+		if (!chunk)
+			continue;
+		const ChunkHeader *ch = chunk_header(chunk);
+		const u64 victim_free =
+			chunk_capacity(handle_order(chunk)) - ch->used;
+		if (free_total - victim_free >= ch->used)
+			return chunk;
+		return 0; // fuller ones need more room still
+	}
+	return 0;
+}
+
+// Takes the chunk off its fullness list and its free blocks off the free
+// lists, so no allocation lands in it while its objects leave.  One walk
+// of one chunk's blocks (at most 512).  Lock held.
+void Pool::evacuate_begin(Handle chunk)
+{
+	chunk_unlink(chunk);
+	chunk_header(chunk)->list = kEvacuating;
+	const u8 *bytes = chunk_bytes(chunk);
+	const usize end = chunk_size(handle_order(chunk));
+	for (usize off = kFirstBlock; off < end;) {
+		const Header block = load_header(bytes, off);
+		if (block.is_free())
+			list_remove(sibling(chunk, off), block.size);
+		off = next_offset(off, block.size);
+	}
+}
+
+// Ends the chunk's evacuation.  Emptied: it leaves the pool and its first
+// page is returned for the caller to free outside the lock.  Otherwise
+// its free blocks go back on the lists and it goes to the back of its
+// fullness list.  Lock held.
+zcx_page *Pool::evacuate_end(Handle chunk)
+{
+	const unsigned order = handle_order(chunk);
+	const u8 *bytes = chunk_bytes(chunk);
+	const Header head = load_header(bytes, kFirstBlock);
+	if (head.is_free() && head.size == whole_block_size(order)) {
+		forget_chunk(order);
+		return chunk_of(chunk);
+	}
+	const usize end = chunk_size(order);
+	for (usize off = kFirstBlock; off < end;) {
+		const Header block = load_header(bytes, off);
+		if (block.is_free())
+			list_insert(sibling(chunk, off), block.size);
+		off = next_offset(off, block.size);
+	}
+	ChunkHeader *ch = chunk_header(chunk);
+	chunk_link(chunk, fullness(*ch, order));
+	return nullptr;
+}
+
+// The first allocated block at or after *cursor in an evacuating chunk.
+// Blocks there only ever get freed (and merge), so walking from the start
+// each time is the one walk that stays on block boundaries.  Lock held.
+bool Pool::next_object(Handle chunk, usize *cursor, Handle *found,
+		       Owner *owner)
+{
+	const u8 *bytes = chunk_bytes(chunk);
+	const usize end = chunk_size(handle_order(chunk));
+	for (usize off = kFirstBlock; off < end;) {
+		const Header block = load_header(bytes, off);
+		if (!block.is_free() && off >= *cursor) {
+			*found = sibling(chunk, off);
+			*owner = block.owner;
+			*cursor = off + 1;
+			return true;
+		}
+		off = next_offset(off, block.size);
+	}
+	return false;
+}
+
+u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
+{
+	u64 freed = 0;
+	// Each chunk gets at most one try per call: one the mover could not
+	// empty goes to the back of its list, and the count bounds the loop
+	// when all of them are like that.
+	u64 tries = (pages_.load() >> kMaxChunkOrder) + single_page_chunks_.load();
+	bool no_room = false;
+	while (freed < max_pages && tries-- && !no_room) {
+		Handle victim;
+		{
+			SpinGuard guard(lock_);
+			victim = pick_victim();
+			if (!victim)
+				break;
+			evacuate_begin(victim);
+		}
+		usize cursor = kFirstBlock;
+		for (;;) {
+			Handle from;
+			Owner owner;
+			{
+				SpinGuard guard(lock_);
+				if (!next_object(victim, &cursor, &from, &owner))
+					break;
+			}
+			if (move(ctx, owner, from) == MoveResult::no_room) {
+				no_room = true;
+				break;
+			}
+			zcx_cond_resched();
+		}
+		zcx_page *emptied;
+		{
+			SpinGuard guard(lock_);
+			emptied = evacuate_end(victim);
+		}
+		if (emptied) {
+			const unsigned order = handle_order(victim);
+			zcx_chunk_free(emptied, order);
+			freed += u64{1} << order;
+			pages_compacted_.add(u64{1} << order);
+		}
+		zcx_cond_resched();
+	}
+	return freed;
 }
 
 usize Pool::object_size(Handle h)
@@ -371,14 +613,33 @@ bool Pool::check_free_lists()
 		if (((class_words_ >> word) & 1) != (class_bits_[word] != 0))
 			return false;
 	}
-	return true;
+	// Every chunk is on the fullness list its use says, links intact;
+	// with no compaction running, they account for every byte.
+	u64 used = 0, capacity = 0;
+	for (usize list = 0; list < kNumFullness; list++) {
+		Handle prev = 0;
+		for (Handle chunk = fullness_head_[list]; chunk;) {
+			const ChunkHeader *ch = chunk_header(chunk);
+			if (handle_offset(chunk) || ch->list != list ||
+			    ch->prev != prev ||
+			    fullness(*ch, handle_order(chunk)) != list)
+				return false;
+			used += ch->used;
+			capacity += chunk_capacity(handle_order(chunk));
+			prev = chunk;
+			chunk = ch->next;
+		}
+		if (fullness_tail_[list] != prev)
+			return false;
+	}
+	return used == used_bytes_.load() && capacity == capacity_bytes_.load();
 }
 
 bool Pool::check_chunk(zcx_page *first, unsigned order, usize *free_bytes)
 {
 	const u8 *chunk = static_cast<const u8 *>(zcx_chunk_address(first));
 	const usize end = chunk_size(order);
-	usize offset = 0, prev = 0;
+	usize offset = kFirstBlock, prev = 0, used = 0;
 	bool prev_was_free = false;
 	*free_bytes = 0;
 	while (offset < end) {
@@ -392,11 +653,13 @@ bool Pool::check_chunk(zcx_page *first, unsigned order, usize *free_bytes)
 			return false; // should have merged
 		if (block.is_free())
 			*free_bytes += block.size;
+		else
+			used += kHeaderSize + block.size;
 		prev = offset;
 		prev_was_free = block.is_free();
 		offset = next_offset(offset, block.size);
 	}
-	return offset == end;
+	return offset == end && used == reinterpret_cast<const ChunkHeader *>(chunk)->used;
 }
 
 } // namespace zcx::xv

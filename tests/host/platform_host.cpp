@@ -520,6 +520,13 @@ std::vector<unsigned long> backing_freed;
 
 unsigned int zcx_now_seconds(void) { return fake_now.load(); }
 
+// cond_resched() may sleep: the same check as a sleeping allocation.
+void zcx_cond_resched(void)
+{
+	might_sleep("zcx_cond_resched", ZCX_GFP_KERNEL);
+	std::this_thread::yield();
+}
+
 void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count)
 {
 	auto *out = static_cast<unsigned char *>(dst);

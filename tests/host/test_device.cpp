@@ -14,7 +14,7 @@ namespace {
 
 using namespace test;
 
-constexpr std::size_t kHugeThreshold = kPage / 4 * 3; // codec.hpp
+constexpr std::size_t kHugeThreshold = 3265; // codec.hpp
 
 // How the device must store a page, and what it costs.
 struct Expected {
@@ -123,8 +123,14 @@ TEST_F(DeviceTest, CreateRejectsBadSizes)
 	EXPECT_EQ(zcx_dev_create(0, streams_, &dev), -ZCX_EINVAL);
 	EXPECT_EQ(zcx_dev_create(kPage - 1, streams_, &dev), -ZCX_EINVAL);
 	EXPECT_EQ(zcx_dev_create(kPage + 512, streams_, &dev), -ZCX_EINVAL);
-	// A table bigger than any vzalloc.
+	// More pages than an object's 32-bit owner can name.
 	EXPECT_EQ(zcx_dev_create(~zcx_u64{0} - (kPage - 1), streams_, &dev),
+		  -ZCX_EINVAL);
+	EXPECT_EQ(zcx_dev_create((zcx_u64{1} << 32) * kPage + kPage, streams_, &dev),
+		  -ZCX_EINVAL);
+	// The largest it takes, with a table no vzalloc gives.
+	host::fail_vzalloc(1);
+	EXPECT_EQ(zcx_dev_create((zcx_u64{1} << 32) * kPage, streams_, &dev),
 		  -ZCX_ENOMEM);
 	EXPECT_EQ(dev, nullptr);
 }
@@ -478,8 +484,8 @@ TEST_F(DeviceTest, MemLimit)
 }
 
 // Find the one pool chunk and damage the one object in it.  The pool hands
-// out a fresh chunk's first block at offset 0, its data after the 4-byte
-// header (xvmalloc's layout).
+// out a fresh chunk's first block after the 24-byte chunk header, its data
+// after the 8-byte block header (xvmalloc's layout).
 TEST_F(DeviceTest, CorruptObjectReadsAsEio)
 {
 	create(8);
@@ -491,10 +497,13 @@ TEST_F(DeviceTest, CorruptObjectReadsAsEio)
 	ASSERT_EQ(live.size(), 1u);
 	std::uint8_t *page = host::page_bytes(live[0]);
 	std::uint16_t block_size;
-	std::memcpy(&block_size, page, 2);
-	ASSERT_GE(block_size, s.compr_data_size) << "object not at offset 0";
+	std::memcpy(&block_size, page + 24, 2);
+	ASSERT_GE(block_size, s.compr_data_size) << "object not at offset 24";
+	std::uint32_t owner;
+	std::memcpy(&owner, page + 24 + 4, 4);
+	EXPECT_EQ(owner, 6u) << "the object names its slot";
 
-	std::memset(page + 4, 0, s.compr_data_size);
+	std::memset(page + 24 + 8, 0, s.compr_data_size);
 	Bytes out;
 	EXPECT_EQ(read(6, &out), -ZCX_EIO);
 	const host::CorruptReports reports = host::corrupt_reports();

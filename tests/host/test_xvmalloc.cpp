@@ -19,22 +19,26 @@ using zcx::kPageSize;
 using test::Rng;
 
 // Mirror of the private block layout (xvmalloc.cpp), used only to list a
-// chunk's allocated blocks: u16 size, u16 prev offset | flags; bit 0 = free.
+// chunk's allocated blocks: after the chunk header, blocks of u16 size,
+// u16 prev offset | flags (bit 0 = free), u32 owner.
 struct Block {
 	std::size_t offset;
 	std::size_t size;
 	bool free;
+	std::uint32_t owner;
 };
 
 std::vector<Block> walk_chunk(zcx_page *first, unsigned order)
 {
 	const std::uint8_t *bytes = host::page_bytes(first);
 	std::vector<Block> blocks;
-	for (std::size_t off = 0; off < chunk_size(order);) {
+	for (std::size_t off = kFirstBlock; off < chunk_size(order);) {
 		std::uint16_t size, prev_flags;
+		std::uint32_t owner;
 		std::memcpy(&size, bytes + off, 2);
 		std::memcpy(&prev_flags, bytes + off + 2, 2);
-		blocks.push_back({off, size, (prev_flags & 1) != 0});
+		std::memcpy(&owner, bytes + off + 4, 4);
+		blocks.push_back({off, size, (prev_flags & 1) != 0, owner});
 		off += kHeaderSize + size;
 	}
 	return blocks;
@@ -161,9 +165,9 @@ protected:
 				allocated.insert(make_handle(
 					zcx_page_to_pfn(first), order, b.offset));
 			}
-			ASSERT_LT(free_bytes, size - kHeaderSize)
+			ASSERT_LT(free_bytes, whole_block_size(order))
 				<< "empty chunk kept";
-			ASSERT_LE(used + free_bytes, size);
+			ASSERT_LE(used + free_bytes, size - kChunkHeaderSize);
 		}
 		std::set<Handle> expected;
 		for (const auto &[h, room] : live_)
@@ -183,8 +187,10 @@ std::size_t pick_size(Rng &rng)
 	static const std::size_t edges[] = {
 		1,    2,    3,    4,    5,    31,   32,   33,   35,   36,
 		39,   40,   41,   47,   48,   49,   64,   65,   255,  256,
-		257,  1024, 2048, 3071, 3072, 4052, 4056, 4060, 4084, 4085,
-		4087, 4088, 4089, 4090, 4091, 4092};
+		257,  1024, 2048, 3071, 3072, kMaxAlloc - 40, kMaxAlloc - 36,
+		kMaxAlloc - 32, kMaxAlloc - 8, kMaxAlloc - 7, kMaxAlloc - 5,
+		kMaxAlloc - 4, kMaxAlloc - 3, kMaxAlloc - 2, kMaxAlloc - 1,
+		kMaxAlloc};
 	switch (rng.range(0, 9)) {
 	case 0:
 	case 1:
@@ -282,7 +288,7 @@ TEST_F(XvTest, EverySizeFitsOnePage)
 		const Handle h = alloc(size);
 		ASSERT_NE(h, 0u) << "size " << size;
 		ASSERT_EQ(pool_->pages(), 1u) << "size " << size;
-		ASSERT_EQ(handle_offset(h), 0u);
+		ASSERT_EQ(handle_offset(h), kFirstBlock);
 		free(h);
 		ASSERT_EQ(host::live_pages(), 0u) << "size " << size;
 	}
@@ -465,24 +471,26 @@ TEST_F(XvChunkTest, FallsBackToSinglePages)
 	EXPECT_EQ(pool_->single_page_chunks(), 0u);
 }
 
-// A free block of 4088..4091 bytes (neighbours merged inside a big chunk)
-// must not be handed out for a 4092-byte request.
+// A free block just under kMaxAlloc (neighbours merged inside a big chunk)
+// must not be handed out for a kMaxAlloc request.
 TEST_F(XvChunkTest, AlmostPageSizedHoleIsFiledBelowTheLastClass)
 {
 	// Sizes on class boundaries, so none is rounded up.
+	constexpr std::size_t kHole = kMaxAlloc - kClassDelta;
 	const Handle a = alloc(2000);
 	const Handle b = alloc(1000);
-	const Handle b2 = alloc(1080);
+	const Handle b2 = alloc(kHole - 3000 - 2 * kHeaderSize);
 	const Handle c = alloc(3992); // keeps b2's end busy
 	ASSERT_EQ(handle_pfn(a), handle_pfn(c));
 	free(a);
 	free(b);
-	free(b2); // merges into one 2000 + 4 + 1000 + 4 + 1080 = 4088-byte hole
+	free(b2); // merges into one kHole-byte hole
 	check_pool();
 	const Handle big = alloc(kMaxAlloc);
-	EXPECT_NE(handle_offset(big), 0u) << "took the 4088-byte hole";
-	const Handle fits = alloc(4080);
-	EXPECT_EQ(handle_offset(fits), 0u) << "the hole serves what it can hold";
+	EXPECT_NE(handle_offset(big), kFirstBlock) << "took the smaller hole";
+	const Handle fits = alloc(kHole);
+	EXPECT_EQ(handle_offset(fits), kFirstBlock)
+		<< "the hole serves what it can hold";
 	check_pool();
 }
 

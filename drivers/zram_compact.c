@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Compaction of a disk's pool: on `echo 1 > compact`, and by the kernel
+ * itself under memory pressure through a shrinker, as stock zram's
+ * zsmalloc does.  The work is the core's (xvmalloc's compact pass); this
+ * file only serialises it and plugs it into sysfs and the shrinker API.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mutex.h>
+#include <linux/shrinker.h>
+#include <linux/sysfs.h>
+
+#include "zcx/abi.h"
+#include "zram_drv.h"
+
+static unsigned long zram_shrink_count(struct shrinker *s,
+				       struct shrink_control *sc)
+{
+	struct zram *zram = container_of(s, struct zram, shrinker);
+	u64 pages = zcx_dev_compactable_pages(zram->core);
+
+	return pages ? pages : SHRINK_EMPTY;
+}
+
+/*
+ * Runs with shrinker_rwsem held for reading; reset unregisters the
+ * shrinker (waiting for this to return) before it frees the core, so
+ * zram->core is valid here without init_lock, which reset holds while
+ * it waits.  A compaction already running (sysfs, another CPU's
+ * reclaim) is not waited for.
+ */
+static unsigned long zram_shrink_scan(struct shrinker *s,
+				      struct shrink_control *sc)
+{
+	struct zram *zram = container_of(s, struct zram, shrinker);
+	u64 freed;
+
+	if (!mutex_trylock(&zram->compact_lock))
+		return SHRINK_STOP;
+	freed = zcx_dev_compact(zram->core, sc->nr_to_scan);
+	mutex_unlock(&zram->compact_lock);
+	return freed ? freed : SHRINK_STOP;
+}
+
+/* After the core exists; init_lock held for writing. */
+int zram_compact_init(struct zram *zram)
+{
+	int ret;
+
+	zram->shrinker.count_objects = zram_shrink_count;
+	zram->shrinker.scan_objects = zram_shrink_scan;
+	zram->shrinker.seeks = DEFAULT_SEEKS;
+	zram->shrinker.batch = 0;
+	ret = register_shrinker(&zram->shrinker, "zram-%s",
+				zram->disk->disk_name);
+	if (ret)
+		return ret;
+	zram->shrinker_registered = true;
+	return 0;
+}
+
+/* Before the core goes; init_lock held for writing. */
+void zram_compact_exit(struct zram *zram)
+{
+	if (!zram->shrinker_registered)
+		return;
+	unregister_shrinker(&zram->shrinker);
+	zram->shrinker_registered = false;
+}
+
+/*
+ * Any value written runs a whole pass, as with stock (which ignores the
+ * value too).  init_lock for reading keeps reset out; compact_lock keeps
+ * the shrinker's pass out, since the core takes one caller at a time.
+ */
+static ssize_t compact_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	int ret = 0;
+
+	down_read(&zram->init_lock);
+	if (!zram->core) {
+		ret = -EINVAL;
+	} else {
+		mutex_lock(&zram->compact_lock);
+		zcx_dev_compact(zram->core, U64_MAX);
+		mutex_unlock(&zram->compact_lock);
+	}
+	up_read(&zram->init_lock);
+	return ret ? ret : len;
+}
+DEVICE_ATTR_WO(compact);
