@@ -43,6 +43,11 @@ zcx_stats stats_of(const zcx_dev *dev)
 
 class DeviceTest : public HostTest {
 protected:
+	// Readers, writers, discards and slot frees from four threads on
+	// private and shared pages; with `compacting`, a fifth thread runs
+	// compaction over and over meanwhile.
+	void concurrent_io(bool compacting);
+
 	void SetUp() override
 	{
 		HostTest::SetUp();
@@ -548,7 +553,7 @@ bool valid_shared_page(unsigned long index, const Bytes &page)
 	return kind <= Kind::random && page == make_page(kind, seed);
 }
 
-TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards)
+void DeviceTest::concurrent_io(bool compacting)
 {
 	constexpr unsigned kThreads = 4;
 	constexpr unsigned long kPrivate = 96; // per thread
@@ -619,12 +624,30 @@ TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards)
 				stop = true;
 		}
 	};
+	std::atomic<unsigned> running{kThreads};
+	std::atomic<std::uint64_t> compacted{0}, passes{0};
 	std::vector<std::thread> threads;
 	for (unsigned t = 0; t < kThreads; t++)
-		threads.emplace_back(worker, t);
+		threads.emplace_back([&, t] { worker(t); running--; });
+	std::thread compactor;
+	if (compacting) {
+		compactor = std::thread([&] {
+			while (running) {
+				compacted += zcx_dev_compact(dev_, ~zcx_u64{0});
+				passes++;
+			}
+		});
+	}
 	for (auto &th : threads)
 		th.join();
+	if (compactor.joinable())
+		compactor.join();
 	ASSERT_EQ(bad.load(), 0u);
+	if (compacting) {
+		EXPECT_GT(passes.load(), 10u);
+		EXPECT_GT(compacted.load(), 0u) << "frees left nothing to compact?";
+		EXPECT_EQ(stats().pages_compacted, compacted.load());
+	}
 
 	zcx_stats s = stats();
 	EXPECT_EQ(s.num_writes, writes.load());
@@ -656,6 +679,12 @@ TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards)
 	EXPECT_EQ(s.mem_used_total, 0u);
 	EXPECT_EQ(host::live_pages(), 0u);
 }
+
+TEST_F(DeviceTest, ConcurrentReadersWritersAndDiscards) { concurrent_io(false); }
+
+// Every object moved while its page is read, overwritten, discarded or
+// freed by another thread: no read may see a torn, stale or foreign page.
+TEST_F(DeviceTest, ConcurrentIoDuringCompaction) { concurrent_io(true); }
 
 } // namespace
 

@@ -577,3 +577,234 @@ TEST_F(XvChunkTest, OverwritesOfEqualSizedObjectsReuseTheirHoles)
 		EXPECT_EQ(pool_->pages(), 0u);
 	}
 }
+
+namespace {
+
+// A model of zram's table for compaction: slot i owns handles_[i] (0:
+// none) with a pattern of its own, so bytes check out after any move.
+// Single-threaded, so the mover's "lock" is a busy set the test controls.
+struct SlotModel {
+	Pool *pool;
+	std::vector<Handle> handles;
+	std::vector<std::size_t> sizes;
+	std::vector<std::uint64_t> seeds;
+	std::set<Owner> busy;
+	std::uint64_t moves = 0;
+
+	static std::uint8_t byte(std::uint64_t seed, std::size_t i)
+	{
+		return static_cast<std::uint8_t>((seed * 0x9e3779b97f4a7c15ULL >> 50) + i * 7);
+	}
+	void store(Owner i, std::size_t size, std::uint64_t seed)
+	{
+		auto r = pool->alloc(size, zcx::Gfp::noio, i);
+		ASSERT_TRUE(r.ok());
+		ASSERT_EQ(pool->owner_of(r.value()), i);
+		std::uint8_t *d = pool->map(r.value());
+		for (std::size_t k = 0; k < size; k++)
+			d[k] = byte(seed, k);
+		pool->unmap(d);
+		// As zram does: the new object first, then the old one freed.
+		if (handles[i])
+			pool->free(handles[i]);
+		handles[i] = r.value();
+		sizes[i] = size;
+		seeds[i] = seed;
+	}
+	void drop(Owner i)
+	{
+		if (handles[i])
+			pool->free(handles[i]);
+		handles[i] = 0;
+	}
+	::testing::AssertionResult intact(Owner i) const
+	{
+		if (!handles[i])
+			return ::testing::AssertionSuccess();
+		if (pool->owner_of(handles[i]) != i)
+			return ::testing::AssertionFailure() << "slot " << i << ": owner lost";
+		const std::uint8_t *d = pool->map(handles[i]);
+		for (std::size_t k = 0; k < sizes[i]; k++)
+			if (d[k] != byte(seeds[i], k))
+				return ::testing::AssertionFailure()
+				       << "slot " << i << " byte " << k;
+		return ::testing::AssertionSuccess();
+	}
+	static MoveResult move(void *ctx, Owner i, Handle from)
+	{
+		auto *m = static_cast<SlotModel *>(ctx);
+		if (i >= m->handles.size() || m->busy.count(i) || m->handles[i] != from)
+			return MoveResult::skipped;
+		auto to = m->pool->alloc_for_move(m->sizes[i], i);
+		if (!to.ok())
+			return MoveResult::no_room;
+		std::memcpy(m->pool->map(to.value()), m->pool->map(from), m->sizes[i]);
+		m->handles[i] = to.value();
+		m->pool->free(from);
+		m->moves++;
+		return MoveResult::moved;
+	}
+	std::uint64_t compact(std::uint64_t max_pages = ~std::uint64_t{0})
+	{
+		return pool->compact(&SlotModel::move, this, max_pages);
+	}
+};
+
+class XvCompactTest : public XvChunkTest {
+protected:
+	void SetUp() override
+	{
+		XvChunkTest::SetUp();
+		host::set_page_cap(65536);
+	}
+	void TearDown() override
+	{
+		for (Owner i = 0; i < model_.handles.size(); i++)
+			model_.drop(i);
+		XvChunkTest::TearDown();
+	}
+	void start(std::size_t slots)
+	{
+		model_.pool = pool_;
+		model_.handles.assign(slots, 0);
+		model_.sizes.assign(slots, 0);
+		model_.seeds.assign(slots, 0);
+	}
+	void check_all()
+	{
+		ASSERT_TRUE(pool_->check_free_lists());
+		ASSERT_EQ(pool_->pages(), host::live_pages());
+		for (zcx_page *first : host::live_page_list()) {
+			std::size_t free_bytes;
+			ASSERT_TRUE(Pool::check_chunk(first, host::page_order(first), &free_bytes));
+		}
+		for (Owner i = 0; i < model_.handles.size(); i++)
+			ASSERT_TRUE(model_.intact(i));
+	}
+	// Bytes of live objects, headers and rounding included.
+	std::uint64_t live_bytes() const
+	{
+		std::uint64_t sum = 0;
+		for (Owner i = 0; i < model_.handles.size(); i++)
+			if (model_.handles[i])
+				sum += kHeaderSize + pool_->object_size(model_.handles[i]);
+		return sum;
+	}
+	SlotModel model_;
+};
+
+std::size_t compressed_like_size(Rng &rng)
+{
+	return rng.percent(20) ? rng.range(2900, 3264) : rng.range(200, 2600);
+}
+
+// The experiment in miniature: fill, free a random half, compact.
+// The pool must come down to about what the live half needs, every live
+// object intact and still named by its slot; compacting again is a no-op.
+TEST_F(XvCompactTest, FreesWhatARandomHalfLeftBehind)
+{
+	constexpr std::size_t kSlots = 6000;
+	start(kSlots);
+	Rng rng(7);
+	for (Owner i = 0; i < kSlots; i++)
+		model_.store(i, compressed_like_size(rng), rng.next());
+	const std::uint64_t full = pool_->pages();
+	for (Owner i = 0; i < kSlots; i++)
+		if (rng.percent(50))
+			model_.drop(i);
+	const std::uint64_t sparse = pool_->pages();
+	const std::uint64_t estimate = pool_->compactable_pages();
+	const std::uint64_t freed = model_.compact();
+	check_all();
+	const std::uint64_t dense = pool_->pages();
+	EXPECT_EQ(freed, sparse - dense);
+	EXPECT_EQ(pool_->pages_compacted(), freed);
+	// Within 10 % of the live bytes packed into whole chunks.
+	const double ideal = double(live_bytes()) / kPageSize;
+	EXPECT_LT(dense, ideal * 1.10) << "full " << full << ", sparse " << sparse;
+	EXPECT_GT(sparse, ideal * 1.5) << "random frees should leave holes";
+	// The estimate is of the right size: not zero, not above what there is.
+	EXPECT_GT(estimate, 0u);
+	EXPECT_LE(estimate, sparse - std::uint64_t(ideal));
+	EXPECT_GE(estimate * 2, freed) << "estimate " << estimate;
+	EXPECT_EQ(model_.compact(), 0u);
+	EXPECT_LE(pool_->compactable_pages(), (dense - std::uint64_t(ideal)));
+}
+
+// A budget is honoured, a busy slot's object stays (and keeps its chunk),
+// and single-page chunks are emptied too.
+TEST_F(XvCompactTest, BudgetBusySlotsAndSinglePages)
+{
+	constexpr std::size_t kSlots = 2000;
+	start(kSlots);
+	Rng rng(11);
+	host::fail_multipage_chunks(true);
+	for (Owner i = 0; i < kSlots / 2; i++)
+		model_.store(i, rng.range(100, 1800), rng.next());
+	host::fail_multipage_chunks(false);
+	for (Owner i = kSlots / 2; i < kSlots; i++)
+		model_.store(i, rng.range(100, 1800), rng.next());
+	for (Owner i = 0; i < kSlots; i++)
+		if (i % 3)
+			model_.drop(i);
+	for (Owner i = 0; i < kSlots; i += 30)
+		model_.busy.insert(i);
+	const std::uint64_t singles = pool_->single_page_chunks();
+	const std::uint64_t before = pool_->pages();
+	const std::uint64_t freed = model_.compact(8);
+	EXPECT_GE(freed, 8u);
+	EXPECT_LE(freed, 8u + (1u << kMaxChunkOrder)) << "one chunk past budget at most";
+	check_all();
+	// Every tenth live object is busy and pins its chunk.
+	const std::uint64_t pinned = pool_->pages();
+	model_.compact();
+	check_all();
+	EXPECT_LT(pool_->pages(), pinned);
+	for (Owner i : model_.busy)
+		if (model_.handles[i])
+			EXPECT_TRUE(model_.intact(i));
+	model_.busy.clear();
+	model_.compact();
+	check_all();
+	EXPECT_LT(pool_->single_page_chunks(), singles / 2);
+	EXPECT_LT(pool_->pages(), before / 2);
+}
+
+// Random stores, overwrites, drops and compactions against the model.
+TEST_F(XvCompactTest, MatchesModelUnderRandomOperations)
+{
+	for (std::uint64_t seed : {1u, 2u, 3u}) {
+		SCOPED_TRACE(seed);
+		constexpr std::size_t kSlots = 1500;
+		start(kSlots);
+		Rng rng(seed);
+		for (int op = 0; op < 30000; op++) {
+			const Owner i = static_cast<Owner>(rng.range(0, kSlots - 1));
+			const unsigned r = rng.range(0, 999);
+			if (r < 550)
+				model_.store(i, rng.percent(5) ? rng.range(1, kMaxAlloc)
+							       : compressed_like_size(rng),
+					     rng.next());
+			else if (r < 990)
+				model_.drop(i);
+			else if (r < 995)
+				model_.busy.insert(i);
+			else if (r < 998)
+				model_.busy.clear();
+			else
+				model_.compact(rng.range(1, 64));
+			if (op % 5000 == 4999)
+				check_all();
+			ASSERT_FALSE(HasFailure()) << "op " << op;
+		}
+		model_.compact();
+		check_all();
+		for (Owner i = 0; i < kSlots; i++)
+			model_.drop(i);
+		EXPECT_EQ(pool_->pages(), 0u);
+		model_.busy.clear();
+	}
+	EXPECT_GT(model_.moves, 1000u);
+}
+
+} // namespace
