@@ -10,6 +10,7 @@
 #include <linux/blkdev.h>
 #include <linux/cpu.h>
 #include <linux/highmem.h>
+#include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/random.h>
 #include <linux/slab.h>
@@ -434,8 +435,138 @@ static void device_write_read_discard_reset(struct kunit *test)
 	__free_page(out);
 }
 
+/*
+ * A page of index i: text with a random stretch whose length varies with
+ * i, so objects of many sizes share chunks; byte 0..7 name the index.
+ */
+static void make_indexed_page(u8 *page, unsigned int i, u32 nonce)
+{
+	make_page(page, 3);
+	get_random_bytes(page + 1024, (i * 37 + nonce) % 2200);
+	memcpy(page, &i, sizeof(i));
+	memcpy(page + sizeof(i), &nonce, sizeof(nonce));
+}
+
+struct compactor {
+	struct zram *zram;
+	u64 freed;
+	unsigned long passes;
+};
+
+/* What `compact` does, over and over, on a kthread. */
+static int compactor_fn(void *data)
+{
+	struct compactor *c = data;
+
+	while (!kthread_should_stop()) {
+		mutex_lock(&c->zram->compact_lock);
+		c->freed += zcx_dev_compact(c->zram->core, U64_MAX);
+		mutex_unlock(&c->zram->compact_lock);
+		c->passes++;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Compaction of a real pool on the debug kernel (lockdep, atomic-sleep and
+ * preemption checks, KASAN on every copy): the shrinker's count and scan
+ * after a random half is discarded, then a kthread compacting throughout
+ * writes, reads and discards; every page reads back as last written.
+ */
+static void device_compaction_under_io(struct kunit *test)
+{
+	enum { kPages = 1024 };
+	struct page *in = alloc_page(GFP_KERNEL), *out = alloc_page(GFP_KERNEL);
+	struct shrink_control sc = { .gfp_mask = GFP_KERNEL };
+	u32 *nonce = kunit_kcalloc(test, kPages, sizeof(u32), GFP_KERNEL);
+	struct compactor c = {};
+	struct task_struct *task;
+	struct block_device *bdev;
+	struct zcx_stats st, before;
+	struct zram *zram;
+	unsigned long count, scanned;
+	unsigned int i, round;
+
+	KUNIT_ASSERT_TRUE(test, in && out && nonce);
+	zram = zram_kunit_create(kPages * PAGE_SIZE);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, zram);
+	bdev = zram->disk->part0;
+	for (i = 0; i < kPages; i++) {
+		nonce[i] = get_random_u32() | 1;
+		make_indexed_page(page_address(in), i, nonce[i]);
+		KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_WRITE, i * 8, in, 0), 0);
+	}
+	for (i = 0; i < kPages; i++) {
+		if (get_random_u32() & 1)
+			continue;
+		KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_DISCARD, i * 8, NULL, PAGE_SIZE), 0);
+		nonce[i] = 0;
+	}
+	zcx_dev_get_stats(zram->core, &before);
+	count = zram->shrinker.count_objects(&zram->shrinker, &sc);
+	KUNIT_EXPECT_GT(test, count, 0UL);
+	KUNIT_EXPECT_NE(test, count, SHRINK_EMPTY);
+	sc.nr_to_scan = count;
+	scanned = zram->shrinker.scan_objects(&zram->shrinker, &sc);
+	KUNIT_EXPECT_NE(test, scanned, SHRINK_STOP);
+	zcx_dev_get_stats(zram->core, &st);
+	KUNIT_EXPECT_EQ(test, st.pages_compacted, (u64)scanned);
+	KUNIT_EXPECT_EQ(test, before.mem_used_total - st.mem_used_total,
+			(u64)scanned * PAGE_SIZE);
+
+	c.zram = zram;
+	task = kthread_run(compactor_fn, &c, "zram-kunit-compact");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	for (round = 0; round < 4; round++) {
+		for (i = round; i < kPages; i += 3) {
+			u32 r = get_random_u32();
+
+			if (r % 4 == 0) {
+				KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_DISCARD, i * 8, NULL, PAGE_SIZE), 0);
+				nonce[i] = 0;
+			} else if (r % 4 == 1) {
+				nonce[i] = r | 1;
+				make_indexed_page(page_address(in), i, nonce[i]);
+				KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_WRITE, i * 8, in, 0), 0);
+			} else {
+				KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_READ, i * 8, out, 0), 0);
+				if (nonce[i])
+					make_indexed_page(page_address(in), i, nonce[i]);
+				else
+					memset(page_address(in), 0, PAGE_SIZE);
+				/* Only the random stretch differs: compare the rest. */
+				KUNIT_ASSERT_EQ(test, memcmp(page_address(in), page_address(out), 1024), 0);
+			}
+		}
+	}
+	kthread_stop(task);
+	KUNIT_EXPECT_GT(test, c.passes, 0UL);
+	zcx_dev_get_stats(zram->core, &st);
+	KUNIT_EXPECT_EQ(test, st.pages_compacted, (u64)scanned + c.freed);
+	/* Every page: its own header, text after its random stretch. */
+	for (i = 0; i < kPages; i++) {
+		const u8 *o = page_address(out);
+
+		KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_READ, i * 8, out, 0), 0);
+		if (!nonce[i]) {
+			KUNIT_EXPECT_TRUE(test, !memchr_inv(o, 0, PAGE_SIZE));
+			continue;
+		}
+		make_indexed_page(page_address(in), i, nonce[i]);
+		KUNIT_EXPECT_EQ(test, memcmp(page_address(in), o, 1024), 0);
+		KUNIT_EXPECT_EQ(test, memcmp(page_address(in) + 1024 + (i * 37 + nonce[i]) % 2200,
+					     o + 1024 + (i * 37 + nonce[i]) % 2200,
+					     PAGE_SIZE - 1024 - (i * 37 + nonce[i]) % 2200), 0);
+	}
+	zram_kunit_destroy(zram);
+	__free_page(in);
+	__free_page(out);
+}
+
 static struct kunit_case device_cases[] = {
 	KUNIT_CASE(device_write_read_discard_reset),
+	KUNIT_CASE(device_compaction_under_io),
 	{}
 };
 

@@ -248,6 +248,125 @@ test_fio_cpu_hotplug() {
 		--size=8M --offset_increment=8M
 }
 
+# Real files (tars of real trees, cut to MB MiB) into /tmp/real.tar.
+make_real_tar() { # MB
+	local part
+	: >/tmp/real.tar
+	for part in usr/lib/x86_64-linux-gnu usr/share/doc usr/include; do
+		(cd / && find "$part" -xdev -type f 2>/dev/null | LC_ALL=C sort |
+			tar --no-recursion -cf - -T - 2>/dev/null | head -c $((($1 << 20) / 3 + 1))) >>/tmp/real.tar || true
+	done
+	truncate -s "$1M" /tmp/real.tar
+}
+
+# Every 4 KiB page of DEV equals the same page of FILE or is all zeros
+# (discarded); prints how many of each.
+pages_match_or_zero() { # DEV FILE
+	python3 - "$1" "$2" <<'PY'
+import sys
+dev, ref = open(sys.argv[1], "rb"), open(sys.argv[2], "rb")
+zero = bytes(4096)
+same = zeroed = bad = 0
+while True:
+    a, b = dev.read(4096), ref.read(4096)
+    if not b:
+        break
+    if a == b:
+        same += 1
+    elif a == zero:
+        zeroed += 1
+    else:
+        bad += 1
+print(same, zeroed, bad)
+PY
+}
+
+# The issue's experiment: real files, a random half of their pages
+# discarded, then the shrinkers (drop_caches=2) and `compact`.  The pool
+# must shrink to about what the live half needs, the shrinker must do it
+# by itself, and every page left must read back unchanged.
+test_compaction_gives_memory_back() {
+	load_ours num_devices=1
+	local mb full sparse shrunk compacted pages same zeroed bad
+	mb=$(scaled 96 24)
+	make_real_tar "$mb"
+	init_disk zram0 $((mb * 2))M
+	dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
+	full=$(mm_field zram0 3)
+	(($(mm_field zram0 6) < (mb << 8) / 10 && full > mb << 18)) ||
+		fail "real files make poor data: mm_stat $(zattr zram0 mm_stat)"
+	pages=$((mb << 8))
+	fio --name=trim-half --filename=/dev/zram0 --rw=randtrim --bs=4k \
+		--size=${mb}M --io_size=$((mb / 2))M --randseed=7 \
+		>/tmp/fio-trim.log 2>&1 || { cat /tmp/fio-trim.log; fail "randtrim failed"; }
+	sparse=$(mm_field zram0 3)
+	[[ $(mm_field zram0 7) == 0 ]] || fail "compacted before anyone asked"
+	echo 2 >/proc/sys/vm/drop_caches
+	shrunk=$(mm_field zram0 3)
+	local by_shrinker
+	by_shrinker=$(mm_field zram0 7)
+	echo 1 >/sys/block/zram0/compact
+	compacted=$(mm_field zram0 3)
+	note "mem_used_total: full $full, random half discarded $sparse, after drop_caches=2 $shrunk, after compact $compacted"
+	note "pages_compacted: $by_shrinker by the shrinker, $(mm_field zram0 7) in all"
+	((by_shrinker > 0)) || fail "drop_caches=2 did not run our shrinker"
+	(((sparse - compacted) >> 12 == $(mm_field zram0 7))) ||
+		fail "pages_compacted $(mm_field zram0 7) is not what mem_used_total lost"
+	# Half the data is live: about half the memory, as stock's zsmalloc.
+	((compacted * 100 <= full * 60)) ||
+		fail "compaction left $compacted of $full bytes for half the data"
+	read -r same zeroed bad < <(pages_match_or_zero /dev/zram0 /tmp/real.tar)
+	note "after compaction: $same pages intact, $zeroed discarded, $bad wrong"
+	[[ $bad == 0 ]] || fail "$bad pages read back wrong after compaction"
+	((zeroed >= pages * 45 / 100)) || fail "only $zeroed of $pages pages discarded"
+	# Refilling the freed half reuses the holes compaction packed away.
+	dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
+	cmp -n $((mb << 20)) /tmp/real.tar /dev/zram0 || fail "refill reads back wrong"
+	note "refilled: mem_used_total $(mm_field zram0 3) (full was $full)"
+}
+
+# fio verify on one region while another is overwritten and trimmed, and
+# compaction runs over and over (sysfs and the shrinkers): every verified
+# block must read back as written.
+test_fio_verify_during_compaction() {
+	load_ours num_devices=1
+	local mb passes=0
+	mb=$(scaled 32 8)
+	init_disk zram0 $((mb * 4))M
+	rm -f /tmp/fio-done
+	(
+		n=0
+		while [[ ! -e /tmp/fio-done ]]; do
+			echo 1 >/sys/block/zram0/compact
+			echo 2 >/proc/sys/vm/drop_caches
+			n=$((n + 1))
+			sleep 0.2
+		done
+		echo $n >/tmp/compactions
+	) &
+	local compactor=$!
+	fio --name=churn --filename=/dev/zram0 --ioengine=libaio --direct=1 \
+		--bs=4k --iodepth=8 --rw=randrw --rwmixread=30 --offset=$((mb * 2))M \
+		--size=${mb}M --refill_buffers --buffer_compress_percentage=60 \
+		--loops=$(scaled 3 1) >/tmp/fio-churn.log 2>&1 &
+	local churn=$!
+	fio --name=trims --filename=/dev/zram0 --rw=randtrim --bs=4k \
+		--offset=$((mb * 2))M --size=${mb}M --io_size=$((mb / 2))M --loops=$(scaled 3 1) \
+		>/tmp/fio-trims.log 2>&1 &
+	local trims=$!
+	fio_verify zram0 compaction --refill_buffers --buffer_compress_percentage=50 \
+		--loops=$(scaled 3 1)
+	wait $churn || { cat /tmp/fio-churn.log; fail "churn job failed"; }
+	wait $trims || { cat /tmp/fio-trims.log; fail "trim job failed"; }
+	touch /tmp/fio-done
+	wait $compactor
+	passes=$(cat /tmp/compactions)
+	note "$passes compact + drop_caches rounds during fio; pages_compacted $(mm_field zram0 7)"
+	((passes >= 3)) || fail "too few compactions to mean anything"
+	(($(mm_field zram0 7) > 0)) || fail "nothing was compacted during the churn"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+}
+
 test_discard_frees_memory() {
 	load_ours num_devices=4
 	init_disk zram3 64M
@@ -347,7 +466,8 @@ if [[ ${#tests[@]} == 0 ]]; then
 	tests=(test_devices_and_limits test_module_parameter test_ext4_tree
 		test_swap_pressure test_fio_verify test_overwrites_keep_memory
 		test_fio_cpu_hotplug
-		test_discard_frees_memory test_bad_input test_load_unload_cycles
+		test_discard_frees_memory test_compaction_gives_memory_back
+		test_fio_verify_during_compaction test_bad_input test_load_unload_cycles
 		"${interface_tests[@]}")
 	# The debug kernel: after everything is unloaded, nothing of ours leaked.
 	[[ ! -w /sys/kernel/debug/kmemleak ]] || tests+=(test_kmemleak_after_unload)
