@@ -581,8 +581,8 @@ static int pool_show(struct seq_file *m, void *unused)
 	struct zcx_stats s;
 
 	zram_read_stats(m->private, &s);
-	seq_printf(m, "chunks_16k: %llu\nchunks_4k: %llu\n", s.pool_chunks,
-		   s.pool_page_chunks);
+	seq_printf(m, "chunks_16k: %llu\nchunks_4k: %llu\ncompactable_pages: %llu\n",
+		   s.pool_chunks, s.pool_page_chunks, s.pool_compactable);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pool);

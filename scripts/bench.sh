@@ -11,6 +11,14 @@
 #     ours only.  Writes bench/results/report.md (report-NAME.md with
 #     T_ALGO, report-ours-NAME.md with T_ALGO_OURS), .csv and .png.
 #
+#   scripts/bench.sh memory
+#     the compaction issue's experiment (256 MiB of real files, a random
+#     half discarded, drop_caches=2, compact, refill) on stock zram, on
+#     ours, on ours with the 2010 huge threshold (3072) and on the build
+#     before compaction (da899bd: 4-byte headers, no chunk headers), in
+#     one boot.  Memory only: plain TCG, 2 vCPUs.  Writes
+#     bench/results/memory.md.
+#
 #   scripts/bench.sh ablation [ROUNDS]
 #     the seed's table: per-CPU streams vs the ZCX_STREAMS=mutex build,
 #     plus an A/A run, seq write at iodepth 1..8, ROUNDS (default 7) on
@@ -20,16 +28,45 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=main
-if [[ ${1:-} == ablation ]]; then
-	mode=ablation
+if [[ ${1:-} == ablation || ${1:-} == memory ]]; then
+	mode=$1
 	shift
 fi
 scripts/setup.sh >/dev/null
 make --no-print-directory modules >/dev/null
 name=report${T_ALGO:+-$T_ALGO}${T_ALGO_OURS:+-ours-$T_ALGO_OURS}
 out=build/bench-$mode
-[[ $mode == ablation ]] || out=build/bench-$name
+[[ $mode != main ]] || out=build/bench-$name
 rm -rf "$out"
+if [[ $mode == memory ]]; then
+	# Each variant built from a copy of its sources (and ours copied), so
+	# a rebuild of the checkout during the run changes nothing.
+	mkdir -p "$out"
+	cp zram.ko "$out/zram.ko"
+	variants="ours=$(pwd)/$out/zram.ko"
+	build_variant() { # NAME REV MAKE-ARGS...
+		local name=$1 rev=$2 src=build/memory-src-$1
+		shift 2
+		rm -rf "$src"
+		mkdir -p "$src"
+		if [[ $rev == HEAD ]]; then
+			git ls-files -z --cached --others --exclude-standard |
+				rsync -a --from0 --files-from=- ./ "$src/"
+		else
+			git archive "$rev" | tar -x -C "$src"
+		fi
+		make --no-print-directory -C "$src" "$@" modules >"$src.log" 2>&1 ||
+			{ tail -30 "$src.log"; exit 1; }
+		variants+=" $name=$(pwd)/$src/zram.ko"
+	}
+	build_variant ours-huge3072 HEAD ZCX_HUGE_THRESHOLD=3072
+	build_variant before-compaction da899bd
+	T_KO_VARIANTS=$variants VM_SMP=2 VM_MEM=${VM_MEM:-3072} \
+		VM_TIMEOUT=${VM_TIMEOUT:-5400} scripts/vm-run.sh -o "$out" tests/vm/memory.sh
+	python3 scripts/bench-report.py --memory "$out/guest.log" bench/results
+	echo "bench: report in bench/results/memory.md"
+	exit 0
+fi
 
 if [[ $mode == ablation ]]; then
 	export T_ROUNDS=${1:-${T_ROUNDS:-7}}

@@ -15,7 +15,11 @@ namespace zcx {
 // 0.8 of a page each against a whole one raw.  The 2010 driver's 3/4 of a
 // page (3072) stored 60 % more real-file pages raw than stock 6.1, whose
 // zsmalloc huge class starts at 3257 bytes.
+#ifdef ZCX_HUGE_THRESHOLD // measurement builds only (Kbuild)
+inline constexpr usize kHugeThreshold = ZCX_HUGE_THRESHOLD;
+#else
 inline constexpr usize kHugeThreshold = 3265;
+#endif
 
 // The word a page repeats from start to end, if it does.
 bool page_same_filled(const u8 *page, u64 *word);

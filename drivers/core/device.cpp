@@ -368,6 +368,7 @@ void Device::get_stats(zcx_stats *out) const
 	const u64 single = pool_->single_page_chunks();
 	const u64 pages = pool_->pages();
 	out->pool_page_chunks = single;
+	out->pool_compactable = pool_->compactable_pages();
 	out->pool_chunks = pages > single ? (pages - single) >> xv::kMaxChunkOrder : 0;
 }
 

@@ -153,6 +153,7 @@ struct zcx_stats {
 	zcx_u64 miss_free;
 	zcx_u64 pool_chunks;       /* multi-page (16 KiB) chunks in the pool */
 	zcx_u64 pool_page_chunks;  /* single-page fallback chunks */
+	zcx_u64 pool_compactable;  /* pages compaction could free (estimate) */
 };
 
 /* Allocates the table and pool for disksize bytes (a multiple of pages). */

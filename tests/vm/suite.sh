@@ -248,17 +248,6 @@ test_fio_cpu_hotplug() {
 		--size=8M --offset_increment=8M
 }
 
-# Real files (tars of real trees, cut to MB MiB) into /tmp/real.tar.
-make_real_tar() { # MB
-	local part
-	: >/tmp/real.tar
-	for part in usr/lib/x86_64-linux-gnu usr/share/doc usr/include; do
-		(cd / && find "$part" -xdev -type f 2>/dev/null | LC_ALL=C sort |
-			tar --no-recursion -cf - -T - 2>/dev/null | head -c $((($1 << 20) / 3 + 1))) >>/tmp/real.tar || true
-	done
-	truncate -s "$1M" /tmp/real.tar
-}
-
 # Every 4 KiB page of DEV equals the same page of FILE or is all zeros
 # (discarded); prints how many of each.
 pages_match_or_zero() { # DEV FILE
