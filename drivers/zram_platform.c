@@ -91,6 +91,11 @@ void zcx_chunk_free(struct zcx_page *first, unsigned int order)
 	__free_pages((struct page *)first, order);
 }
 
+unsigned long zcx_chunk_pfn(const void *address)
+{
+	return page_to_pfn(virt_to_page(address));
+}
+
 void *zcx_chunk_address(struct zcx_page *first)
 {
 	return page_address((struct page *)first);

@@ -66,6 +66,8 @@ void zcx_kunmap_local(const void *addr);
 struct zcx_page *zcx_chunk_alloc(enum zcx_gfp gfp, unsigned int order);
 void zcx_chunk_free(struct zcx_page *first, unsigned int order);
 void *zcx_chunk_address(struct zcx_page *first);
+/* The pfn of a chunk's first page, from its address (virt_to_page). */
+unsigned long zcx_chunk_pfn(const void *address);
 
 struct zcx_spinlock;
 struct zcx_spinlock *zcx_spinlock_create(void);

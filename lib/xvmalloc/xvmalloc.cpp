@@ -106,56 +106,52 @@ Pool::~Pool()
 Pool::ChunkHeader *Pool::chunk_header(Handle h)
 {
 	static_assert(sizeof(ChunkHeader) == kChunkHeaderSize);
-	return static_cast<ChunkHeader *>(zcx_chunk_address(chunk_of(h)));
+	return reinterpret_cast<ChunkHeader *>(chunk_bytes(h));
 }
 
-usize Pool::fullness(const ChunkHeader &ch, unsigned order)
+Handle Pool::chunk_handle(const ChunkHeader *ch)
 {
-	return min(usize{ch.used} * kNumFullness / chunk_capacity(order),
+	return make_handle(zcx_chunk_pfn(ch), ch->order, 0);
+}
+
+usize Pool::fullness(const ChunkHeader &ch)
+{
+	return min(usize{ch.used} * kNumFullness / chunk_capacity(ch.order),
 		   kNumFullness - 1);
 }
 
-// chunk: a chunk's handle (offset 0).  Appends to the list's tail.
-void Pool::chunk_link(Handle chunk, usize list)
+// Appends to the list's tail.  Lock held.
+void Pool::chunk_link(ChunkHeader *ch, usize list)
 {
-	ChunkHeader *ch = chunk_header(chunk);
 	ch->list = static_cast<u16>(list);
-	ch->next = 0;
+	ch->next = nullptr;
 	ch->prev = fullness_tail_[list];
 	if (ch->prev)
-		chunk_header(ch->prev)->next = chunk;
+		ch->prev->next = ch;
 	else
-		fullness_head_[list] = chunk;
-	fullness_tail_[list] = chunk;
+		fullness_head_[list] = ch;
+	fullness_tail_[list] = ch;
 }
 
-void Pool::chunk_unlink(Handle chunk)
+void Pool::chunk_unlink(ChunkHeader *ch)
 {
-	ChunkHeader *ch = chunk_header(chunk);
 	const usize list = ch->list;
 	if (ch->prev)
-		chunk_header(ch->prev)->next = ch->next;
+		ch->prev->next = ch->next;
 	else
 		fullness_head_[list] = ch->next;
 	if (ch->next)
-		chunk_header(ch->next)->prev = ch->prev;
+		ch->next->prev = ch->prev;
 	else
 		fullness_tail_[list] = ch->prev;
-	ch->prev = ch->next = 0;
+	ch->prev = ch->next = nullptr;
 }
 
-// After ch->used changed: move the chunk to the list it now belongs on.
-// A chunk being emptied is on none.  Lock held.
-void Pool::chunk_used_changed(Handle chunk)
+// Onto the list its use says now.  Lock held; not while evacuating.
+void Pool::chunk_relist(ChunkHeader *ch)
 {
-	ChunkHeader *ch = chunk_header(chunk);
-	if (ch->list == kEvacuating)
-		return;
-	const usize list = fullness(*ch, handle_order(chunk));
-	if (list == ch->list)
-		return;
-	chunk_unlink(chunk);
-	chunk_link(chunk, list);
+	chunk_unlink(ch);
+	chunk_link(ch, fullness(*ch));
 }
 
 Pool::FreeLinks Pool::read_links(Handle h)
@@ -238,9 +234,10 @@ bool Pool::find_class(usize first_class, usize *found) const
 void Pool::add_chunk(zcx_page *first, unsigned order)
 {
 	const Handle chunk = make_handle(zcx_page_to_pfn(first), order, 0);
-	ChunkHeader *ch = chunk_header(chunk);
+	auto *ch = static_cast<ChunkHeader *>(zcx_chunk_address(first));
 	*ch = {};
-	chunk_link(chunk, 0);
+	ch->order = static_cast<u8>(order);
+	chunk_link(ch, 0);
 	const usize size = whole_block_size(order);
 	store_header(static_cast<u8 *>(zcx_chunk_address(first)), kFirstBlock,
 		     {static_cast<u16>(size), kFree, 0});
@@ -304,10 +301,10 @@ Handle Pool::take_block(usize size, Owner owner)
 	block.prev_flags &= ~kFree;
 	block.owner = owner;
 	store_header(chunk, offset, block);
-	const Handle whole = sibling(h, 0);
-	chunk_header(whole)->used += kHeaderSize + block.size;
-	used_bytes_.add(kHeaderSize + block.size);
-	chunk_used_changed(whole);
+	// The chunk stays on its list (see fullness_head_): no list moves on
+	// the write path, and the counter is a plain store under the lock.
+	reinterpret_cast<ChunkHeader *>(chunk)->used += kHeaderSize + block.size;
+	used_bytes_.store(used_bytes_.load() + kHeaderSize + block.size);
 	return h;
 }
 
@@ -345,7 +342,8 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp, Owner owner)
 			if (head.is_free() && head.size == whole_size) {
 				list_remove(sibling(whole, kFirstBlock),
 					    whole_size);
-				chunk_unlink(whole);
+				chunk_unlink(static_cast<ChunkHeader *>(
+					zcx_chunk_address(first)));
 				forget_chunk(order);
 				unused = first;
 			}
@@ -377,8 +375,7 @@ void Pool::free(Handle h)
 	{
 		SpinGuard guard(lock_);
 		u8 *chunk = chunk_bytes(h);
-		const Handle whole = sibling(h, 0);
-		ChunkHeader *ch = chunk_header(whole);
+		auto *ch = reinterpret_cast<ChunkHeader *>(chunk);
 		// A chunk being emptied keeps its free blocks off the lists
 		// (nothing may be allocated there) and is not released here:
 		// compact() owns it until it is done with it.
@@ -387,7 +384,7 @@ void Pool::free(Handle h)
 		Header block = load_header(chunk, start);
 		usize size = block.size;
 		ch->used -= kHeaderSize + size;
-		used_bytes_.sub(kHeaderSize + size);
+		used_bytes_.store(used_bytes_.load() - kHeaderSize - size);
 
 		const usize next = next_offset(start, size);
 		if (next < end) {
@@ -411,7 +408,7 @@ void Pool::free(Handle h)
 		chunk_is_empty = listed && start == kFirstBlock &&
 				 size == whole_block_size(order);
 		if (chunk_is_empty) {
-			chunk_unlink(whole);
+			chunk_unlink(ch);
 			forget_chunk(order);
 		} else {
 			store_header(chunk, start,
@@ -421,7 +418,8 @@ void Pool::free(Handle h)
 				list_insert(sibling(h, start), size);
 			set_prev_of(chunk, end, next_offset(start, size), start,
 				    true);
-			chunk_used_changed(whole);
+			if (listed && fullness(*ch) < ch->list)
+				chunk_relist(ch);
 		}
 	}
 	if (chunk_is_empty)
@@ -446,20 +444,31 @@ u64 Pool::compactable_pages() const
 }
 
 // The sparsest chunk worth emptying: its live bytes fit the free space of
-// the other chunks.  Lock held.
-Handle Pool::pick_victim()
+// the other chunks.  Chunks found fuller than their list (allocations do
+// not move them) go up to theirs on the way, at most kMaxRelists per call,
+// so one call holds the lock for a bounded time; *again then says so.
+// Lock held.
+Handle Pool::pick_victim(bool *again)
 {
+	constexpr int kMaxRelists = 32;
 	const u64 free_total = capacity_bytes_.load() - used_bytes_.load();
+	int relists = 0;
+	*again = false;
 	for (usize list = 0; list <= kMaxVictimFullness; list++) {
-		const Handle chunk = fullness_head_[list];
-		if (!chunk)
-			continue;
-		const ChunkHeader *ch = chunk_header(chunk);
-		const u64 victim_free =
-			chunk_capacity(handle_order(chunk)) - ch->used;
-		if (free_total - victim_free >= ch->used)
-			return chunk;
-		return 0; // fuller ones need more room still
+		while (ChunkHeader *ch = fullness_head_[list]) {
+			if (fullness(*ch) > list) {
+				if (++relists > kMaxRelists) {
+					*again = true;
+					return 0;
+				}
+				chunk_relist(ch);
+				continue;
+			}
+			const u64 victim_free = chunk_capacity(ch->order) - ch->used;
+			if (free_total - victim_free >= ch->used)
+				return chunk_handle(ch);
+			return 0; // fuller ones need more room still
+		}
 	}
 	return 0;
 }
@@ -469,8 +478,9 @@ Handle Pool::pick_victim()
 // of one chunk's blocks (at most 512).  Lock held.
 void Pool::evacuate_begin(Handle chunk)
 {
-	chunk_unlink(chunk);
-	chunk_header(chunk)->list = kEvacuating;
+	ChunkHeader *ch = chunk_header(chunk);
+	chunk_unlink(ch);
+	ch->list = kEvacuating;
 	const u8 *bytes = chunk_bytes(chunk);
 	const usize end = chunk_size(handle_order(chunk));
 	for (usize off = kFirstBlock; off < end;) {
@@ -502,7 +512,7 @@ zcx_page *Pool::evacuate_end(Handle chunk)
 		off = next_offset(off, block.size);
 	}
 	ChunkHeader *ch = chunk_header(chunk);
-	chunk_link(chunk, fullness(*ch, order));
+	chunk_link(ch, fullness(*ch));
 	return nullptr;
 }
 
@@ -535,15 +545,22 @@ u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 	// when all of them are like that.
 	u64 tries = (pages_.load() >> kMaxChunkOrder) + single_page_chunks_.load();
 	bool no_room = false;
-	while (freed < max_pages && tries-- && !no_room) {
+	while (freed < max_pages && tries && !no_room) {
 		Handle victim;
+		bool again;
 		{
 			SpinGuard guard(lock_);
-			victim = pick_victim();
-			if (!victim)
-				break;
-			evacuate_begin(victim);
+			victim = pick_victim(&again);
+			if (victim)
+				evacuate_begin(victim);
 		}
+		if (!victim) {
+			if (!again)
+				break;
+			zcx_cond_resched();
+			continue;
+		}
+		tries--;
 		usize cursor = kFirstBlock;
 		for (;;) {
 			Handle from;
@@ -613,21 +630,18 @@ bool Pool::check_free_lists()
 		if (((class_words_ >> word) & 1) != (class_bits_[word] != 0))
 			return false;
 	}
-	// Every chunk is on the fullness list its use says, links intact;
-	// with no compaction running, they account for every byte.
+	// Every chunk is on a fullness list no fuller than it is, links
+	// intact; with no compaction running, they account for every byte.
 	u64 used = 0, capacity = 0;
 	for (usize list = 0; list < kNumFullness; list++) {
-		Handle prev = 0;
-		for (Handle chunk = fullness_head_[list]; chunk;) {
-			const ChunkHeader *ch = chunk_header(chunk);
-			if (handle_offset(chunk) || ch->list != list ||
-			    ch->prev != prev ||
-			    fullness(*ch, handle_order(chunk)) != list)
+		const ChunkHeader *prev = nullptr;
+		for (const ChunkHeader *ch = fullness_head_[list]; ch; ch = ch->next) {
+			if (ch->list != list || ch->prev != prev ||
+			    fullness(*ch) < list)
 				return false;
 			used += ch->used;
-			capacity += chunk_capacity(handle_order(chunk));
-			prev = chunk;
-			chunk = ch->next;
+			capacity += chunk_capacity(ch->order);
+			prev = ch;
 		}
 		if (fullness_tail_[list] != prev)
 			return false;

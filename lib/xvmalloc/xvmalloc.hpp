@@ -197,12 +197,15 @@ private:
 		Handle next;
 	};
 
+	// Linked by address (the direct map's, stable for a chunk's life),
+	// so moving a chunk between lists needs no pfn/page lookups.
 	struct ChunkHeader {
-		Handle prev; // neighbours on its fullness list (chunk handles)
-		Handle next;
-		u32 used;    // bytes of its allocated blocks, headers included
-		u16 list;    // which fullness list, or kEvacuating
-		u16 unused;
+		ChunkHeader *prev; // neighbours on its fullness list
+		ChunkHeader *next;
+		u32 used;   // bytes of its allocated blocks, headers included
+		u16 list;   // the fullness list it is on, or kEvacuating
+		u8 order;
+		u8 unused;
 	};
 	static constexpr usize kNumFullness = 8;
 	// Chunks at most this full are worth emptying (6/8: under 75 %).
@@ -210,11 +213,12 @@ private:
 	static constexpr u16 kEvacuating = 0xffff;
 
 	static ChunkHeader *chunk_header(Handle h);
-	static usize fullness(const ChunkHeader &ch, unsigned order);
-	void chunk_link(Handle chunk, usize list);
-	void chunk_unlink(Handle chunk);
-	void chunk_used_changed(Handle chunk);
-	Handle pick_victim();
+	static Handle chunk_handle(const ChunkHeader *ch);
+	static usize fullness(const ChunkHeader &ch);
+	void chunk_link(ChunkHeader *ch, usize list);
+	void chunk_unlink(ChunkHeader *ch);
+	void chunk_relist(ChunkHeader *ch);
+	Handle pick_victim(bool *again);
 	void evacuate_begin(Handle chunk);
 	zcx_page *evacuate_end(Handle chunk);
 	bool next_object(Handle chunk, usize *cursor, Handle *found,
@@ -238,9 +242,13 @@ private:
 	Handle free_lists_[kNumClasses] = {};
 	// Chunks by fullness (used * kNumFullness / capacity), each list
 	// doubly linked with a tail, so a chunk compaction could not empty
-	// goes to the back and the next pass tries another.
-	Handle fullness_head_[kNumFullness] = {};
-	Handle fullness_tail_[kNumFullness] = {};
+	// goes to the back and the next pass tries another.  Allocations
+	// leave a chunk where it is (the write path pays for no list moves
+	// then); frees move it down, and pick_victim moves up what it finds
+	// fuller than its list says.  A chunk is thus never on a fuller list
+	// than it is, which is what victim selection needs.
+	ChunkHeader *fullness_head_[kNumFullness] = {};
+	ChunkHeader *fullness_tail_[kNumFullness] = {};
 	Atomic<u64> pages_;
 	Atomic<u64> single_page_chunks_;
 	Atomic<u64> capacity_bytes_; // sum of chunk_capacity over chunks

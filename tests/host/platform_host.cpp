@@ -334,6 +334,13 @@ void *zcx_chunk_address(zcx_page *first)
 	return first;
 }
 
+unsigned long zcx_chunk_pfn(const void *address)
+{
+	const auto addr = reinterpret_cast<std::uintptr_t>(address);
+	check_live_page(addr, "zcx_chunk_pfn");
+	return addr >> ZCX_PAGE_SHIFT;
+}
+
 unsigned long zcx_page_to_pfn(zcx_page *page)
 {
 	const auto addr = reinterpret_cast<std::uintptr_t>(page);
