@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 // xvmalloc driven by the input: each input is a program of pool operations
 // (alloc in any context, free, rewrite, verify, nested maps, injected page
-// and multi-page chunk allocation failures) run on a fresh Pool against a
-// model:
+// and multi-page chunk allocation failures, zram-style overwrites of an
+// owner, busy owners, compaction) run on a fresh Pool against a model:
 //
 //  - every live object is filled, over its whole usable size, with a
 //    pattern derived from its id and generation, and verified before it is
@@ -13,9 +13,25 @@
 //    platform refused those, then 1 page; the alloc fails only with
 //    -ENOMEM, only when the platform refused both (injected faults and the
 //    page cap, mirrored here), and then changes nothing;
+//  - every object names an owner, as zram's slots do; the model's owner
+//    table points at the owner's newest object, and older ones left
+//    behind by an overwrite that kept them ("orphans", the window of a
+//    racing write) are named by an owner that no longer points at them;
+//  - compact() runs the model's mover: it is offered only live objects of
+//    the victim chunk with their true owner, in address order, each chunk
+//    at most once per call; busy owners and orphans are skipped; a script
+//    from the input makes it report no_room, and play other CPUs between
+//    moves (frees, allocs, overwrites), none of which may land in or
+//    release the chunk being emptied; alloc_for_move never grows and, on
+//    a small pool, takes a block of the smallest fitting class outside the
+//    victim, failing only when there is none; the pass stops at no_room
+//    and within a chunk of its budget; the pages it reports are the pages
+//    that left, and pages_compacted() is their running sum;
 //  - at checkpoints check_free_lists() and check_chunk() on every live
 //    chunk hold, the allocated blocks in the chunks are exactly the
-//    model's objects, and no wholly free chunk is kept;
+//    model's objects with their owners, each chunk header's use is their
+//    bytes, every owner reaches its object, and no wholly free chunk is
+//    kept;
 //  - after freeing everything the pool holds no page and every page went
 //    back to the system (host::live_pages() == 0).
 //
@@ -29,6 +45,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -39,6 +57,8 @@ using zcx::Gfp;
 using zcx::kPageShift;
 using zcx::kPageSize;
 using zcx::u8;
+using zcx::u32;
+using zcx::u64;
 
 // Keeps one input's pool small: fast checkpoints, and the cap is reached.
 constexpr std::size_t kPageCap = 128;
@@ -106,9 +126,10 @@ NO_COVERAGE void make_pattern(std::uint64_t seed, std::size_t n,
 struct Object {
 	Handle h;
 	std::size_t requested;
-	std::size_t room; // object_size() when allocated
+	std::size_t room; // object_size() when allocated or last moved
 	std::uint64_t id;
 	std::uint32_t gen;
+	Owner owner;
 	std::uint64_t seed() const { return mix(id * 0x9e3779b97f4a7c15ULL + gen); }
 };
 
@@ -130,31 +151,47 @@ struct FaultModel {
 	}
 };
 
-// Mirror of the block layout (xvmalloc.cpp): u16 size, u16 prev offset |
-// flags, bit 0 = free.  Only valid on chunks that passed check_chunk().
+// Mirror of the layout (xvmalloc.cpp): a chunk header (two links, then
+// u32 bytes used) and from kFirstBlock the blocks, each u16 size, u16 prev
+// offset | flags (bit 0 = free), u32 owner.  Read apart from the pool's
+// own code so a layout slip on either side shows.  Only valid on chunks
+// that passed check_chunk().
+constexpr std::size_t kChunkUsedAt = 16;
+
 struct Block {
 	std::size_t offset, size;
 	bool free;
+	Owner owner;
 };
 
 NO_COVERAGE std::vector<Block> walk_chunk(zcx_page *first, unsigned order)
 {
 	const u8 *bytes = host::page_bytes(first);
 	std::vector<Block> blocks;
-	for (std::size_t off = 0; off + kHeaderSize <= chunk_size(order);) {
+	for (std::size_t off = kFirstBlock; off + kHeaderSize <= chunk_size(order);) {
 		std::uint16_t size, prev_flags;
+		Owner owner;
 		std::memcpy(&size, bytes + off, 2);
 		std::memcpy(&prev_flags, bytes + off + 2, 2);
-		blocks.push_back({off, size, (prev_flags & 1) != 0});
+		std::memcpy(&owner, bytes + off + 4, 4);
+		blocks.push_back({off, size, (prev_flags & 1) != 0, owner});
 		off += kHeaderSize + size;
 	}
 	return blocks;
 }
 
+u32 chunk_used(zcx_page *first)
+{
+	u32 used;
+	std::memcpy(&used, host::page_bytes(first) + kChunkUsedAt, 4);
+	return used;
+}
+
 // What a request takes, computed apart from the pool's own helper: up to
 // the next class boundary (kMinAlloc + n * kClassDelta), so a freed block
-// serves a later request of the same size; requests past the last
-// boundary (4089..4092 bytes) only to kAlign.
+// serves a later request of the same size.  Should kMaxAlloc ever stop
+// being a boundary (it was not with 4-byte headers and no chunk header),
+// requests past the last one round only to kAlign.
 std::size_t rounded(std::size_t size)
 {
 	const std::size_t s = size < kMinAlloc ? kMinAlloc : size;
@@ -192,17 +229,21 @@ public:
 	{
 		checkpoint();
 		free_all();
+		CHECK(slot_.empty());
 		CHECK(pool_->pages() == 0);
 		CHECK(host::live_pages() == 0);
 		CHECK(pool_->check_free_lists());
+		CHECK(pool_->pages_compacted() == compacted_);
+		CHECK(pool_->compactable_pages() == 0);
 		// No stale free block survives its chunk: the next object
 		// needs a fresh chunk and starts it.
 		host::reset_faults();
-		auto r = pool_->alloc(1, Gfp::noio);
+		auto r = pool_->alloc(1, Gfp::noio, 7);
 		CHECK(r.ok());
 		CHECK(host::live_pages() == 4 && pool_->pages() == 4);
-		CHECK(handle_offset(r.value()) == 0);
+		CHECK(handle_offset(r.value()) == kFirstBlock);
 		CHECK(handle_order(r.value()) == kMaxChunkOrder);
+		CHECK(pool_->owner_of(r.value()) == 7);
 		pool_->free(r.value());
 		CHECK(host::live_pages() == 0 && pool_->pages() == 0);
 		Pool::destroy(pool_);
@@ -216,7 +257,8 @@ private:
 		const unsigned b = in.u8v();
 		switch (b & 15) {
 		case 0: case 1: case 2: case 3: case 4:
-			alloc(pick_size(b >> 4 & 3, in), pick_gfp(b >> 6));
+			alloc(pick_size(b >> 4 & 3, in), pick_gfp(b >> 6),
+			      next_owner_++);
 			break;
 		case 5: case 6: case 7:
 			if (!objs_.empty())
@@ -263,7 +305,7 @@ private:
 			multipage_fails_ = false;
 			break;
 		case 13:
-			checkpoint();
+			owner_op(b >> 4, in);
 			break;
 		case 14:
 			if (b & 32)
@@ -279,8 +321,34 @@ private:
 				const std::size_t size = pick_size(in.u8v() & 3, in);
 				const Gfp gfp = pick_gfp(in.u8v());
 				for (unsigned n = b >> 4; n; n--)
-					alloc(size, gfp);
+					alloc(size, gfp, next_owner_++);
 			}
+			break;
+		}
+	}
+
+	void owner_op(unsigned sub, Reader &in)
+	{
+		switch (sub) {
+		case 1: case 2: case 3: case 4: case 5: case 6:
+			compact(in, sub);
+			break;
+		case 7: case 8: case 9: // an owner's lock is held
+			if (!objs_.empty())
+				busy_.insert(objs_[in.u16v() % objs_.size()].owner);
+			break;
+		case 10:
+			busy_.clear();
+			break;
+		case 11: case 12: case 13: // a write to an owner that has data
+			if (!objs_.empty()) {
+				const Owner owner = objs_[in.u16v() % objs_.size()].owner;
+				overwrite(owner, pick_size(in.u8v() & 3, in),
+					  pick_gfp(in.u8v()), sub != 13);
+			}
+			break;
+		default:
+			checkpoint();
 			break;
 		}
 	}
@@ -341,6 +409,7 @@ private:
 	void verify(const Object &o)
 	{
 		CHECK(pool_->object_size(o.h) == o.room);
+		CHECK(pool_->owner_of(o.h) == o.owner);
 		u8 *data = pool_->map(o.h);
 		verify_bytes(o, data);
 		pool_->unmap(data);
@@ -364,12 +433,15 @@ private:
 	}
 
 	// Whether the pool, as the pages show it now, has a free block of a
-	// class that fits `size` (else an alloc must grow).
+	// class that fits `size` (else an alloc must grow).  The chunk being
+	// emptied, if any, keeps its free blocks off the lists: not counted.
 	bool has_fitting_block(std::size_t size, std::set<Handle> *fits)
 	{
 		const std::size_t want = class_for_request(rounded(size));
 		std::size_t best = kNumClasses;
 		for (zcx_page *first : host::live_page_list()) {
+			if (zcx_page_to_pfn(first) == victim_pfn_)
+				continue;
 			const unsigned order = host::page_order(first);
 			for (const Block &blk : walk_chunk(first, order)) {
 				if (!blk.free)
@@ -402,51 +474,16 @@ private:
 		return 0;
 	}
 
-	void alloc(std::size_t size, Gfp gfp)
+	// Checks common to alloc() and alloc_for_move() results, then files
+	// the object under its owner.
+	void adopt(Handle h, std::size_t size, Owner owner, std::uint64_t id,
+		   std::uint32_t gen)
 	{
-		const std::size_t before = host::live_pages();
-		CHECK(pool_->pages() == before);
-		// Exact good-fit check while the walk is cheap.
-		std::set<Handle> fits;
-		const bool exact = host::live_page_list().size() <= kExactFitChunks;
-		const bool must_grow = exact && !has_fitting_block(size, &fits);
-
-		auto r = pool_->alloc(size, gfp);
-		const std::size_t after = host::live_pages();
-		CHECK(pool_->pages() == after);
-		if (!r.ok()) {
-			CHECK(r.error() == Errc::nomem);
-			CHECK(after == before);
-			// It must have needed a chunk, and been refused both.
-			CHECK(!exact || must_grow);
-			const std::size_t granted = model_grow(gfp, before);
-			if (granted)
-				fail("alloc(%zu) failed, but the platform would "
-				     "have granted %zu page(s)", size, granted);
-			return;
-		}
-		const Handle h = r.value();
-		if (after != before) {
-			// A chunk was allocated: the model must agree on which.
-			const std::size_t granted = model_grow(gfp, before);
-			if (after - before != granted)
-				fail("alloc(%zu) grew the pool by %zu page(s), "
-				     "the platform model says %zu", size,
-				     after - before, granted);
-			CHECK(!exact || must_grow);
-			CHECK(handle_offset(h) == 0);
-			CHECK(chunk_size(handle_order(h)) == granted * kPageSize);
-		} else if (exact) {
-			CHECK(!must_grow);
-			if (!fits.count(h))
-				fail("alloc(%zu) took block %#llx, not one of the "
-				     "%zu smallest fitting class", size,
-				     static_cast<unsigned long long>(h),
-				     fits.size());
-		}
-
 		CHECK(h != 0);
-		CHECK(handles_.insert(h).second); // never handed out twice
+		CHECK(!index_.count(h)); // never handed out twice
+		CHECK(handle_pfn(h) != victim_pfn_);
+		CHECK(handle_offset(h) >= kFirstBlock);
+		CHECK(pool_->owner_of(h) == owner);
 		const std::size_t room = pool_->object_size(h);
 		CHECK(room >= size);
 		CHECK(room >= rounded(size));
@@ -463,8 +500,73 @@ private:
 			      kHeaderSize);
 		pool_->unmap(data);
 
-		objs_.push_back({h, size, room, next_id_++, 0});
+		index_[h] = objs_.size();
+		objs_.push_back({h, size, room, id, gen, owner});
+		slot_[owner] = h;
+	}
+
+	// Returns the new object's handle, 0 if the alloc failed.
+	Handle alloc(std::size_t size, Gfp gfp, Owner owner)
+	{
+		const std::size_t before = host::live_pages();
+		CHECK(pool_->pages() == before);
+		// Exact good-fit check while the walk is cheap.
+		std::set<Handle> fits;
+		const bool exact = host::live_page_list().size() <= kExactFitChunks;
+		const bool must_grow = exact && !has_fitting_block(size, &fits);
+
+		auto r = pool_->alloc(size, gfp, owner);
+		const std::size_t after = host::live_pages();
+		CHECK(pool_->pages() == after);
+		if (!r.ok()) {
+			CHECK(r.error() == Errc::nomem);
+			CHECK(after == before);
+			// It must have needed a chunk, and been refused both.
+			CHECK(!exact || must_grow);
+			const std::size_t granted = model_grow(gfp, before);
+			if (granted)
+				fail("alloc(%zu) failed, but the platform would "
+				     "have granted %zu page(s)", size, granted);
+			return 0;
+		}
+		const Handle h = r.value();
+		if (after != before) {
+			// A chunk was allocated: the model must agree on which.
+			const std::size_t granted = model_grow(gfp, before);
+			if (after - before != granted)
+				fail("alloc(%zu) grew the pool by %zu page(s), "
+				     "the platform model says %zu", size,
+				     after - before, granted);
+			CHECK(!exact || must_grow);
+			CHECK(handle_offset(h) == kFirstBlock);
+			CHECK(chunk_size(handle_order(h)) == granted * kPageSize);
+			// A chunk compaction freed may come back at its pfn.
+			tried_.clear();
+		} else if (exact) {
+			CHECK(!must_grow);
+			if (!fits.count(h))
+				fail("alloc(%zu) took block %#llx, not one of the "
+				     "%zu smallest fitting class", size,
+				     static_cast<unsigned long long>(h),
+				     fits.size());
+		}
+		adopt(h, size, owner, next_id_++, 0);
 		fill(objs_.back());
+		return h;
+	}
+
+	// zram's write to an owner that has data: the new object first, then
+	// the old one freed, unless free_old is false: a write caught in
+	// between leaves an orphan that still names the owner.  The owner
+	// points at the new object from then on.
+	void overwrite(Owner owner, std::size_t size, Gfp gfp, bool free_old)
+	{
+		const auto it = slot_.find(owner);
+		const Handle old = it == slot_.end() ? 0 : it->second;
+		if (!alloc(size, gfp, owner))
+			return;
+		if (old && free_old)
+			free_at(index_.at(old));
 	}
 
 	void bad_alloc(std::size_t size, Gfp gfp)
@@ -472,6 +574,9 @@ private:
 		const std::size_t before = host::live_pages();
 		auto r = pool_->alloc(size, gfp);
 		CHECK(!r.ok() && r.error() == Errc::inval);
+		CHECK(host::live_pages() == before && pool_->pages() == before);
+		auto m = pool_->alloc_for_move(size, 1);
+		CHECK(!m.ok() && m.error() == Errc::inval);
 		CHECK(host::live_pages() == before && pool_->pages() == before);
 	}
 
@@ -493,21 +598,35 @@ private:
 		Pool::destroy(nullptr);
 	}
 
-	void free_at(std::size_t i)
+	// Drops objs_[i] from the model (the caller frees its block).
+	Object forget(std::size_t i)
 	{
 		const Object o = objs_[i];
-		verify(o);
-		objs_[i] = objs_.back();
+		index_.erase(o.h);
+		if (i + 1 != objs_.size()) {
+			objs_[i] = objs_.back();
+			index_[objs_[i].h] = i;
+		}
 		objs_.pop_back();
-		handles_.erase(o.h);
+		const auto it = slot_.find(o.owner);
+		if (it != slot_.end() && it->second == o.h)
+			slot_.erase(it);
+		return o;
+	}
+
+	void free_at(std::size_t i)
+	{
+		verify(objs_[i]);
+		const Object o = forget(i);
 		const std::size_t before = host::live_pages();
 		pool_->free(o.h);
 		const std::size_t after = host::live_pages();
 		CHECK(pool_->pages() == after);
-		// A chunk goes back exactly when its last object does.
+		// A chunk goes back exactly when its last object does, but
+		// one being emptied stays compact()'s to release.
 		CHECK(after == before ||
 		      before - after == std::size_t{1} << handle_order(o.h));
-		bool chunk_still_used = false;
+		bool chunk_still_used = handle_pfn(o.h) == victim_pfn_;
 		for (const Object &other : objs_)
 			chunk_still_used |= handle_pfn(other.h) == handle_pfn(o.h);
 		if (chunk_still_used != (after == before))
@@ -523,11 +642,198 @@ private:
 			free_at(objs_.size() - 1);
 	}
 
+	// What the mover does on its n-th call of one compact() besides the
+	// move itself, per the input's script.
+	enum Act : unsigned {
+		act_none,
+		act_free_from,  // the owner discards its data first
+		act_free_other, // another CPU frees some object
+		act_alloc,      // another CPU stores new data
+		act_overwrite,  // the owner is rewritten first
+		act_no_room,    // the mover reports no_room regardless
+		act_busy,       // the owner's lock is taken meanwhile
+		act_count,
+	};
+	struct Script {
+		unsigned at[4];
+		unsigned what[4];
+		unsigned arg[4];
+		unsigned n = 0;
+	};
+
+	void compact(Reader &in, unsigned sub)
+	{
+		const unsigned budget_byte = in.u8v();
+		const u64 max_pages = budget_byte & 128 ? ~u64{0} : budget_byte & 127;
+		script_ = {};
+		// sub 1 and 2: a mover that just moves, so whole passes happen.
+		if (sub > 2) {
+			script_.n = in.u8v() % 5;
+			for (unsigned k = 0; k < script_.n; k++) {
+				script_.at[k] = in.u8v();
+				script_.what[k] = in.u8v();
+				script_.arg[k] = in.u16v();
+			}
+		}
+		const std::size_t before = host::live_pages();
+		CHECK(pool_->pages() == before);
+		CHECK(pool_->compactable_pages() <= before);
+		calls_ = 0;
+		stopped_ = false;
+		grown_ = released_ = 0;
+		tried_.clear();
+		victim_pfn_ = 0;
+		last_offset_ = 0;
+		const u64 freed = pool_->compact(&Run::move, this, max_pages);
+		victim_pfn_ = 0;
+		compacted_ += freed;
+		CHECK(pool_->pages_compacted() == compacted_);
+		const std::size_t after = host::live_pages();
+		CHECK(pool_->pages() == after);
+		// Pages left through compact()'s return and through frees the
+		// mover played; they came through its allocs.
+		CHECK(before + grown_ == after + released_ + freed);
+		if (max_pages == 0)
+			CHECK(freed == 0 && calls_ == 0);
+		else if (max_pages != ~u64{0}) // one chunk over at most
+			CHECK(freed < max_pages + (u64{1} << kMaxChunkOrder));
+		checkpoint();
+	}
+
+	static MoveResult move(void *ctx, Owner owner, Handle from)
+	{
+		return static_cast<Run *>(ctx)->do_move(owner, from);
+	}
+
+	MoveResult do_move(Owner owner, Handle from)
+	{
+		CHECK(host::kmap_depth() == 0 && host::preempt_depth() == 0);
+		if (stopped_)
+			fail("mover called after it reported no_room");
+		// Offered: a live object of ours, under its own owner.
+		const auto found = index_.find(from);
+		if (found == index_.end())
+			fail("mover offered %#llx, which holds no object",
+			     static_cast<unsigned long long>(from));
+		CHECK(objs_[found->second].owner == owner);
+		verify(objs_[found->second]);
+		// One victim at a time, walked in address order; a chunk
+		// walked again in the same call is a second try.
+		if (handle_pfn(from) != victim_pfn_ ||
+		    handle_offset(from) <= last_offset_) {
+			if (!tried_.insert(handle_pfn(from)).second)
+				fail("chunk %#lx evacuated twice in one compact()",
+				     handle_pfn(from));
+			victim_pfn_ = handle_pfn(from);
+		}
+		last_offset_ = handle_offset(from);
+
+		const unsigned call = calls_++;
+		for (unsigned k = 0; k < script_.n; k++) {
+			if (script_.at[k] != call)
+				continue;
+			switch (script_.what[k] % act_count) {
+			case act_free_from:
+				if (index_.count(from))
+					free_tracked(index_.at(from));
+				break;
+			case act_free_other:
+				if (!objs_.empty())
+					free_tracked(script_.arg[k] % objs_.size());
+				break;
+			case act_alloc:
+				alloc_tracked(script_.arg[k] % kMaxAlloc + 1,
+					      next_owner_++, false);
+				break;
+			case act_overwrite:
+				alloc_tracked(script_.arg[k] % kMaxAlloc + 1, owner,
+					      script_.arg[k] & 1);
+				break;
+			case act_no_room:
+				stopped_ = true;
+				return MoveResult::no_room;
+			case act_busy:
+				busy_.insert(owner);
+				break;
+			}
+		}
+
+		// As the contract says: the owner locked without waiting, and
+		// still pointing here.
+		if (busy_.count(owner))
+			return MoveResult::skipped;
+		const auto slot = slot_.find(owner);
+		if (slot == slot_.end() || slot->second != from)
+			return MoveResult::skipped;
+
+		const std::size_t i = index_.at(from);
+		const std::size_t size = objs_[i].requested;
+		std::set<Handle> fits;
+		const bool exact = host::live_page_list().size() <= kExactFitChunks;
+		const bool room = !exact || has_fitting_block(size, &fits);
+		const std::size_t pages = host::live_pages();
+		auto to = pool_->alloc_for_move(size, owner);
+		CHECK(host::live_pages() == pages); // never grows
+		if (!to.ok()) {
+			CHECK(to.error() == Errc::nomem);
+			if (exact && room)
+				fail("alloc_for_move(%zu) failed with a fitting "
+				     "block outside the victim", size);
+			stopped_ = true;
+			return MoveResult::no_room;
+		}
+		if (exact && !fits.count(to.value()))
+			fail("alloc_for_move(%zu) took block %#llx, not one of "
+			     "the %zu smallest fitting class outside the victim",
+			     size, static_cast<unsigned long long>(to.value()),
+			     fits.size());
+		// The copy zram makes is of the object's length; the rest of
+		// the new block gets the pattern, which the model then checks
+		// over the block's whole size as for any object.
+		const Object o = forget(i);
+		adopt(to.value(), size, owner, o.id, o.gen);
+		Object &moved = objs_.back();
+		make_pattern(moved.seed(), moved.room, scratch_);
+		u8 *dst = pool_->map(moved.h);
+		const u8 *src = pool_->map(from);
+		std::memcpy(dst, src, size);
+		std::memcpy(dst + size, reinterpret_cast<u8 *>(scratch_) + size,
+			    moved.room - size);
+		pool_->unmap(src);
+		pool_->unmap(dst);
+		verify(moved);
+		pool_->free(from);
+		// The victim is compact()'s to release, even when empty.
+		CHECK(host::live_pages() == pages);
+		return MoveResult::moved;
+	}
+
+	// free_at() and alloc() played by another CPU during compact():
+	// their page traffic is counted apart from what compact() frees.
+	void free_tracked(std::size_t i)
+	{
+		const std::size_t before = host::live_pages();
+		free_at(i);
+		released_ += before - host::live_pages();
+	}
+
+	void alloc_tracked(std::size_t size, Owner owner, bool free_old)
+	{
+		const std::size_t before = host::live_pages();
+		overwrite(owner, size, Gfp::noio, free_old);
+		const std::size_t after = host::live_pages();
+		if (after > before)
+			grown_ += after - before;
+		else
+			released_ += before - after;
+	}
+
 	void checkpoint()
 	{
 		CHECK(pool_->check_free_lists());
 		CHECK(pool_->pages() == host::live_pages());
-		std::set<std::pair<Handle, std::size_t>> allocated;
+		CHECK(pool_->compactable_pages() <= pool_->pages());
+		std::set<std::tuple<Handle, std::size_t, Owner>> allocated;
 		std::size_t pages = 0;
 		for (zcx_page *first : host::live_page_list()) {
 			const unsigned order = host::page_order(first);
@@ -538,38 +844,60 @@ private:
 				fail("bad block chain in chunk %p (order %u)",
 				     static_cast<void *>(first), order);
 			// No empty chunk kept.
-			CHECK(free_bytes < size - kHeaderSize);
+			CHECK(free_bytes < whole_block_size(order));
 			std::size_t used = 0, tiled = 0;
 			for (const Block &blk : walk_chunk(first, order)) {
 				tiled += kHeaderSize + blk.size;
 				if (blk.free)
 					continue;
-				used += blk.size;
+				used += kHeaderSize + blk.size;
 				allocated.insert({make_handle(zcx_page_to_pfn(first),
 							      order, blk.offset),
-						  blk.size});
+						  blk.size, blk.owner});
 			}
-			CHECK(tiled == size);
-			CHECK(used + free_bytes <= size);
+			CHECK(kFirstBlock + tiled == size);
+			CHECK(used == chunk_used(first));
+			CHECK(used + free_bytes <= chunk_capacity(order));
 		}
 		CHECK(pages == host::live_pages());
-		std::set<std::pair<Handle, std::size_t>> expected;
+		std::set<std::tuple<Handle, std::size_t, Owner>> expected;
 		for (const Object &o : objs_)
-			expected.insert({o.h, o.room});
+			expected.insert({o.h, o.room, o.owner});
 		if (allocated != expected)
 			fail("pages hold %zu allocated blocks, the model %zu "
-			     "objects (or sizes differ)",
+			     "objects (or sizes or owners differ)",
 			     allocated.size(), expected.size());
-		for (const Object &o : objs_)
+		// Every owner reaches an object of its own.
+		for (const auto &[owner, h] : slot_) {
+			const auto it = index_.find(h);
+			CHECK(it != index_.end());
+			CHECK(objs_[it->second].owner == owner);
+		}
+		CHECK(index_.size() == objs_.size());
+		for (const Object &o : objs_) {
+			CHECK(index_.at(o.h) == static_cast<std::size_t>(&o - objs_.data()));
 			verify(o);
+		}
 	}
 
 	Pool *pool_ = nullptr;
 	std::vector<Object> objs_;
-	std::set<Handle> handles_;
+	std::unordered_map<Handle, std::size_t> index_; // handle -> objs_ index
+	std::unordered_map<Owner, Handle> slot_;        // owner -> its object
+	std::set<Owner> busy_;
 	std::uint64_t next_id_ = 1;
+	Owner next_owner_ = 0;
 	FaultModel faults_[3];
 	bool multipage_fails_ = false;
+	// Compaction in progress.
+	Script script_;
+	unsigned calls_ = 0;
+	bool stopped_ = false;
+	std::size_t grown_ = 0, released_ = 0;
+	std::set<unsigned long> tried_;
+	unsigned long victim_pfn_ = 0;
+	std::size_t last_offset_ = 0;
+	u64 compacted_ = 0;
 	std::uint64_t scratch_[kMaxChunkSize / 8];
 };
 
