@@ -15,18 +15,21 @@ export VM_TIMEOUT=${VM_TIMEOUT:-3600}
 # Less data per test (KASAN and friends slow I/O down several times), and
 # not the install test: the staged installs are for Debian's kernel.
 export T_LIGHT=1 T_SKIP=test_modprobe_installed
-# Each run's vm-run.sh status goes to RUN.status for scripts/check.sh.
+# Each run's vm-run.sh status goes to RUN.status, and its seconds (boot
+# included) to RUN.seconds, for scripts/check.sh.
 status=0
 for run in faults suite; do
 	script=tests/vm/suite.sh
 	[[ $run == suite ]] || script=tests/kunit/faults.sh
 	rc=0
+	start=$SECONDS
 	if [[ $run == suite ]]; then
 		scripts/vm-run.sh -o "$work/$run" "$script" "$@" || rc=$?
 	else
 		scripts/vm-run.sh -o "$work/$run" "$script" || rc=$?
 	fi
 	echo "$rc" >"$work/$run.status"
+	echo $((SECONDS - start)) >"$work/$run.seconds"
 	((rc == 0)) || status=$rc
 done
 exit "$status"
