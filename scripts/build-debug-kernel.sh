@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds (or reuses) a 6.1 debug kernel from Debian's linux-source-6.1 with
-# tests/kunit/debug.config: KUnit, KASAN, lockdep, atomic-sleep checks,
-# kmemleak, fault injection.  The build lives outside the checkout, keyed
+# Builds (or reuses) a 6.1 debug kernel from Debian's linux-source-6.1:
+# allnoconfig plus tests/kunit/debug.config (KUnit, KASAN, lockdep,
+# atomic-sleep checks, kmemleak, fault injection, and what the VM boots on).  The build lives outside the checkout, keyed
 # by the fragment and the source package version, so CI runs on the same
 # machine reuse it.  Prints the build directory (KDIR for our module) on
 # the last line; its arch/x86/boot/bzImage boots in scripts/vm-run.sh.
@@ -53,8 +53,10 @@ else
 	echo "debug-kernel: configuring $build from scratch" >&2
 	mkdir -p "$build"
 fi
-make -C "$src" O="$build" -s x86_64_defconfig
-"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "$fragment" >/dev/null
+# allnoconfig with the fragment: what the fragment does not ask for (or
+# its choices imply) is left out, so the build is the debug machinery and
+# the few drivers the VM uses, not x86_64_defconfig's hundreds.
+make -C "$src" O="$build" -s allnoconfig KCONFIG_ALLCONFIG="$fragment"
 make -C "$src" O="$build" -s olddefconfig
 # Every line of the fragment must have survived olddefconfig.
 missing=0

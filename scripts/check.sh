@@ -8,12 +8,35 @@
 #   4. the KUnit suites in zram.ko on a KASAN + lockdep debug kernel
 #   5. fault injection and the VM suite again on that debug kernel
 #      (ZCX_CHECK_DEBUG_VM=0 leaves them out: half of make check's time)
+# Each stage's seconds follow its lines, and a table of them comes just
+# before the final line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p build
 passed=0
 failed=0
 failures=()
+
+# Each stage's seconds: printed under its heading as it ends, and listed
+# again before the final line, so a slow stage shows in any CI log.
+stage_names=()
+stage_secs=()
+stage_title=
+stage_start=
+stage() { # TITLE: ends the running stage, starts TITLE
+	stage_end
+	echo "== $1"
+	stage_title=$1
+	stage_start=$SECONDS
+}
+stage_end() {
+	[[ -n $stage_start ]] || return 0
+	local secs=$((SECONDS - stage_start))
+	echo "  ($secs s)"
+	stage_names+=("$stage_title")
+	stage_secs+=("$secs")
+	stage_start=
+}
 
 record() { # NAME STATUS
 	if [[ $2 == 0 ]]; then
@@ -26,13 +49,13 @@ record() { # NAME STATUS
 	fi
 }
 
-echo "== build"
+stage "build"
 make --no-print-directory modules >build/check-build.log 2>&1
 status=$?
 [[ $status == 0 ]] || tail -30 build/check-build.log
 record build/zram.ko $status
 
-echo "== host tests"
+stage "host tests"
 scripts/host-test.sh >build/check-host.log 2>&1
 status=$?
 grep -E '^ *[0-9]+/[0-9]+ Test' build/check-host.log | grep -v ' Passed ' || true
@@ -49,7 +72,7 @@ else
 	record host/build $((status == 0 ? 1 : status))
 fi
 
-echo "== fuzz corpus replay (libFuzzer targets, ASan + UBSan)"
+stage "fuzz corpus replay (libFuzzer targets, ASan + UBSan)"
 scripts/fuzz.sh replay >build/check-fuzz.log 2>build/check-fuzz.err
 status=$?
 fuzz_pass=$(grep -cE '^PASS: fuzz/' build/check-fuzz.log)
@@ -63,7 +86,7 @@ if [[ $((fuzz_pass + fuzz_fail)) == 0 || ($status != 0 && $fuzz_fail == 0) ]]; t
 	record fuzz/replay $((status == 0 ? 1 : status))
 fi
 
-echo "== install (make install and DKMS, staged for the VM)"
+stage "install (make install and DKMS, staged for the VM)"
 scripts/stage-install.sh >build/check-install.log 2>&1
 status=$?
 [[ $status == 0 ]] || tail -30 build/check-install.log
@@ -90,7 +113,7 @@ record_vm_run() { # PREFIX OUTDIR VM-RUN-STATUS LOG
 	[[ $vm_tests -gt 0 ]] || record "${prefix}suite-ran" 1
 }
 
-echo "== VM suite (Debian's stock 6.1 kernel, our zram.ko)"
+stage "VM suite (Debian's stock 6.1 kernel, our zram.ko)"
 if [[ -f zram.ko ]]; then
 	outdir=build/vm/check
 	rm -rf "$outdir"
@@ -101,7 +124,14 @@ else
 	record vm/suite 1
 fi
 
-echo "== KUnit on the debug kernel (KASAN, lockdep; built once, then cached)"
+# Its own stage, so that a first run's kernel build is not counted as
+# KUnit's time; the KUnit and debug VM stages then find it cached.
+stage "debug kernel (built once, then cached in /var/cache/zram-cxx)"
+scripts/build-debug-kernel.sh >build/check-debug-kernel.log 2>&1 ||
+	tail -20 build/check-debug-kernel.log
+grep -E '^debug-kernel: (cached|built)' build/check-debug-kernel.log | sed 's/^/  /'
+
+stage "KUnit on the debug kernel (KASAN, lockdep)"
 scripts/kunit.sh >build/check-kunit.log 2>&1
 status=$?
 grep -E 'Testing complete|FAILED|vm-run: FAIL' build/check-kunit.log | sed 's/^\[[0-9:]*\] /  /'
@@ -112,7 +142,7 @@ record kunit/zram-suites $status
 # with less data per test.  DEBUG_VM_TESTS picks the suite's tests (all of
 # them by default); ZCX_CHECK_DEBUG_VM=0 skips both.
 if [[ ${ZCX_CHECK_DEBUG_VM:-1} == 1 ]]; then
-	echo "== fault injection and the VM suite on the debug kernel (KASAN, lockdep, kmemleak)"
+	stage "fault injection and the VM suite on the debug kernel (KASAN, lockdep, kmemleak)"
 	# shellcheck disable=SC2086
 	scripts/debug-vm.sh ${DEBUG_VM_TESTS:-} >build/check-debug-vm.log 2>&1
 	status=$?
@@ -126,7 +156,21 @@ if [[ ${ZCX_CHECK_DEBUG_VM:-1} == 1 ]]; then
 		fi
 	done
 	[[ $status == 0 ]] || grep -E 'vm-run: FAIL' build/check-debug-vm.log || true
+	for run in faults suite; do
+		[[ ! -f build/debug-vm/$run.seconds ]] ||
+			echo "  debug-$run: $(cat build/debug-vm/$run.seconds) s in the VM"
+	done
 fi
+stage_end
+
+echo
+echo "seconds per stage:"
+total=0
+for i in "${!stage_names[@]}"; do
+	printf '  %6d  %s\n' "${stage_secs[i]}" "${stage_names[i]}"
+	total=$((total + stage_secs[i]))
+done
+printf '  %6d  total\n' "$total"
 
 echo
 if [[ $failed -gt 0 ]]; then

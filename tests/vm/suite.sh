@@ -58,12 +58,14 @@ test_ext4_tree() {
 	mount /dev/zram1 /mnt
 	local trees=(/usr/share/perl /usr/lib/python3.11 /usr/include/linux)
 	[[ $LIGHT == 0 ]] || trees=(/usr/include/linux)
-	local t
+	local t present=()
 	for t in "${trees[@]}"; do
-		[[ -d $t ]] || continue
-		mkdir -p "/mnt$(dirname "$t")"
-		cp -a "$t" "/mnt$t"
+		[[ -d $t ]] && present+=("${t#/}")
 	done
+	# One tar stream, not cp -a: from the 9p root under TCG, cp -a took
+	# 41 s for the 21 MiB of Perl (requests per file for what it
+	# preserves), tar 20 s for all 81 MiB; ext4 gets the same files.
+	tar -C / -cf - "${present[@]}" | tar -C /mnt -xpf -
 	sync
 	echo 3 >/proc/sys/vm/drop_caches
 	for t in "${trees[@]}"; do
