@@ -418,7 +418,7 @@ void Pool::free(Handle h)
 				list_insert(sibling(h, start), size);
 			set_prev_of(chunk, end, next_offset(start, size), start,
 				    true);
-			if (listed && fullness(*ch) < ch->list)
+			if (ch->list < kNumFullness && fullness(*ch) < ch->list)
 				chunk_relist(ch);
 		}
 	}
@@ -493,8 +493,8 @@ void Pool::evacuate_begin(Handle chunk)
 
 // Ends the chunk's evacuation.  Emptied: it leaves the pool and its first
 // page is returned for the caller to free outside the lock.  Otherwise
-// its free blocks go back on the lists and it goes to the back of its
-// fullness list.  Lock held.
+// its free blocks go back on the lists and it is set aside until the
+// compact() call ends.  Lock held.
 zcx_page *Pool::evacuate_end(Handle chunk)
 {
 	const unsigned order = handle_order(chunk);
@@ -511,9 +511,25 @@ zcx_page *Pool::evacuate_end(Handle chunk)
 			list_insert(sibling(chunk, off), block.size);
 		off = next_offset(off, block.size);
 	}
-	ChunkHeader *ch = chunk_header(chunk);
-	chunk_link(ch, fullness(*ch));
+	chunk_link(chunk_header(chunk), kSetAside);
 	return nullptr;
+}
+
+// The chunks this call set aside go back to their fullness lists, a
+// bounded batch per lock hold.
+void Pool::restore_set_aside()
+{
+	constexpr int kBatch = 64;
+	for (bool more = true; more;) {
+		{
+			SpinGuard guard(lock_);
+			for (int i = 0; i < kBatch && fullness_head_[kSetAside]; i++)
+				chunk_relist(fullness_head_[kSetAside]);
+			more = fullness_head_[kSetAside] != nullptr;
+		}
+		if (more)
+			zcx_cond_resched();
+	}
 }
 
 // The first allocated block at or after *cursor in an evacuating chunk.
@@ -540,9 +556,9 @@ bool Pool::next_object(Handle chunk, usize *cursor, Handle *found,
 u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 {
 	u64 freed = 0;
-	// Each chunk gets at most one try per call: one the mover could not
-	// empty goes to the back of its list, and the count bounds the loop
-	// when all of them are like that.
+	// Each chunk gets at most one try per call (one the mover could not
+	// empty is set aside); the count is a second bound, against chunks
+	// that grow meanwhile.
 	u64 tries = (pages_.load() >> kMaxChunkOrder) + single_page_chunks_.load();
 	bool no_room = false;
 	while (freed < max_pages && tries && !no_room) {
@@ -589,6 +605,7 @@ u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 		}
 		zcx_cond_resched();
 	}
+	restore_set_aside();
 	return freed;
 }
 
@@ -646,6 +663,8 @@ bool Pool::check_free_lists()
 		if (fullness_tail_[list] != prev)
 			return false;
 	}
+	if (fullness_head_[kSetAside] || fullness_tail_[kSetAside])
+		return false; // only while compact() runs
 	return used == used_bytes_.load() && capacity == capacity_bytes_.load();
 }
 

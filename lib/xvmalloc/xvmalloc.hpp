@@ -62,8 +62,9 @@ static_assert(kNumClassWords <= kBitsPerWord,
 	      "first-level bitmap must fit one word");
 
 // Size class whose every block can hold `size` bytes (allocation side).
-// Rounding up overshoots the last class for 4089..4092 bytes; that class
-// only ever holds blocks of kMaxAlloc or more, so clamping is exact.
+// kMaxAlloc (4064) is itself a class boundary, so rounding up reaches the
+// last class exactly; the clamp keeps that true should the constants
+// change (that class only ever holds blocks of kMaxAlloc or more).
 constexpr usize class_for_request(usize size)
 {
 	return min((max(size, kMinAlloc) - kMinAlloc + kClassDelta - 1) /
@@ -87,7 +88,7 @@ constexpr usize block_size_for_request(usize size)
 // Size class a free block of `size` bytes is filed under (free side).
 // Every block in a class must hold every request of that class: the last
 // class takes only blocks of kMaxAlloc or more (up to a whole multi-page
-// chunk), so 4088..4091-byte blocks stay one class down.
+// chunk), so 4056..4063-byte blocks stay one class down.
 constexpr usize class_for_block(usize size)
 {
 	if (size >= kMaxAlloc)
@@ -211,6 +212,11 @@ private:
 	// Chunks at most this full are worth emptying (6/8: under 75 %).
 	static constexpr usize kMaxVictimFullness = 5;
 	static constexpr u16 kEvacuating = 0xffff;
+	// A chunk one compact() call tried and could not empty waits here,
+	// off the fullness lists, until the call ends: picked again, it would
+	// be tried again (fuzz_xvmalloc found one busy object in the sparsest
+	// chunk stopping every pass).  Its blocks stay allocatable.
+	static constexpr u16 kSetAside = kNumFullness;
 
 	static ChunkHeader *chunk_header(Handle h);
 	static Handle chunk_handle(const ChunkHeader *ch);
@@ -221,6 +227,7 @@ private:
 	Handle pick_victim(bool *again);
 	void evacuate_begin(Handle chunk);
 	zcx_page *evacuate_end(Handle chunk);
+	void restore_set_aside();
 	bool next_object(Handle chunk, usize *cursor, Handle *found,
 			 Owner *owner);
 
@@ -247,8 +254,8 @@ private:
 	// then); frees move it down, and pick_victim moves up what it finds
 	// fuller than its list says.  A chunk is thus never on a fuller list
 	// than it is, which is what victim selection needs.
-	ChunkHeader *fullness_head_[kNumFullness] = {};
-	ChunkHeader *fullness_tail_[kNumFullness] = {};
+	ChunkHeader *fullness_head_[kNumFullness + 1] = {}; // + kSetAside
+	ChunkHeader *fullness_tail_[kNumFullness + 1] = {};
 	Atomic<u64> pages_;
 	Atomic<u64> single_page_chunks_;
 	Atomic<u64> capacity_bytes_; // sum of chunk_capacity over chunks
