@@ -316,14 +316,21 @@ test_compaction_gives_memory_back() {
 	note "refilled: mem_used_total $(mm_field zram0 3) (full was $full)"
 }
 
-# fio verify on one region while another is overwritten and trimmed, and
-# compaction runs over and over (sysfs and the shrinkers): every verified
-# block must read back as written.
+# fio verify on one region while another, filled first, is overwritten and
+# trimmed, and compaction runs over and over (sysfs and the shrinkers)
+# until all three jobs are done: every verified block must read back as
+# written, and the trims must have given compaction work.
 test_fio_verify_during_compaction() {
 	load_ours num_devices=1
 	local mb passes=0
 	mb=$(scaled 32 8)
 	init_disk zram0 $((mb * 4))M
+	# The churn region full first, so the trims leave sparse chunks for
+	# compaction to empty while the verify job runs.
+	fio --name=fill --filename=/dev/zram0 --rw=write --bs=64k --direct=1 \
+		--ioengine=libaio --iodepth=4 --offset=$((mb * 2))M --size=${mb}M \
+		--refill_buffers --buffer_compress_percentage=60 >/tmp/fio-fill.log 2>&1 ||
+		{ cat /tmp/fio-fill.log; fail "fill failed"; }
 	rm -f /tmp/fio-done
 	(
 		n=0
