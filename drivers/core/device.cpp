@@ -364,12 +364,9 @@ void Device::get_stats(zcx_stats *out) const
 	out->notify_free = notify_free_.load();
 	out->writestall = writestall_.load();
 	out->miss_free = miss_free_.load();
-	// Read apart, so the two may disagree by a chunk under writes.
-	const u64 single = pool_->single_page_chunks();
-	const u64 pages = pool_->pages();
-	out->pool_page_chunks = single;
+	out->pool_page_chunks = pool_->single_page_chunks();
+	out->pool_chunks = pool_->multi_page_chunks();
 	out->pool_compactable = pool_->compactable_pages();
-	out->pool_chunks = pages > single ? (pages - single) >> xv::kMaxChunkOrder : 0;
 }
 
 } // namespace zcx

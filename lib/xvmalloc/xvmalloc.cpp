@@ -234,12 +234,13 @@ bool Pool::find_class(usize first_class, usize *found) const
 void Pool::add_chunk(zcx_page *first, unsigned order)
 {
 	const Handle chunk = make_handle(zcx_page_to_pfn(first), order, 0);
-	auto *ch = static_cast<ChunkHeader *>(zcx_chunk_address(first));
+	u8 *bytes = static_cast<u8 *>(zcx_chunk_address(first));
+	auto *ch = reinterpret_cast<ChunkHeader *>(bytes);
 	*ch = {};
 	ch->order = static_cast<u8>(order);
 	chunk_link(ch, 0);
 	const usize size = whole_block_size(order);
-	store_header(static_cast<u8 *>(zcx_chunk_address(first)), kFirstBlock,
+	store_header(bytes, kFirstBlock,
 		     {static_cast<u16>(size), kFree, 0});
 	list_insert(sibling(chunk, kFirstBlock), size);
 	pages_.add(u64{1} << order);
@@ -433,9 +434,7 @@ Owner Pool::owner_of(Handle h)
 
 u64 Pool::compactable_pages() const
 {
-	const u64 pages = pages_.load();
-	const u64 single = single_page_chunks_.load();
-	const u64 chunks = single + (pages > single ? (pages - single) >> kMaxChunkOrder : 0);
+	const u64 chunks = chunk_count();
 	const u64 capacity = capacity_bytes_.load();
 	const u64 used = used_bytes_.load();
 	// A chunk's last hole is mostly smaller than the objects around it.
@@ -559,7 +558,7 @@ u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 	// Each chunk gets at most one try per call (one the mover could not
 	// empty is set aside); the count is a second bound, against chunks
 	// that grow meanwhile.
-	u64 tries = (pages_.load() >> kMaxChunkOrder) + single_page_chunks_.load();
+	u64 tries = chunk_count();
 	bool no_room = false;
 	while (freed < max_pages && tries && !no_room) {
 		Handle victim;

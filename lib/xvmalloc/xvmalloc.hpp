@@ -178,6 +178,14 @@ public:
 	// was to be had without trying hard.  They waste more (one 2 KiB
 	// object leaves a hole too small for another), so they are counted.
 	u64 single_page_chunks() const { return single_page_chunks_.load(); }
+	// Chunks of either size, from the two counters read apart (so off by
+	// one under concurrent growth).
+	u64 multi_page_chunks() const
+	{
+		const u64 pages = pages_.load(), single = single_page_chunks();
+		return pages > single ? (pages - single) >> kMaxChunkOrder : 0;
+	}
+	u64 chunk_count() const { return single_page_chunks() + multi_page_chunks(); }
 
 	// Test support, O(pool): the free lists and bitmaps agree, and one
 	// chunk's block chain is well formed (sizes tile the chunk, boundary
@@ -204,7 +212,7 @@ private:
 		ChunkHeader *prev; // neighbours on its fullness list
 		ChunkHeader *next;
 		u32 used;   // bytes of its allocated blocks, headers included
-		u16 list;   // the fullness list it is on, or kEvacuating
+		u16 list;   // its fullness list, kSetAside or kEvacuating
 		u8 order;
 		u8 unused;
 	};
