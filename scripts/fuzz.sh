@@ -26,7 +26,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$root/build/fuzz}
 jobs=${JOBS:-1}
 corpus=$root/tests/fuzz/corpus
-all_targets=(fuzz_xvmalloc fuzz_decompress fuzz_parse)
+all_targets=(fuzz_xvmalloc fuzz_decompress fuzz_parse fuzz_kv)
 
 usage() {
 	sed -n '3,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -44,6 +44,7 @@ fuzz_flags() {
 	# whole pages of content.
 	fuzz_decompress) echo "-max_len=9000" ;;
 	fuzz_parse) echo "-max_len=64 -dict=$root/tests/fuzz/fuzz_parse.dict" ;;
+	fuzz_kv) echo "-max_len=128 -dict=$root/tests/fuzz/fuzz_kv.dict" ;;
 	esac
 }
 

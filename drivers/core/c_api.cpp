@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The core's C entry points (include/zcx/abi.h): thin, no logic.
 #include "device.hpp"
+#include "kv.hpp"
 #include "parse.hpp"
 
 struct zcx_dev {}; // opaque to C: it is a zcx::Device
@@ -118,6 +119,49 @@ int zcx_parse_size(const char *buf, zcx_size_t len, zcx_u64 *out)
 	if (size)
 		*out = size.value();
 	return zcx::to_errno(size);
+}
+
+int zcx_kv_next(const char *buf, zcx_size_t len, zcx_size_t *pos, zcx_kv *kv)
+{
+	zcx::usize at = *pos;
+	auto r = zcx::kv_next(buf, len, &at, kv);
+	*pos = at;
+	return r ? r.value() : zcx::to_errno(r);
+}
+
+static bool same_text(const char *text, zcx_size_t len, const char *want)
+{
+	const zcx_size_t want_len = __builtin_strlen(want);
+	return text && len == want_len && !memcmp(text, want, len);
+}
+
+int zcx_kv_key_is(const zcx_kv *kv, const char *key)
+{
+	return same_text(kv->key, kv->key_len, key);
+}
+
+int zcx_kv_value_is(const zcx_kv *kv, const char *value)
+{
+	return same_text(kv->value, kv->value_len, value);
+}
+
+int zcx_kv_u64(const zcx_kv *kv, zcx_u64 *out)
+{
+	auto v = zcx::kv_u64(*kv);
+	if (v)
+		*out = v.value();
+	return zcx::to_errno(v);
+}
+
+int zcx_kv_range(const zcx_kv *kv, zcx_u64 *low, zcx_u64 *high)
+{
+	zcx::u64 lo, hi;
+	auto r = zcx::kv_range(*kv, &lo, &hi);
+	if (r) {
+		*low = lo;
+		*high = hi;
+	}
+	return zcx::to_errno(r);
 }
 
 } // extern "C"

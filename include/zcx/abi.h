@@ -221,6 +221,30 @@ void zcx_dev_get_stats(const struct zcx_dev *dev, struct zcx_stats *out);
  */
 int zcx_parse_size(const char *buf, zcx_size_t len, zcx_u64 *out);
 
+/*
+ * key=value attributes (recompress, recomp_algorithm, algorithm_params,
+ * writeback, idle_policy), one parser for all (drivers/core/kv.cpp).
+ * zcx_kv_next takes the next whitespace-separated token of buf[*pos, len):
+ * 1 and *kv filled (value NULL for a bare word), 0 at the end, -EINVAL for
+ * "=value" or "key=".  The others: 0 or -EINVAL/-ERANGE, *out untouched on
+ * error.  Numbers are decimal only, as kstrtou64(s, 10).
+ */
+struct zcx_kv {
+	const char *key;
+	zcx_size_t key_len;
+	const char *value;
+	zcx_size_t value_len;
+};
+int zcx_kv_next(const char *buf, zcx_size_t len, zcx_size_t *pos,
+		struct zcx_kv *kv);
+/* Whether the token's key is exactly key (a NUL-terminated string). */
+int zcx_kv_key_is(const struct zcx_kv *kv, const char *key);
+/* Whether the token's value is exactly value. */
+int zcx_kv_value_is(const struct zcx_kv *kv, const char *value);
+int zcx_kv_u64(const struct zcx_kv *kv, zcx_u64 *out);
+/* LOW-HIGH with LOW <= HIGH; HIGH is included. */
+int zcx_kv_range(const struct zcx_kv *kv, zcx_u64 *low, zcx_u64 *high);
+
 #ifdef __cplusplus
 }
 #endif

@@ -22,4 +22,5 @@ inline constexpr usize kPageSize = usize{1} << kPageShift;
 extern "C" {
 void *memcpy(void *dst, const void *src, __SIZE_TYPE__ n) noexcept;
 void *memset(void *dst, int c, __SIZE_TYPE__ n) noexcept;
+int memcmp(const void *a, const void *b, __SIZE_TYPE__ n) noexcept;
 }
