@@ -9,6 +9,7 @@ SlotContents Slot::get() const
 	SlotContents c;
 	c.value = value_;
 	c.size = static_cast<u32>(flags & kSizeMask);
+	c.priority = static_cast<u8>((flags & kPriorityMask) >> kPriorityShift);
 	if (flags & kSame)
 		c.kind = SlotKind::same;
 	else if (flags & kHuge)
@@ -22,9 +23,22 @@ SlotContents Slot::get() const
 
 void Slot::set(const SlotContents &c)
 {
+	store(c, (1UL << kLockBit) | (~0UL << kTimeShift));
+}
+
+void Slot::replace(const SlotContents &c)
+{
+	store(c, (1UL << kLockBit) | (~0UL << kTimeShift) | kIdle |
+			 kUnderWriteback | kIncompressible);
+}
+
+void Slot::store(const SlotContents &c, unsigned long kept)
+{
 	unsigned long flags = load_flags();
-	flags &= (1UL << kLockBit) | (~0UL << kTimeShift);
+	flags &= kept;
 	flags |= c.size & kSizeMask;
+	flags |= (static_cast<unsigned long>(c.priority) << kPriorityShift) &
+		 kPriorityMask;
 	if (c.kind == SlotKind::same)
 		flags |= kSame;
 	else if (c.kind == SlotKind::huge)

@@ -19,15 +19,22 @@ struct SlotContents {
 	SlotKind kind = SlotKind::empty;
 	u64 value = 0;
 	u32 size = 0; // stored bytes: compressed length, or kPageSize
+	// Which algorithm compressed it: 0 is comp_algorithm, 1..3 the
+	// recomp_algorithm of that priority.
+	u8 priority = 0;
 };
+
+// comp_algorithm plus up to three secondary algorithms, as upstream.
+inline constexpr unsigned int kMaxPriorities = 4;
 
 class Slot {
 public:
 	// flags word layout: stored size in the low bits, then the lock
-	// bit, the kind bits and the writeback state; the last access time
-	// (seconds) fills the high half, so access tracking costs no extra
-	// bytes (stock 6.1 needs 24 per slot for it).  Only the lock bit is
-	// touched atomically; the rest changes only under the lock.
+	// bit, the kind bits, the post-processing state and the priority of
+	// the algorithm that compressed it; the last access time (seconds)
+	// fills the high half, so access tracking and recompression cost no
+	// extra bytes (stock 6.1 needs 24 per slot for access times).  Only
+	// the lock bit is touched atomically; the rest changes only under it.
 	static constexpr unsigned int kSizeBits = kPageShift + 1;
 	static constexpr unsigned long kSizeMask = (1UL << kSizeBits) - 1;
 	static constexpr unsigned int kLockBit = kSizeBits;
@@ -36,12 +43,25 @@ public:
 	static constexpr unsigned long kBacking = 1UL << (kSizeBits + 3);
 	static constexpr unsigned long kIdle = 1UL << (kSizeBits + 4);
 	static constexpr unsigned long kUnderWriteback = 1UL << (kSizeBits + 5);
+	// No secondary algorithm made it smaller: recompress skips it,
+	// `writeback incompressible` takes it.
+	static constexpr unsigned long kIncompressible = 1UL << (kSizeBits + 6);
+	static constexpr unsigned long kUnderRecompress = 1UL << (kSizeBits + 7);
+	static constexpr unsigned int kPriorityShift = kSizeBits + 8;
+	static constexpr unsigned long kPriorityMask = 3UL << kPriorityShift;
 	static constexpr unsigned int kTimeShift = 32;
+	static_assert(kPriorityShift + 2 <= kTimeShift);
+	static_assert(kMaxPriorities == 4, "two priority bits");
 
 	// Callers hold lock() for everything below.
 	SlotContents get() const;
-	// New contents: not idle, not under writeback; access time kept.
+	// New contents: not idle, not under writeback or recompression,
+	// not incompressible; access time kept.
 	void set(const SlotContents &c);
+	// The same page in a new form (recompression): its access time and
+	// idle, writeback and incompressible state stay, since the data
+	// has not changed; only the recompression mark goes.
+	void replace(const SlotContents &c);
 	void clear() { set({}); }
 	// The same object at a new address (compaction): every flag, the
 	// size and the access time stay as they are.
@@ -58,6 +78,9 @@ public:
 	void unlock() { zcx_bit_unlock(kLockBit, &flags_); }
 
 private:
+	// Writes c's kind, size, priority and value; of the old flags only
+	// those in kept survive.
+	void store(const SlotContents &c, unsigned long kept);
 	unsigned long load_flags() const
 	{
 		return __atomic_load_n(&flags_, __ATOMIC_RELAXED);
