@@ -1,33 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Compressors and per-CPU streams.  LZO and LZO-RLE call the kernel's
- * built-in lib/lzo directly; the others go through the crypto API, which
- * loads their modules on demand, so zram.ko needs nothing that Debian's
- * kernel does not build in.  Each CPU's stream (buffer + compressor state)
- * is created by a CPU-hotplug callback and used with preemption disabled.
+ * built-in lib/lzo directly; zstd and lz4hc call lib/zstd and lib/lz4
+ * directly too, as upstream zram does since 6.12, so that algorithm_params
+ * can choose their level (the crypto API fixes it).  Their compressors are
+ * modules on Debian (zstd_compress, lz4hc_compress): modprobe loads them
+ * first, insmod needs them loaded (6.1's symbol_get refuses their
+ * non-GPL exports).  lz4 and 842 go through the crypto API.  Every
+ * algorithm of a disk
+ * (comp_algorithm and each recomp_algorithm) has its own per-CPU streams
+ * (buffer + compressor state), created by a CPU-hotplug callback and used
+ * with preemption disabled.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cpuhotplug.h>
 #include <linux/crypto.h>
+#include <linux/lz4.h>
 #include <linux/lzo.h>
 #include <linux/mm.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/zstd.h>
 
 #include "zcx/abi.h"
 #include "zram_drv.h"
 
 /* Stock 6.1's list and order; what the running kernel lacks is not shown. */
+/*
+ * Default levels are the crypto API's (ZSTD_DEF_LEVEL, LZ4HC_DEFAULT_CLEVEL),
+ * so choosing zstd or lz4hc compresses exactly as stock does.
+ */
 static const struct zram_backend zram_backends[] = {
 	{ .name = "lzo", .kind = ZRAM_BACKEND_LZO },
 	{ .name = "lzo-rle", .kind = ZRAM_BACKEND_LZO_RLE },
 	{ .name = "lz4", .kind = ZRAM_BACKEND_CRYPTO },
-	{ .name = "lz4hc", .kind = ZRAM_BACKEND_CRYPTO },
+	{ .name = "lz4hc", .kind = ZRAM_BACKEND_LZ4HC, .min_level = LZ4HC_MIN_CLEVEL,
+	  .max_level = LZ4HC_MAX_CLEVEL, .default_level = LZ4HC_DEFAULT_CLEVEL },
 	{ .name = "842", .kind = ZRAM_BACKEND_CRYPTO },
-	{ .name = "zstd", .kind = ZRAM_BACKEND_CRYPTO },
+	{ .name = "zstd", .kind = ZRAM_BACKEND_ZSTD, .min_level = 1,
+	  .max_level = 22, .default_level = 3 },
 };
 
 static enum cpuhp_state zram_cpuhp_state;
@@ -44,8 +58,16 @@ const struct zram_backend *zram_backend_default(void)
  */
 static bool zram_backend_available(const struct zram_backend *backend)
 {
-	if (backend->kind != ZRAM_BACKEND_CRYPTO)
+	switch (backend->kind) {
+	case ZRAM_BACKEND_LZO:
+	case ZRAM_BACKEND_LZO_RLE:
 		return true;
+	case ZRAM_BACKEND_ZSTD:
+	case ZRAM_BACKEND_LZ4HC:
+		return !IS_ENABLED(ZCX_STREAMS_MUTEX);
+	case ZRAM_BACKEND_CRYPTO:
+		break;
+	}
 	return !IS_ENABLED(ZCX_STREAMS_MUTEX) &&
 	       crypto_has_comp(backend->name, 0, 0);
 }
@@ -65,9 +87,9 @@ const struct zram_backend *zram_backend_find(const char *buf, size_t len)
 	return NULL;
 }
 
-ssize_t zram_backends_show(const struct zram_backend *selected, char *buf)
+ssize_t zram_backends_show_at(const struct zram_backend *selected, char *buf,
+			      ssize_t at)
 {
-	ssize_t at = 0;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(zram_backends); i++) {
@@ -82,93 +104,193 @@ ssize_t zram_backends_show(const struct zram_backend *selected, char *buf)
 	return at;
 }
 
+ssize_t zram_backends_show(const struct zram_backend *selected, char *buf)
+{
+	return zram_backends_show_at(selected, buf, 0);
+}
+
 /* ---- per-CPU streams ---- */
 
-static void zram_stream_free(const struct zram_backend *backend,
+/* lib/zstd's state for one stream: both directions, sized for one page. */
+struct zram_zstd_ctx {
+	zstd_parameters params;
+	zstd_cctx *cctx;
+	zstd_dctx *dctx;
+	void *cwork, *dwork;
+};
+
+static void zram_zstd_ctx_free(struct zram_zstd_ctx *z)
+{
+	if (!z)
+		return;
+	kvfree(z->cwork);
+	kvfree(z->dwork);
+	kfree(z);
+}
+
+static struct zram_zstd_ctx *zram_zstd_ctx_alloc(int level)
+{
+	struct zram_zstd_ctx *z = kzalloc(sizeof(*z), GFP_KERNEL);
+	size_t csize, dsize;
+
+	if (!z)
+		return NULL;
+	z->params = zstd_get_params(level, PAGE_SIZE);
+	csize = zstd_cctx_workspace_bound(&z->params.cParams);
+	dsize = zstd_dctx_workspace_bound();
+	z->cwork = kvzalloc(csize, GFP_KERNEL);
+	z->dwork = kvzalloc(dsize, GFP_KERNEL);
+	if (z->cwork && z->dwork) {
+		z->cctx = zstd_init_cctx(z->cwork, csize);
+		z->dctx = zstd_init_dctx(z->dwork, dsize);
+	}
+	if (!z->cctx || !z->dctx) {
+		zram_zstd_ctx_free(z);
+		return NULL;
+	}
+	return z;
+}
+
+static void zram_stream_free(const struct zram_comp *comp,
 			     struct zcx_stream *stream)
 {
 	free_pages((unsigned long)stream->buffer, 1);
-	if (backend->kind == ZRAM_BACKEND_CRYPTO) {
+	switch (comp->backend->kind) {
+	case ZRAM_BACKEND_CRYPTO:
 		if (!IS_ERR_OR_NULL(stream->ctx))
 			crypto_free_comp(stream->ctx);
-	} else {
+		break;
+	case ZRAM_BACKEND_ZSTD:
+		zram_zstd_ctx_free(stream->ctx);
+		break;
+	default:
 		kvfree(stream->ctx);
 	}
 	stream->buffer = NULL;
 	stream->ctx = NULL;
 }
 
-static int zram_stream_alloc(const struct zram_backend *backend,
+static int zram_stream_alloc(const struct zram_comp *comp,
 			     struct zcx_stream *stream)
 {
+	const struct zram_backend *backend = comp->backend;
+
 	BUILD_BUG_ON(ZCX_STREAM_BUFFER_SIZE != PAGE_SIZE << 1);
 	stream->buffer = (void *)__get_free_pages(GFP_KERNEL, 1);
-	if (backend->kind == ZRAM_BACKEND_CRYPTO)
+	switch (backend->kind) {
+	case ZRAM_BACKEND_CRYPTO:
 		stream->ctx = crypto_alloc_comp(backend->name, 0, 0);
-	else
+		break;
+	case ZRAM_BACKEND_ZSTD:
+		stream->ctx = zram_zstd_ctx_alloc(comp->level);
+		break;
+	case ZRAM_BACKEND_LZ4HC:
+		stream->ctx = kvmalloc(LZ4HC_MEM_COMPRESS, GFP_KERNEL);
+		break;
+	default:
 		stream->ctx = kvmalloc(LZO1X_1_MEM_COMPRESS, GFP_KERNEL);
+	}
 	if (!stream->buffer || IS_ERR_OR_NULL(stream->ctx)) {
-		zram_stream_free(backend, stream);
+		zram_stream_free(comp, stream);
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+static void zram_cpu_free(struct zram_host *host, unsigned int cpu)
+{
+	unsigned int p;
+
+	for (p = 0; p < ZCX_MAX_PRIORITIES; p++) {
+		struct zram_comp *comp = &host->comps[p];
+
+		if (comp->backend)
+			zram_stream_free(comp, per_cpu_ptr(comp->streams, cpu));
+	}
 }
 
 /* A CPU coming up, or already up when a disk is initialised. */
 static int zram_cpu_prepare(unsigned int cpu, struct hlist_node *node)
 {
 	struct zram_host *host = hlist_entry(node, struct zram_host, cpuhp_node);
+	unsigned int p;
 
-	/* On failure the hotplug core rolls back the CPUs already prepared. */
-	if (zram_stream_alloc(host->backend, per_cpu_ptr(host->streams, cpu))) {
-		pr_err("no memory for CPU %u's %s stream\n", cpu,
-		       host->backend->name);
-		return -ENOMEM;
+	/*
+	 * On failure the hotplug core rolls back the CPUs already prepared;
+	 * this one's streams are ours to free.
+	 */
+	for (p = 0; p < ZCX_MAX_PRIORITIES; p++) {
+		struct zram_comp *comp = &host->comps[p];
+
+		if (!comp->backend)
+			continue;
+		if (zram_stream_alloc(comp, per_cpu_ptr(comp->streams, cpu))) {
+			pr_err("no memory for CPU %u's %s stream\n", cpu,
+			       comp->backend->name);
+			zram_cpu_free(host, cpu);
+			return -ENOMEM;
+		}
 	}
 	return 0;
 }
 
-/* A CPU gone, or the disk being reset: nobody uses its stream now. */
+/* A CPU gone, or the disk being reset: nobody uses its streams now. */
 static int zram_cpu_dead(unsigned int cpu, struct hlist_node *node)
 {
-	struct zram_host *host = hlist_entry(node, struct zram_host, cpuhp_node);
-
-	zram_stream_free(host->backend, per_cpu_ptr(host->streams, cpu));
+	zram_cpu_free(hlist_entry(node, struct zram_host, cpuhp_node), cpu);
 	return 0;
+}
+
+static void zram_host_free_streams(struct zram_host *host)
+{
+	unsigned int p;
+
+	for (p = 0; p < ZCX_MAX_PRIORITIES; p++) {
+		free_percpu(host->comps[p].streams);
+		host->comps[p].streams = NULL;
+		host->comps[p].backend = NULL;
+	}
+	host->initialised = false;
 }
 
 #ifndef ZCX_STREAMS_MUTEX
-int zram_host_init(struct zram_host *host, const struct zram_backend *backend)
+int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg)
 {
+	unsigned int p;
 	int ret;
 
-	host->backend = backend;
-	host->streams = alloc_percpu(struct zcx_stream);
-	if (!host->streams) {
-		host->backend = NULL;
-		return -ENOMEM;
+	for (p = 0; p < ZCX_MAX_PRIORITIES; p++) {
+		const struct zram_backend *b = cfg->backend[p];
+
+		if (!b)
+			continue;
+		host->comps[p].backend = b;
+		host->comps[p].level = cfg->level[p] ?: b->default_level;
+		host->comps[p].streams = alloc_percpu(struct zcx_stream);
+		if (!host->comps[p].streams) {
+			zram_host_free_streams(host);
+			return -ENOMEM;
+		}
 	}
 	ret = cpuhp_state_add_instance(zram_cpuhp_state, &host->cpuhp_node);
 	if (ret) {
-		free_percpu(host->streams);
-		host->streams = NULL;
-		host->backend = NULL;
+		zram_host_free_streams(host);
+		return ret;
 	}
-	return ret;
+	host->initialised = true;
+	return 0;
 }
 
 void zram_host_destroy(struct zram_host *host)
 {
 	cpuhp_state_remove_instance(zram_cpuhp_state, &host->cpuhp_node);
-	free_percpu(host->streams);
-	host->streams = NULL;
-	host->backend = NULL;
+	zram_host_free_streams(host);
 }
 
-struct zcx_stream *zcx_stream_get(struct zcx_host *h)
+struct zcx_stream *zcx_stream_get(struct zcx_host *h, unsigned int priority)
 {
 	preempt_disable();
-	return this_cpu_ptr(((struct zram_host *)h)->streams);
+	return this_cpu_ptr(((struct zram_host *)h)->comps[priority].streams);
 }
 
 void zcx_stream_put(struct zcx_host *h)
@@ -176,25 +298,31 @@ void zcx_stream_put(struct zcx_host *h)
 	preempt_enable();
 }
 #else
-int zram_host_init(struct zram_host *host, const struct zram_backend *backend)
+int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg)
 {
-	int ret = zram_stream_alloc(backend, &host->single);
+	int ret;
 
-	if (ret)
+	host->comps[0].backend = cfg->backend[0];
+	ret = zram_stream_alloc(&host->comps[0], &host->single);
+	if (ret) {
+		host->comps[0].backend = NULL;
 		return ret;
+	}
 	mutex_init(&host->lock);
-	host->backend = backend;
+	host->initialised = true;
 	return 0;
 }
 
 void zram_host_destroy(struct zram_host *host)
 {
-	zram_stream_free(host->backend, &host->single);
+	zram_stream_free(&host->comps[0], &host->single);
 	mutex_destroy(&host->lock);
-	host->backend = NULL;
+	host->comps[0].backend = NULL;
+	host->initialised = false;
 }
 
-struct zcx_stream *zcx_stream_get(struct zcx_host *h)
+/* Only priority 0: the ablation build has no recomp_algorithm. */
+struct zcx_stream *zcx_stream_get(struct zcx_host *h, unsigned int priority)
 {
 	struct zram_host *host = (struct zram_host *)h;
 
@@ -236,14 +364,16 @@ void zram_comp_exit(void)
 
 /* ---- the core's codec entry points ---- */
 
-int zcx_compress(struct zcx_host *h, struct zcx_stream *stream,
-		 const void *src, zcx_size_t *dst_len)
+int zcx_compress(struct zcx_host *h, unsigned int priority,
+		 struct zcx_stream *stream, const void *src, zcx_size_t *dst_len)
 {
-	struct zram_host *host = (struct zram_host *)h;
+	struct zram_comp *comp = &((struct zram_host *)h)->comps[priority];
+	struct zram_zstd_ctx *z;
 	unsigned int len;
+	size_t out;
 	int ret;
 
-	switch (host->backend->kind) {
+	switch (comp->backend->kind) {
 	case ZRAM_BACKEND_LZO:
 		ret = lzo1x_1_compress(src, PAGE_SIZE, stream->buffer, dst_len,
 				       stream->ctx);
@@ -252,6 +382,21 @@ int zcx_compress(struct zcx_host *h, struct zcx_stream *stream,
 		ret = lzorle1x_1_compress(src, PAGE_SIZE, stream->buffer,
 					  dst_len, stream->ctx);
 		return ret == LZO_E_OK ? 0 : -EINVAL;
+	case ZRAM_BACKEND_ZSTD:
+		z = stream->ctx;
+		out = zstd_compress_cctx(z->cctx, stream->buffer, *dst_len,
+					      src, PAGE_SIZE, &z->params);
+		if (zstd_is_error(out))
+			return -EINVAL;
+		*dst_len = out;
+		return 0;
+	case ZRAM_BACKEND_LZ4HC:
+		ret = LZ4_compress_HC(src, stream->buffer, PAGE_SIZE,
+					  *dst_len, comp->level, stream->ctx);
+		if (ret <= 0)
+			return -EINVAL;
+		*dst_len = ret;
+		return 0;
 	case ZRAM_BACKEND_CRYPTO:
 		len = *dst_len;
 		ret = crypto_comp_compress(stream->ctx, src, PAGE_SIZE,
@@ -262,21 +407,42 @@ int zcx_compress(struct zcx_host *h, struct zcx_stream *stream,
 	return -EINVAL;
 }
 
-int zcx_decompress(struct zcx_host *h, const void *src, zcx_size_t src_len,
-		   void *dst, zcx_size_t *dst_len)
+int zcx_decompress(struct zcx_host *h, unsigned int priority, const void *src,
+		   zcx_size_t src_len, void *dst, zcx_size_t *dst_len)
 {
-	struct zram_host *host = (struct zram_host *)h;
+	struct zram_comp *comp = &((struct zram_host *)h)->comps[priority];
+	struct zram_zstd_ctx *z;
 	unsigned int len;
+	size_t out;
 	int ret;
 
-	if (host->backend->kind != ZRAM_BACKEND_CRYPTO) {
+	switch (comp->backend->kind) {
+	case ZRAM_BACKEND_LZO:
+	case ZRAM_BACKEND_LZO_RLE:
 		/* Stateless; reads either LZO bitstream version. */
 		return lzo1x_decompress_safe(src, src_len, dst, dst_len);
+	case ZRAM_BACKEND_LZ4HC:
+		ret = LZ4_decompress_safe(src, dst, src_len, *dst_len);
+		if (ret < 0)
+			return ret;
+		*dst_len = ret;
+		return 0;
+	case ZRAM_BACKEND_ZSTD:
+		/* The workspace is per stream: borrow this CPU's. */
+		z = zcx_stream_get(h, priority)->ctx;
+		out = zstd_decompress_dctx(z->dctx, dst, *dst_len, src, src_len);
+		zcx_stream_put(h);
+		if (zstd_is_error(out))
+			return -EINVAL;
+		*dst_len = out;
+		return 0;
+	case ZRAM_BACKEND_CRYPTO:
+		break;
 	}
-	/* zstd keeps its workspace in the transform: borrow this CPU's. */
+	/* Transforms keep their workspace: borrow this CPU's. */
 	len = *dst_len;
-	ret = crypto_comp_decompress(zcx_stream_get(h)->ctx, src, src_len, dst,
-				     &len);
+	ret = crypto_comp_decompress(zcx_stream_get(h, priority)->ctx, src,
+				     src_len, dst, &len);
 	zcx_stream_put(h);
 	*dst_len = len;
 	return ret;

@@ -69,6 +69,17 @@ void zram_compact_exit(struct zram *zram)
 	zram->shrinker_registered = false;
 }
 
+/* A whole pass; init_lock held (either way), the core exists. */
+u64 zram_compact_all(struct zram *zram)
+{
+	u64 freed;
+
+	mutex_lock(&zram->compact_lock);
+	freed = zcx_dev_compact(zram->core, U64_MAX);
+	mutex_unlock(&zram->compact_lock);
+	return freed;
+}
+
 /*
  * Any value written runs a whole pass, as with stock (which ignores the
  * value too).  init_lock for reading keeps reset out; compact_lock keeps
@@ -84,9 +95,7 @@ static ssize_t compact_store(struct device *dev, struct device_attribute *attr,
 	if (!zram->core) {
 		ret = -EINVAL;
 	} else {
-		mutex_lock(&zram->compact_lock);
-		zcx_dev_compact(zram->core, U64_MAX);
-		mutex_unlock(&zram->compact_lock);
+		zram_compact_all(zram);
 	}
 	up_read(&zram->init_lock);
 	return ret ? ret : len;

@@ -47,7 +47,7 @@ static int zram_init_device(struct zram *zram, u64 disksize)
 {
 	int ret;
 
-	ret = zram_host_init(&zram->host, zram->backend);
+	ret = zram_host_init(&zram->host, &zram->comp);
 	if (ret)
 		return ret;
 	ret = zcx_dev_create(disksize, (struct zcx_host *)&zram->host,
@@ -66,6 +66,7 @@ static int zram_init_device(struct zram *zram, u64 disksize)
 	zcx_dev_set_mem_limit(zram->core, zram->mem_limit);
 	zram->disksize = disksize;
 	set_capacity_and_notify(zram->disk, disksize >> SECTOR_SHIFT);
+	zram_policy_start(zram);
 	return 0;
 }
 
@@ -73,6 +74,7 @@ static void zram_reset_device(struct zram *zram)
 {
 	down_write(&zram->init_lock);
 	if (init_done(zram)) {
+		zram_policy_stop(zram);
 		set_capacity_and_notify(zram->disk, 0);
 		part_stat_set_all(zram->disk->part0, 0);
 		zram_compact_exit(zram);
@@ -418,32 +420,6 @@ static ssize_t debug_stat_show(struct device *dev,
 			  s.miss_free);
 }
 
-/*
- * One file per counter, as the 2010 driver had, for old tools.  zero_pages
- * counts every page stored without allocation (same-filled, zero included).
- */
-#define ZRAM_LEGACY_ATTR(name, field)                                        \
-	static ssize_t name##_show(struct device *dev,                       \
-				   struct device_attribute *attr, char *buf) \
-	{                                                                    \
-		struct zcx_stats s;                                          \
-									     \
-		zram_read_stats(dev_to_zram(dev), &s);                       \
-		return sysfs_emit(buf, "%llu\n", s.field);                   \
-	}                                                                    \
-	static DEVICE_ATTR_RO(name)
-
-ZRAM_LEGACY_ATTR(num_reads, num_reads);
-ZRAM_LEGACY_ATTR(num_writes, num_writes);
-ZRAM_LEGACY_ATTR(failed_reads, failed_reads);
-ZRAM_LEGACY_ATTR(failed_writes, failed_writes);
-ZRAM_LEGACY_ATTR(invalid_io, invalid_io);
-ZRAM_LEGACY_ATTR(notify_free, notify_free);
-ZRAM_LEGACY_ATTR(zero_pages, same_pages);
-ZRAM_LEGACY_ATTR(orig_data_size, orig_data_size);
-ZRAM_LEGACY_ATTR(compr_data_size, compr_data_size);
-ZRAM_LEGACY_ATTR(mem_used_total, mem_used_total);
-
 static ssize_t mem_limit_store(struct device *dev,
 			       struct device_attribute *attr, const char *buf,
 			       size_t len)
@@ -484,7 +460,7 @@ static ssize_t comp_algorithm_show(struct device *dev,
 	ssize_t ret;
 
 	down_read(&zram->init_lock);
-	ret = zram_backends_show(zram->backend, buf);
+	ret = zram_backends_show(zram->comp.backend[0], buf);
 	up_read(&zram->init_lock);
 	return ret;
 }
@@ -505,7 +481,9 @@ static ssize_t comp_algorithm_store(struct device *dev,
 			zram->disk->disk_name);
 		ret = -EBUSY;
 	} else {
-		zram->backend = backend;
+		if (zram->comp.backend[0] != backend)
+			zram->comp.level[0] = 0; /* its params were another's */
+		zram->comp.backend[0] = backend;
 	}
 	up_write(&zram->init_lock);
 	return ret ? ret : len;
@@ -554,16 +532,10 @@ static struct attribute *zram_disk_attrs[] = {
 	&dev_attr_writeback_limit.attr,
 	&dev_attr_writeback_limit_enable.attr,
 	&dev_attr_compact.attr,
-	&dev_attr_num_reads.attr,
-	&dev_attr_num_writes.attr,
-	&dev_attr_failed_reads.attr,
-	&dev_attr_failed_writes.attr,
-	&dev_attr_invalid_io.attr,
-	&dev_attr_notify_free.attr,
-	&dev_attr_zero_pages.attr,
-	&dev_attr_orig_data_size.attr,
-	&dev_attr_compr_data_size.attr,
-	&dev_attr_mem_used_total.attr,
+	&dev_attr_recomp_algorithm.attr,
+	&dev_attr_recompress.attr,
+	&dev_attr_algorithm_params.attr,
+	&dev_attr_idle_policy.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(zram_disk);
@@ -587,6 +559,92 @@ static int pool_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(pool);
 
+/*
+ * debugfs zram/zramN/block_state, upstream's format: index, last access
+ * (seconds.microseconds; we keep seconds), then flags: s same-filled,
+ * w written back, h huge, i idle, r recompressed, n incompressible.
+ */
+struct zram_block_iter {
+	struct zram *zram;
+	struct zcx_slot_state st;
+	loff_t index;
+};
+
+static void *block_state_find(struct zram_block_iter *it, loff_t *pos)
+{
+	u64 nr = zcx_dev_nr_pages(it->zram->core);
+
+	for (; *pos < nr; ++*pos) {
+		if (zcx_dev_slot_state(it->zram->core, *pos, &it->st)) {
+			it->index = *pos;
+			return it;
+		}
+		if (!(*pos & 1023))
+			cond_resched();
+	}
+	return NULL;
+}
+
+static void *block_state_start(struct seq_file *m, loff_t *pos)
+{
+	struct zram_block_iter *it = m->private;
+
+	down_read(&it->zram->init_lock);
+	return init_done(it->zram) ? block_state_find(it, pos) : NULL;
+}
+
+static void *block_state_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	++*pos;
+	return block_state_find(m->private, pos);
+}
+
+static void block_state_stop(struct seq_file *m, void *v)
+{
+	struct zram_block_iter *it = m->private;
+
+	up_read(&it->zram->init_lock);
+}
+
+static int block_state_show(struct seq_file *m, void *v)
+{
+	struct zram_block_iter *it = v;
+	const struct zcx_slot_state *st = &it->st;
+
+	seq_printf(m, "%12lld %12u.%06u %c%c%c%c%c%c\n", it->index,
+		   st->access_time, 0, st->same ? 's' : '.',
+		   st->written_back ? 'w' : '.', st->huge ? 'h' : '.',
+		   st->idle ? 'i' : '.', st->recompressed ? 'r' : '.',
+		   st->incompressible ? 'n' : '.');
+	return 0;
+}
+
+static const struct seq_operations block_state_ops = {
+	.start = block_state_start,
+	.next = block_state_next,
+	.stop = block_state_stop,
+	.show = block_state_show,
+};
+
+static int block_state_open(struct inode *inode, struct file *file)
+{
+	struct zram_block_iter *it;
+
+	it = __seq_open_private(file, &block_state_ops, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	it->zram = inode->i_private;
+	return 0;
+}
+
+static const struct file_operations block_state_fops = {
+	.owner = THIS_MODULE,
+	.open = block_state_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = seq_release_private,
+};
+
 static void zram_debugfs_add(struct zram *zram)
 {
 	/* None before module init (KUnit suites run earlier). */
@@ -595,6 +653,9 @@ static void zram_debugfs_add(struct zram *zram)
 	zram->debugfs_dir = debugfs_create_dir(zram->disk->disk_name,
 					       zram_debugfs_root);
 	debugfs_create_file("pool", 0400, zram->debugfs_dir, zram, &pool_fops);
+	debugfs_create_file("block_state", 0400, zram->debugfs_dir, zram,
+			    &block_state_fops);
+	zram_policy_debugfs(zram, zram->debugfs_dir);
 }
 
 static int zram_add(void)
@@ -614,8 +675,10 @@ static int zram_add(void)
 	}
 	init_rwsem(&zram->init_lock);
 	mutex_init(&zram->compact_lock);
+	mutex_init(&zram->recompress_lock);
+	zram_policy_init(zram);
 	spin_lock_init(&zram->wb_limit_lock);
-	zram->backend = zram_backend_default();
+	zram->comp.backend[0] = zram_backend_default();
 
 	zram->disk = blk_alloc_disk(NUMA_NO_NODE);
 	if (!zram->disk) {

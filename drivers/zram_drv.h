@@ -8,6 +8,7 @@
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/shrinker.h>
+#include <linux/workqueue.h>
 
 #include "zcx/abi.h"
 
@@ -15,23 +16,57 @@ enum zram_backend_kind {
 	ZRAM_BACKEND_LZO,     /* lib/lzo, built into Debian's kernel */
 	ZRAM_BACKEND_LZO_RLE,
 	ZRAM_BACKEND_CRYPTO,  /* crypto API, module loaded on demand */
+	ZRAM_BACKEND_ZSTD,    /* lib/zstd directly: any level */
+	ZRAM_BACKEND_LZ4HC,   /* lib/lz4 directly: any level */
 };
 
 struct zram_backend {
 	const char *name;
 	enum zram_backend_kind kind;
+	/* Levels algorithm_params accepts; both 0: the algorithm has none. */
+	int min_level, max_level, default_level;
 };
 
-/* What zcx_host points at: one initialised disk's compressor. */
-struct zram_host {
-	const struct zram_backend *backend;	/* NULL until initialised */
+/*
+ * What a disk compresses with, chosen before init and kept across reset:
+ * comp_algorithm at priority 0, recomp_algorithm at 1..3 (NULL: none), and
+ * algorithm_params' level of each (0: the algorithm's default).
+ */
+struct zram_comp_config {
+	const struct zram_backend *backend[ZCX_MAX_PRIORITIES];
+	int level[ZCX_MAX_PRIORITIES];
+};
+
+/* One algorithm of an initialised disk, with its per-CPU streams. */
+struct zram_comp {
+	const struct zram_backend *backend;	/* NULL: priority unused */
+	int level;
 	struct zcx_stream __percpu *streams;
+};
+
+/* What zcx_host points at: one initialised disk's compressors. */
+struct zram_host {
+	struct zram_comp comps[ZCX_MAX_PRIORITIES];
 	struct hlist_node cpuhp_node;
+	bool initialised;
 #ifdef ZCX_STREAMS_MUTEX
 	/* Ablation build: one stream per disk behind a mutex (pre-2010). */
 	struct mutex lock;
 	struct zcx_stream single;
 #endif
+};
+
+/*
+ * idle_policy: every interval seconds (0: off), recompress up to
+ * recompress_pages pages (0: all) idle for recompress_after seconds.
+ * Changed under init_lock for writing; the counters by the worker under
+ * it for reading, one worker per disk.
+ */
+struct zram_idle_policy {
+	unsigned int interval;
+	unsigned int recompress_after;
+	u64 recompress_pages;
+	u64 runs, tried, recompressed;
 };
 
 struct zram {
@@ -42,7 +77,7 @@ struct zram {
 	struct zcx_dev *core;
 	struct zram_host host;
 	/* Chosen before init; survives reset, as with stock. */
-	const struct zram_backend *backend;
+	struct zram_comp_config comp;
 	u64 disksize;
 	u64 mem_limit;
 	/* Under disk->open_mutex: a reset or removal owns the disk. */
@@ -61,6 +96,13 @@ struct zram {
 	u64 bd_wb_limit;		/* pages writeback may still write */
 
 	struct dentry *debugfs_dir;	/* zram/zramN, see pool_show */
+
+	/* The idle policy (zram_idle_policy.c); survives reset. */
+	struct zram_idle_policy policy;
+	struct delayed_work policy_work;
+
+	/* Recompression (zram_recompress.c): one run at a time per disk. */
+	struct mutex recompress_lock;
 
 	/* Compaction (zram_compact.c): one pass at a time per disk. */
 	struct mutex compact_lock;
@@ -89,13 +131,31 @@ extern struct device_attribute dev_attr_backing_dev, dev_attr_idle,
 /* zram_compact.c */
 int zram_compact_init(struct zram *zram);
 void zram_compact_exit(struct zram *zram);
+u64 zram_compact_all(struct zram *zram);
 extern struct device_attribute dev_attr_compact;
+
+/* zram_recompress.c */
+int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
+			struct zcx_recompress_result *result);
+extern struct device_attribute dev_attr_recomp_algorithm,
+	dev_attr_recompress, dev_attr_algorithm_params;
+
+unsigned int zram_secondary_mask(struct zram *zram);
+
+/* zram_idle_policy.c */
+void zram_policy_init(struct zram *zram);
+void zram_policy_start(struct zram *zram);
+void zram_policy_stop(struct zram *zram);
+void zram_policy_debugfs(struct zram *zram, struct dentry *dir);
+extern struct device_attribute dev_attr_idle_policy;
 
 /* zram_comp.c */
 const struct zram_backend *zram_backend_default(void);
 const struct zram_backend *zram_backend_find(const char *buf, size_t len);
 ssize_t zram_backends_show(const struct zram_backend *selected, char *buf);
-int zram_host_init(struct zram_host *host, const struct zram_backend *backend);
+ssize_t zram_backends_show_at(const struct zram_backend *selected, char *buf,
+			      ssize_t at);
+int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg);
 void zram_host_destroy(struct zram_host *host);
 int zram_comp_init(void);
 void zram_comp_exit(void);

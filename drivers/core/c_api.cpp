@@ -101,6 +101,20 @@ zcx_u64 zcx_dev_compactable_pages(const zcx_dev *dev)
 	return device(dev)->compactable_pages();
 }
 
+int zcx_dev_recompress(zcx_dev *dev, const zcx_recompress_request *req,
+		       void *page, zcx_recompress_result *out)
+{
+	auto r = device(dev)->recompress(*req, static_cast<zcx::u8 *>(page));
+	if (r)
+		*out = r.value();
+	return zcx::to_errno(r);
+}
+
+int zcx_dev_slot_state(zcx_dev *dev, unsigned long index, zcx_slot_state *out)
+{
+	return device(dev)->slot_state(index, out);
+}
+
 void zcx_dev_set_mem_limit(zcx_dev *dev, zcx_u64 bytes)
 {
 	device(dev)->set_mem_limit(bytes);

@@ -39,21 +39,22 @@ void fill_page(u8 *page, u64 word)
 	zcx_memset64(page, word, kPageSize / sizeof(u64));
 }
 
-Result<usize> compress_page(zcx_host *host, const u8 *page, zcx_stream &stream)
+Result<usize> compress_page(zcx_host *host, const u8 *page, zcx_stream &stream,
+			    unsigned int priority)
 {
 	zcx_size_t out_len = ZCX_STREAM_BUFFER_SIZE;
-	const int status = zcx_compress(host, &stream, page, &out_len);
+	const int status = zcx_compress(host, priority, &stream, page, &out_len);
 	if (status != 0 || out_len > ZCX_STREAM_BUFFER_SIZE)
 		return Errc::io;
 	return usize{out_len};
 }
 
 Result<void> decompress_page(zcx_host *host, ConstByteSpan src, u8 *page,
-			     int *codec_status)
+			     int *codec_status, unsigned int priority)
 {
 	zcx_size_t out_len = kPageSize;
-	*codec_status = zcx_decompress(host, src.data(), src.size(), page,
-				       &out_len);
+	*codec_status = zcx_decompress(host, priority, src.data(), src.size(),
+				       page, &out_len);
 	if (*codec_status != 0 || out_len != kPageSize)
 		return Errc::io;
 	return {};

@@ -25,12 +25,14 @@ inline constexpr usize kHugeThreshold = 3265;
 bool page_same_filled(const u8 *page, u64 *word);
 void fill_page(u8 *page, u64 word);
 
-// Compresses one page into stream.buffer; returns the compressed length.
-Result<usize> compress_page(zcx_host *host, const u8 *page, zcx_stream &stream);
+// Compresses one page into stream.buffer with the algorithm of that
+// priority (stream must be its stream); returns the compressed length.
+Result<usize> compress_page(zcx_host *host, const u8 *page, zcx_stream &stream,
+			    unsigned int priority = 0);
 
 // Decompresses into a full page; anything but exactly one page of output
 // (truncated, corrupted or oversized input) is -EIO.
 Result<void> decompress_page(zcx_host *host, ConstByteSpan src, u8 *page,
-			     int *codec_status);
+			     int *codec_status, unsigned int priority = 0);
 
 } // namespace zcx

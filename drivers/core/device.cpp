@@ -126,7 +126,6 @@ Result<SlotContents> Device::store(u64 index, const u8 *src)
 
 Result<void> Device::write_page(u64 index, const u8 *src)
 {
-	num_writes_.inc();
 	auto stored = store(index, src);
 	if (!stored) {
 		failed_writes_.inc();
@@ -185,7 +184,6 @@ void Device::release(const SlotContents &old)
 
 Result<bool> Device::read_page(u64 index, u8 *dst, u64 *backing_block)
 {
-	num_reads_.inc();
 	Slot &slot = table_[index];
 	auto locked = slot.lock();
 	const SlotContents c = slot.get();
@@ -222,7 +220,8 @@ Result<void> Device::read_locked(u64 index, const SlotContents &c, u8 *dst)
 	}
 	const u8 *object = pool_->map(c.value);
 	int status;
-	auto ok = decompress_page(host_, {object, c.size}, dst, &status);
+	auto ok = decompress_page(host_, {object, c.size}, dst, &status,
+				  c.priority);
 	pool_->unmap(object);
 	if (!ok) {
 		failed_reads_.inc();
@@ -356,8 +355,6 @@ void Device::get_stats(zcx_stats *out) const
 	out->pages_compacted = pool_->pages_compacted();
 	out->huge_pages = huge_pages_.load();
 	out->huge_pages_since = huge_pages_since_.load();
-	out->num_reads = num_reads_.load();
-	out->num_writes = num_writes_.load();
 	out->failed_reads = failed_reads_.load();
 	out->failed_writes = failed_writes_.load();
 	out->invalid_io = invalid_io_.load();

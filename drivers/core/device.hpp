@@ -13,6 +13,11 @@
 
 namespace zcx {
 
+// One recompression run and what it did (include/zcx/abi.h).
+using RecompressRequest = zcx_recompress_request;
+using RecompressResult = zcx_recompress_result;
+using SlotState = zcx_slot_state;
+
 class Device : Pinned {
 public:
 	// host: the C layer's context for this disk (per-CPU streams,
@@ -41,6 +46,15 @@ public:
 	// one caller at a time.  Returns the pages freed.
 	u64 compact(u64 max_pages) { return pool_->compact(&move_object, this, max_pages); }
 	u64 compactable_pages() const { return pool_->compactable_pages(); }
+
+	// Recompression (drivers/core/recompress.cpp): process context, may
+	// sleep between pages, one run at a time per disk.  page is a
+	// page-sized buffer for the decompressed contents.  Every slot keeps
+	// its newest data: one written, freed, written back or compacted
+	// while its page was being recompressed is left as it is.
+	Result<RecompressResult> recompress(const RecompressRequest &req, u8 *page);
+	// false for an empty slot.
+	bool slot_state(u64 index, SlotState *out);
 	Result<bool> writeback_prepare(u64 index, int mode, u8 *dst);
 	bool writeback_commit(u64 index, u64 block);
 	void writeback_abort(u64 index);
@@ -66,6 +80,16 @@ private:
 	static xv::MoveResult move_object(void *dev, xv::Owner index,
 					  xv::Handle from);
 	Result<SlotContents> store_raw(const u8 *src);
+	enum class Recompressed { skipped, kept, smaller, incompressible, changed };
+	Result<Recompressed> recompress_slot(u64 index, const RecompressRequest &req,
+					     u32 idle_cutoff, u8 *page);
+	bool recompress_eligible(Slot &slot, const SlotContents &c,
+				 const RecompressRequest &req, u32 idle_cutoff);
+	// Compresses page with the algorithm of priority into a new pool
+	// object; none (0) if the result is not below limit.
+	Result<xv::Handle> compress_into_object(u64 index, const u8 *page,
+						unsigned int priority, usize limit,
+						u32 *len);
 	void publish(u64 index, const SlotContents &next);
 	// Slot locked, contents neither empty-of-meaning nor on the backing
 	// device: decompress or copy into dst.
@@ -87,8 +111,6 @@ private:
 	Atomic<u64> huge_pages_since_;
 	Atomic<u64> limit_pages_;
 	Atomic<u64> max_used_pages_;
-	Atomic<u64> num_reads_;
-	Atomic<u64> num_writes_;
 	Atomic<u64> failed_reads_;
 	Atomic<u64> failed_writes_;
 	Atomic<u64> invalid_io_;

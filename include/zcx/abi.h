@@ -97,26 +97,35 @@ struct zcx_stream {
 	void *ctx;
 };
 /*
- * Enters the stream section and returns the stream to use: this CPU's,
+ * Every algorithm of a disk has a priority: 0 is comp_algorithm, 1..3 the
+ * secondary algorithms of recomp_algorithm, each with its own per-CPU
+ * streams.  The core only passes priorities the disk has configured.
+ */
+#define ZCX_MAX_PRIORITIES 4
+/*
+ * Enters the stream section of the algorithm of this priority and returns
+ * the stream to use: this CPU's,
  * with preemption disabled until zcx_stream_put (the seed design).  The
  * ablation build (ZCX_STREAMS=mutex) hands out the disk's one stream under
  * a mutex instead, as zram did before per-CPU buffers.
  */
-struct zcx_stream *zcx_stream_get(struct zcx_host *host);
+struct zcx_stream *zcx_stream_get(struct zcx_host *host, unsigned int priority);
 void zcx_stream_put(struct zcx_host *host);
 
 /*
- * Compresses one page into stream->buffer with the disk's algorithm.
+ * Compresses one page into stream->buffer with the disk's algorithm of
+ * that priority.
  * Preemption disabled.  0 or a negative value on failure.
  */
-int zcx_compress(struct zcx_host *host, struct zcx_stream *stream,
-		 const void *src, zcx_size_t *dst_len);
+int zcx_compress(struct zcx_host *host, unsigned int priority,
+		 struct zcx_stream *stream, const void *src, zcx_size_t *dst_len);
 /*
  * Decompresses src into dst (capacity *dst_len, updated).  Callable in
  * atomic context; 0 or a negative, codec-specific status.
  */
-int zcx_decompress(struct zcx_host *host, const void *src, zcx_size_t src_len,
-		   void *dst, zcx_size_t *dst_len);
+int zcx_decompress(struct zcx_host *host, unsigned int priority,
+		   const void *src, zcx_size_t src_len, void *dst,
+		   zcx_size_t *dst_len);
 
 /* count copies of word at dst (the kernel's memset64: rep stosq on x86). */
 void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count);
@@ -145,8 +154,6 @@ struct zcx_stats {
 	zcx_u64 pages_compacted;
 	zcx_u64 huge_pages;
 	zcx_u64 huge_pages_since;
-	zcx_u64 num_reads;
-	zcx_u64 num_writes;
 	zcx_u64 failed_reads;
 	zcx_u64 failed_writes;
 	zcx_u64 invalid_io;
@@ -210,6 +217,42 @@ void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);
  */
 zcx_u64 zcx_dev_compact(struct zcx_dev *dev, zcx_u64 max_pages);
 zcx_u64 zcx_dev_compactable_pages(const struct zcx_dev *dev);
+/*
+ * Recompression (`recompress`, the idle policy): which slots a run takes
+ * and which secondary algorithms it tries.  Process context, may sleep;
+ * the caller serialises runs on one disk.  page is a page-sized buffer.
+ */
+struct zcx_recompress_request {
+	int idle;		/* only slots marked idle (type=idle, huge_idle) */
+	int huge;		/* only slots stored raw (type=huge, huge_idle) */
+	/* Instead of the idle mark: not accessed for this many seconds. */
+	unsigned int min_age;
+	/* Only objects of at least this size, new forms only below it. */
+	unsigned int threshold;
+	zcx_u64 max_pages;	/* slots tried, recompressed or not; 0: all */
+	unsigned int priorities; /* bit p: try priority p (1..3), lowest first */
+	unsigned int configured; /* secondary algorithms the disk has */
+};
+struct zcx_recompress_result {
+	zcx_u64 tried;		/* slots a secondary algorithm ran on */
+	zcx_u64 recompressed;	/* now stored smaller */
+	zcx_u64 incompressible;	/* no algorithm shrank them: now marked */
+	zcx_u64 changed;	/* rewritten or freed meanwhile: left as is */
+};
+int zcx_dev_recompress(struct zcx_dev *dev,
+		       const struct zcx_recompress_request *req, void *page,
+		       struct zcx_recompress_result *out);
+
+/* debugfs block_state: one slot, as upstream's flags s w h i r n. */
+struct zcx_slot_state {
+	unsigned int access_time; /* seconds since boot */
+	unsigned char same, written_back, huge, idle, recompressed,
+		incompressible;
+};
+/* 0 for an empty slot, 1 and *out filled otherwise. */
+int zcx_dev_slot_state(struct zcx_dev *dev, unsigned long index,
+		       struct zcx_slot_state *out);
+
 void zcx_dev_set_mem_limit(struct zcx_dev *dev, zcx_u64 bytes);
 void zcx_dev_reset_mem_used_max(struct zcx_dev *dev);
 void zcx_dev_get_stats(const struct zcx_dev *dev, struct zcx_stats *out);

@@ -206,7 +206,11 @@ struct HostStream {
 
 struct zcx_host {
 	std::mutex mu;
-	std::map<std::thread::id, std::unique_ptr<HostStream>> per_thread;
+	// Priority 0 always; others once host::configure_priority says so.
+	unsigned int priorities = 1;
+	std::map<std::pair<std::thread::id, unsigned int>,
+		 std::unique_ptr<HostStream>>
+		per_thread;
 };
 
 extern "C" {
@@ -470,16 +474,21 @@ void zcx_bit_unlock(unsigned int bit, unsigned long *word)
 }
 
 // Like the kernel's per-CPU section: preemption stays off until put.
-zcx_stream *zcx_stream_get(zcx_host *streams)
+zcx_stream *zcx_stream_get(zcx_host *streams, unsigned int priority)
 {
 	zcx_preempt_disable();
 	std::lock_guard<std::mutex> g(streams->mu);
-	auto &slot = streams->per_thread[std::this_thread::get_id()];
+	if (priority >= ZCX_MAX_PRIORITIES ||
+	    !(streams->priorities & (1u << priority)))
+		die("zcx_stream_get of priority %u, which the disk has not configured",
+		    priority);
+	auto &slot = streams->per_thread[{std::this_thread::get_id(), priority}];
 	if (!slot) {
 		slot = std::make_unique<HostStream>();
 		// Exact sizes, so ASan catches a stream overrun.
 		slot->stream.buffer = std::malloc(ZCX_STREAM_BUFFER_SIZE);
-		slot->stream.ctx = std::malloc(LZO1X_1_MEM_COMPRESS);
+		slot->stream.ctx = std::malloc(priority ? LZO1X_999_MEM_COMPRESS
+							: LZO1X_1_MEM_COMPRESS);
 		if (!slot->stream.buffer || !slot->stream.ctx)
 			die("out of memory for a stream");
 	}
@@ -493,28 +502,59 @@ void zcx_stream_put(zcx_host *)
 	zcx_preempt_enable();
 }
 
-// The host's only algorithm is LZO1X-1 (liblzo2), the kernel's "lzo".
-int zcx_compress(zcx_host *, zcx_stream *stream, const void *src,
-		 zcx_size_t *dst_len)
+namespace {
+
+// The host's algorithms: priority 0 is LZO1X-1 (liblzo2), the kernel's
+// "lzo"; the secondary ones are LZO1X-999, denser and slower, each with
+// its output XORed with a key of its own, so that decoding an object with
+// another priority's decompressor fails, as it would between real
+// algorithms.
+unsigned char priority_key(unsigned int priority) { return 0x3b * priority; }
+
+void check_priority(zcx_host *host, unsigned int priority, const char *what)
 {
+	const unsigned int configured = host ? host->priorities : 1;
+	if (priority >= ZCX_MAX_PRIORITIES || !(configured & (1u << priority)))
+		die("%s with priority %u, which the disk has not configured",
+		    what, priority);
+}
+
+} // namespace
+
+int zcx_compress(zcx_host *host, unsigned int priority, zcx_stream *stream,
+		 const void *src, zcx_size_t *dst_len)
+{
+	check_priority(host, priority, "zcx_compress");
 	ensure_lzo_init();
 	lzo_uint out_len = 0;
-	const int rc = lzo1x_1_compress(static_cast<const unsigned char *>(src),
-					ZCX_PAGE_SIZE,
-					static_cast<unsigned char *>(stream->buffer),
-					&out_len, stream->ctx);
+	auto *out = static_cast<unsigned char *>(stream->buffer);
+	const auto *in = static_cast<const unsigned char *>(src);
+	const int rc = priority
+		? lzo1x_999_compress(in, ZCX_PAGE_SIZE, out, &out_len, stream->ctx)
+		: lzo1x_1_compress(in, ZCX_PAGE_SIZE, out, &out_len, stream->ctx);
+	for (lzo_uint i = 0; priority && i < out_len; i++)
+		out[i] ^= priority_key(priority);
 	*dst_len = out_len;
 	return rc;
 }
 
-int zcx_decompress(zcx_host *, const void *src, zcx_size_t src_len, void *dst,
-		   zcx_size_t *dst_len)
+int zcx_decompress(zcx_host *host, unsigned int priority, const void *src,
+		   zcx_size_t src_len, void *dst, zcx_size_t *dst_len)
 {
+	check_priority(host, priority, "zcx_decompress");
 	ensure_lzo_init();
+	const auto *in = static_cast<const unsigned char *>(src);
+	std::vector<unsigned char> plain; // priority 0 (benchmarks) copies nothing
+	if (priority) {
+		plain.assign(in, in + src_len);
+		for (auto &b : plain)
+			b ^= priority_key(priority);
+		in = plain.data();
+	}
 	lzo_uint out_len = *dst_len; // in: capacity, out: produced
-	const int rc = lzo1x_decompress_safe(
-		static_cast<const unsigned char *>(src), src_len,
-		static_cast<unsigned char *>(dst), &out_len, nullptr);
+	const int rc = lzo1x_decompress_safe(in, src_len,
+					     static_cast<unsigned char *>(dst),
+					     &out_len, nullptr);
 	*dst_len = out_len;
 	return rc;
 }
@@ -714,5 +754,11 @@ void reset_counters()
 zcx_host *streams_create() { return new zcx_host; }
 
 void streams_destroy(zcx_host *streams) { delete streams; }
+
+void configure_priority(zcx_host *streams, unsigned int priority)
+{
+	std::lock_guard<std::mutex> g(streams->mu);
+	streams->priorities |= 1u << priority;
+}
 
 } // namespace host

@@ -87,6 +87,9 @@ std::vector<unsigned long> backing_frees();
 // first use and freed with the set.
 zcx_host *streams_create();
 void streams_destroy(zcx_host *streams);
+// Gives the disk a secondary algorithm of this priority (1..3): LZO1X-999
+// in a format of its own (platform_host.cpp).
+void configure_priority(zcx_host *streams, unsigned int priority);
 
 } // namespace host
 

@@ -191,8 +191,6 @@ TEST_F(DeviceTest, RoundTripsEveryKindOfPage)
 	const zcx_stats s = stats();
 	expect_tally(s, tally);
 	EXPECT_EQ(s.huge_pages_since, tally.huge);
-	EXPECT_EQ(s.num_writes, written.size());
-	EXPECT_EQ(s.num_reads, 0u);
 	EXPECT_EQ(s.failed_writes, 0u);
 	EXPECT_GT(tally.same, 0u);
 	EXPECT_GT(tally.huge, 0u);
@@ -206,7 +204,6 @@ TEST_F(DeviceTest, RoundTripsEveryKindOfPage)
 		ASSERT_EQ(read_ok(i), it == written.end() ? zeros : it->second)
 			<< "index " << i;
 	}
-	EXPECT_EQ(stats().num_reads, kPages);
 	EXPECT_EQ(stats().failed_reads, 0u);
 }
 
@@ -263,8 +260,6 @@ TEST_F(DeviceTest, CountersAreExact)
 	zcx_dev_count_failed(dev_, 0);
 	zcx_dev_set_mem_limit(dev_, 1 << 20);
 	const zcx_stats s = stats();
-	EXPECT_EQ(s.num_writes, 2u);
-	EXPECT_EQ(s.num_reads, 2u);
 	EXPECT_EQ(s.invalid_io, 2u);
 	EXPECT_EQ(s.failed_writes, 1u);
 	EXPECT_EQ(s.failed_reads, 2u);
@@ -650,8 +645,6 @@ void DeviceTest::concurrent_io(bool compacting)
 	}
 
 	zcx_stats s = stats();
-	EXPECT_EQ(s.num_writes, writes.load());
-	EXPECT_EQ(s.num_reads, reads.load());
 	EXPECT_EQ(s.failed_writes + s.failed_reads, 0u);
 
 	// Quiescent: the counters must match what the slots hold.

@@ -88,10 +88,10 @@ TEST_F(PlatformTest, LzoRoundTrip)
 	test::Bytes wrkmem(LZO1X_1_MEM_COMPRESS);
 	zcx_stream stream{packed.data(), wrkmem.data()};
 	zcx_size_t len = packed.size();
-	ASSERT_EQ(zcx_compress(nullptr, &stream, page.data(), &len), 0);
+	ASSERT_EQ(zcx_compress(nullptr, 0, &stream, page.data(), &len), 0);
 	test::Bytes out(ZCX_PAGE_SIZE);
 	zcx_size_t out_len = out.size();
-	ASSERT_EQ(zcx_decompress(nullptr, packed.data(), len, out.data(),
+	ASSERT_EQ(zcx_decompress(nullptr, 0, packed.data(), len, out.data(),
 				 &out_len),
 		  0);
 	EXPECT_EQ(out_len, ZCX_PAGE_SIZE);

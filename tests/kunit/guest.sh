@@ -7,7 +7,7 @@ set -euo pipefail
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/../vm/lib.sh"
 echo "kunit-guest: $(uname -r), $(nproc) CPUs"
-insmod "$T_KO" num_devices=1
+insmod_zram "$T_KO" num_devices=1
 rmmod zram
 if [[ -w /sys/kernel/debug/kmemleak ]]; then
 	kmemleak_clean_of_ours || { echo "kunit-guest: kmemleak reports leaks of zram.ko"; exit 1; }

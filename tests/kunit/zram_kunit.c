@@ -242,14 +242,15 @@ static int codec_init(struct kunit *test)
 	/* 6.1 runs module suites before the module's init. */
 	if (zram_comp_init())
 		return -ENOMEM;
-	return zram_host_init(&c->host, zram_backend_find("lzo", 3));
+	return zram_host_init(&c->host, &(struct zram_comp_config){
+		.backend = { zram_backend_find("lzo", 3) } });
 }
 
 static void codec_exit(struct kunit *test)
 {
 	struct codec_ctx *c = test->priv;
 
-	if (c && c->host.backend)
+	if (c && c->host.initialised)
 		zram_host_destroy(&c->host);
 }
 
@@ -340,13 +341,13 @@ static void streams_follow_cpu_hotplug(struct kunit *test)
 		kunit_skip(test, "the ablation build has no per-CPU streams");
 	if (num_online_cpus() < 2 || !cpu_online(1))
 		kunit_skip(test, "needs CPU 1 online");
-	s1 = per_cpu_ptr(c->host.streams, 1);
+	s1 = per_cpu_ptr(c->host.comps[0].streams, 1);
 	KUNIT_ASSERT_NOT_NULL(test, s1->buffer);
 	KUNIT_ASSERT_EQ(test, remove_cpu(1), 0);
 	/* The dead callback freed CPU 1's stream, nothing else. */
 	KUNIT_EXPECT_NULL(test, s1->buffer);
 	KUNIT_EXPECT_NULL(test, s1->ctx);
-	KUNIT_EXPECT_NOT_NULL(test, per_cpu_ptr(c->host.streams, 0)->buffer);
+	KUNIT_EXPECT_NOT_NULL(test, per_cpu_ptr(c->host.comps[0].streams, 0)->buffer);
 	KUNIT_ASSERT_EQ(test, add_cpu(1), 0);
 	KUNIT_EXPECT_NOT_NULL(test, s1->buffer);
 	KUNIT_EXPECT_NOT_NULL(test, s1->ctx);

@@ -20,7 +20,7 @@ load() { # percpu|mutex|percpu-b
 	(unload_zram)
 	local ko=$KO
 	[[ $1 != mutex ]] || ko=$KO_MUTEX
-	insmod "$ko" num_devices=1 || fail "insmod $ko"
+	insmod_zram "$ko" num_devices=1 || fail "insmod $ko"
 	[[ $(cat /sys/module/zram/srcversion) == "$(modinfo -F srcversion "$ko")" ]] ||
 		fail "loaded zram is not $ko"
 	echo $((SIZE_MB * 4))M >/sys/block/zram0/disksize

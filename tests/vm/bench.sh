@@ -23,7 +23,7 @@ setup_target() { # stock|ours|brd [DISKSIZE] -> prints the device
 	rmmod brd 2>/dev/null || true
 	case $1 in
 	ours)
-		insmod "$KO" num_devices=1
+		insmod_zram "$KO" num_devices=1
 		assert_ours
 		;;
 	stock)
@@ -145,7 +145,7 @@ vmalloc_kb() { awk '/^VmallocUsed:/ {print $2}' /proc/meminfo; }
 TABLE_DISK_GB=8
 for target in stock ours; do
 	(unload_zram)
-	if [[ $target == ours ]]; then insmod "$KO" num_devices=1; assert_ours; else load_stock num_devices=1; fi
+	if [[ $target == ours ]]; then insmod_zram "$KO" num_devices=1; assert_ours; else load_stock num_devices=1; fi
 	before=$(vmalloc_kb)
 	echo ${TABLE_DISK_GB}G >/sys/block/zram0/disksize
 	after=$(vmalloc_kb)

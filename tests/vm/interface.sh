@@ -118,16 +118,17 @@ test_stat_files() {
 	[[ $(wc -w <$z/bd_stat) == 3 ]] || fail "bd_stat: $(cat $z/bd_stat)"
 	[[ $(head -n1 $z/debug_stat) == "version: 1" && $(wc -w <$z/debug_stat) == 4 ]] ||
 		fail "debug_stat: $(cat $z/debug_stat)"
+	# The 2010 driver's one-file counters are gone, as upstream removed
+	# them before 6.1: tools that find num_reads take a pre-4.x path.
 	for f in num_reads num_writes failed_reads failed_writes invalid_io \
 		notify_free zero_pages orig_data_size compr_data_size mem_used_total; do
-		[[ $(cat $z/$f) =~ ^[0-9]+$ ]] || fail "$f: '$(cat $z/$f)'"
-		[[ $(stat -c %a $z/$f) == 444 ]] || fail "$f mode"
+		[[ ! -e $z/$f ]] || fail "$f still exists"
 	done
-	(($(cat $z/num_writes) >= 272)) || fail "num_writes $(cat $z/num_writes)"
-	(($(cat $z/num_reads) >= 256)) || fail "num_reads $(cat $z/num_reads)"
-	[[ $(cat $z/zero_pages) == 16 && $(mm_field zram0 6) == 16 ]] || fail "zero pages"
-	[[ $(cat $z/orig_data_size) == $(mm_field zram0 1) ]] || fail "orig_data_size"
-	[[ $(cat $z/mem_used_total) == $(mm_field zram0 3) ]] || fail "mem_used_total"
+	[[ $(mm_field zram0 6) == 16 ]] || fail "zero pages: mm_stat $(cat $z/mm_stat)"
+	# What they counted is in mm_stat and io_stat, and in the block
+	# layer's own stat: 256 reads, 272 writes.
+	read -r -a st </sys/block/zram0/stat
+	((st[0] >= 256 && st[4] >= 272)) || fail "block stat: ${st[*]}"
 	[[ $(mm_field zram0 5) -ge $(mm_field zram0 3) ]] || fail "mem_used_max below mem_used"
 	[[ $(cat $z/max_comp_streams) == "$(nproc)" ]] || fail "max_comp_streams"
 	set_attr zram0 max_comp_streams 8

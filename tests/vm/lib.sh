@@ -28,10 +28,21 @@ fail() {
 
 note() { echo "  $*"; }
 
+# insmod of a zram.ko by path, after the modules it links against
+# (zstd_compress, lz4hc_compress: modinfo's depends), as modprobe would.
+# Where they are built in (the debug kernel) modprobe has nothing to do.
+insmod_zram() { # KO [PARAM...]
+	local dep
+	for dep in $(modinfo -F depends "$1" | tr , ' '); do
+		modprobe -q "$dep" 2>/dev/null || true
+	done
+	insmod "$@"
+}
+
 # Loads our zram.ko by path, never the stock one, and proves it.
 load_ours() {
 	unload_zram
-	insmod "$KO" "$@" || fail "insmod $KO $* failed"
+	insmod_zram "$KO" "$@" || fail "insmod $KO $* failed"
 	assert_ours
 	settle_udev
 }

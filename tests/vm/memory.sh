@@ -60,6 +60,6 @@ export MB
 load_stock num_devices=1
 experiment stock
 for variant in ${T_KO_VARIANTS:-ours=$KO}; do
-	insmod "${variant#*=}" num_devices=1
+	insmod_zram "${variant#*=}" num_devices=1
 	experiment "${variant%%=*}"
 done

@@ -61,7 +61,7 @@ setup_driver() { # stock|ours
 	(unload_zram)
 	case $1 in
 	ours)
-		insmod "$KO" num_devices=1
+		insmod_zram "$KO" num_devices=1
 		assert_ours
 		;;
 	stock)

@@ -9,12 +9,13 @@
 
 namespace zcx {
 
-// A compression stream for the guard's lifetime: this CPU's, with
-// preemption disabled.  Code holding one must not sleep.
+// A compression stream for the guard's lifetime: this CPU's stream of the
+// algorithm of that priority, with preemption disabled.  Code holding one
+// must not sleep.
 class [[nodiscard]] StreamSection : Pinned {
 public:
-	explicit StreamSection(zcx_host *host)
-		: host_(host), stream_(zcx_stream_get(host))
+	explicit StreamSection(zcx_host *host, unsigned int priority = 0)
+		: host_(host), stream_(zcx_stream_get(host, priority))
 	{
 	}
 	~StreamSection() { zcx_stream_put(host_); }

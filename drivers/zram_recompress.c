@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Recompression and algorithm parameters, with upstream's interface
+ * (6.2-6.12) on 6.1: recomp_algorithm and algorithm_params before init,
+ * recompress after.  The core decides per slot (drivers/core/recompress.cpp);
+ * this file parses the attributes with the one key=value parser and runs
+ * one recompression at a time per disk, which the idle policy shares.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sysfs.h>
+
+#include "zcx/abi.h"
+#include "zram_drv.h"
+
+#define ZRAM_NO_PRIORITY (-1)
+
+/* An algorithm name in a token's value, as zram_backend_find wants it. */
+static const struct zram_backend *kv_backend(const struct zcx_kv *kv)
+{
+	return kv->value ? zram_backend_find(kv->value, kv->value_len) : NULL;
+}
+
+static int kv_priority(const struct zcx_kv *kv, int *prio)
+{
+	u64 v;
+
+	if (zcx_kv_u64(kv, &v) || v >= ZCX_MAX_PRIORITIES)
+		return -EINVAL;
+	*prio = v;
+	return 0;
+}
+
+static ssize_t recomp_algorithm_show(struct device *dev,
+				     struct device_attribute *attr, char *buf)
+{
+	struct zram *zram = dev_to_zram(dev);
+	ssize_t at = 0;
+	int p;
+
+	down_read(&zram->init_lock);
+	for (p = 1; p < ZCX_MAX_PRIORITIES; p++) {
+		if (!zram->comp.backend[p])
+			continue;
+		at += sysfs_emit_at(buf, at, "#%d: ", p);
+		at = zram_backends_show_at(zram->comp.backend[p], buf, at);
+	}
+	up_read(&zram->init_lock);
+	return at;
+}
+
+/* "algo=NAME [priority=N]", N in 1..3 (1 if not given), as upstream. */
+static ssize_t recomp_algorithm_store(struct device *dev,
+				      struct device_attribute *attr,
+				      const char *buf, size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	const struct zram_backend *backend = NULL;
+	int prio = 1, ret;
+	size_t pos = 0;
+	struct zcx_kv kv;
+
+	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
+		if (zcx_kv_key_is(&kv, "algo")) {
+			backend = kv_backend(&kv);
+			if (!backend)
+				return -EINVAL;
+		} else if (zcx_kv_key_is(&kv, "priority")) {
+			if (kv_priority(&kv, &prio) || prio == 0)
+				return -EINVAL;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (ret || !backend)
+		return -EINVAL;
+	if (IS_ENABLED(ZCX_STREAMS_MUTEX))
+		return -EOPNOTSUPP; /* the ablation build has one stream */
+
+	down_write(&zram->init_lock);
+	if (zram->core) {
+		up_write(&zram->init_lock);
+		pr_info("%s: set recomp_algorithm before disksize\n",
+			zram->disk->disk_name);
+		return -EBUSY;
+	}
+	if (zram->comp.backend[prio] != backend)
+		zram->comp.level[prio] = 0;
+	zram->comp.backend[prio] = backend;
+	up_write(&zram->init_lock);
+	return len;
+}
+
+/*
+ * "algo=NAME|priority=N level=N [dict=PATH]".  lib/zstd in 6.1 exports no
+ * dictionary functions, so dict= is refused for every algorithm.
+ */
+static ssize_t algorithm_params_store(struct device *dev,
+				      struct device_attribute *attr,
+				      const char *buf, size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	const struct zram_backend *backend = NULL, *b;
+	int prio = ZRAM_NO_PRIORITY, ret, p;
+	bool has_level = false;
+	size_t pos = 0;
+	struct zcx_kv kv;
+	u64 level = 0;
+
+	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
+		if (zcx_kv_key_is(&kv, "algo")) {
+			backend = kv_backend(&kv);
+			if (!backend)
+				return -EINVAL;
+		} else if (zcx_kv_key_is(&kv, "priority")) {
+			if (kv_priority(&kv, &prio))
+				return -EINVAL;
+		} else if (zcx_kv_key_is(&kv, "level")) {
+			if (zcx_kv_u64(&kv, &level))
+				return -EINVAL;
+			has_level = true;
+		} else if (zcx_kv_key_is(&kv, "dict") && kv.value) {
+			pr_info("%s: dict= needs lib/zstd's dictionary functions, which Linux 6.1 does not export\n",
+				zram->disk->disk_name);
+			return -EOPNOTSUPP;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (ret || (!backend && prio == ZRAM_NO_PRIORITY) || !has_level)
+		return -EINVAL;
+
+	down_write(&zram->init_lock);
+	if (zram->core) {
+		ret = -EBUSY;
+		goto out;
+	}
+	/* algo= names the priority that has it, as upstream. */
+	if (backend) {
+		for (p = 0; p < ZCX_MAX_PRIORITIES; p++) {
+			if (zram->comp.backend[p] == backend &&
+			    (prio == ZRAM_NO_PRIORITY || prio == p))
+				break;
+		}
+		if (p == ZCX_MAX_PRIORITIES) {
+			ret = -EINVAL;
+			goto out;
+		}
+		prio = p;
+	}
+	b = zram->comp.backend[prio];
+	ret = -EINVAL;
+	if (!b)
+		goto out;
+	if (!b->max_level) {
+		pr_info("%s: %s has no compression levels\n",
+			zram->disk->disk_name, b->name);
+		goto out;
+	}
+	if (level < b->min_level || level > b->max_level) {
+		pr_info("%s: %s levels are %d..%d\n", zram->disk->disk_name,
+			b->name, b->min_level, b->max_level);
+		goto out;
+	}
+	zram->comp.level[prio] = level;
+	ret = 0;
+out:
+	up_write(&zram->init_lock);
+	return ret ? ret : len;
+}
+
+/* The secondary algorithms a disk has, as a bit per priority. */
+unsigned int zram_secondary_mask(struct zram *zram)
+{
+	unsigned int mask = 0;
+	int p;
+
+	for (p = 1; p < ZCX_MAX_PRIORITIES; p++) {
+		if (zram->comp.backend[p])
+			mask |= 1u << p;
+	}
+	return mask;
+}
+
+/* init_lock held for reading.  One run at a time per disk. */
+int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
+			struct zcx_recompress_result *result)
+{
+	struct page *page;
+	void *mem;
+	int ret;
+
+	memset(result, 0, sizeof(*result));
+	req->configured = hweight32(zram_secondary_mask(zram));
+	if (!req->priorities)
+		req->priorities = zram_secondary_mask(zram);
+	page = alloc_page(GFP_KERNEL);
+	if (!page)
+		return -ENOMEM;
+	mutex_lock(&zram->recompress_lock);
+	mem = kmap_local_page(page);
+	ret = zcx_dev_recompress(zram->core, req, mem, result);
+	kunmap_local(mem);
+	mutex_unlock(&zram->recompress_lock);
+	__free_page(page);
+	/*
+	 * Each smaller object was allocated before the old one was freed,
+	 * so the pool's pages only empty out when compaction packs what is
+	 * left: without it, recompression saves no memory at all.
+	 */
+	if (result->recompressed)
+		zram_compact_all(zram);
+	return ret;
+}
+
+/*
+ * "[type=idle|huge|huge_idle] [max_pages=N] [threshold=BYTES]
+ * [algo=NAME|priority=N]".
+ */
+static ssize_t recompress_store(struct device *dev,
+				struct device_attribute *attr, const char *buf,
+				size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	struct zcx_recompress_request req = {};
+	struct zcx_recompress_result result;
+	const struct zram_backend *backend = NULL;
+	int prio = ZRAM_NO_PRIORITY, ret, p;
+	size_t pos = 0;
+	struct zcx_kv kv;
+	u64 v;
+
+	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
+		if (zcx_kv_key_is(&kv, "type")) {
+			if (zcx_kv_value_is(&kv, "idle")) {
+				req.idle = 1;
+			} else if (zcx_kv_value_is(&kv, "huge")) {
+				req.huge = 1;
+			} else if (zcx_kv_value_is(&kv, "huge_idle")) {
+				req.idle = 1;
+				req.huge = 1;
+			} else {
+				return -EINVAL;
+			}
+		} else if (zcx_kv_key_is(&kv, "max_pages")) {
+			if (zcx_kv_u64(&kv, &req.max_pages))
+				return -EINVAL;
+		} else if (zcx_kv_key_is(&kv, "threshold")) {
+			/* Upstream: 0 < threshold < PAGE_SIZE. */
+			if (zcx_kv_u64(&kv, &v) || !v || v >= PAGE_SIZE)
+				return -EINVAL;
+			req.threshold = v;
+		} else if (zcx_kv_key_is(&kv, "algo")) {
+			backend = kv_backend(&kv);
+			if (!backend)
+				return -EINVAL;
+		} else if (zcx_kv_key_is(&kv, "priority")) {
+			if (kv_priority(&kv, &prio) || prio == 0)
+				return -EINVAL;
+		} else {
+			return -EINVAL;
+		}
+	}
+	if (ret)
+		return ret;
+
+	down_read(&zram->init_lock);
+	ret = -EINVAL;
+	if (!zram->core)
+		goto out;
+	if (backend) {
+		for (p = 1; p < ZCX_MAX_PRIORITIES; p++) {
+			if (zram->comp.backend[p] == backend)
+				break;
+		}
+		if (p == ZCX_MAX_PRIORITIES || (prio != ZRAM_NO_PRIORITY && prio != p))
+			goto out;
+		prio = p;
+	}
+	if (prio != ZRAM_NO_PRIORITY) {
+		if (!zram->comp.backend[prio])
+			goto out;
+		req.priorities = 1u << prio;
+	}
+	if (!zram_secondary_mask(zram))
+		goto out; /* nothing to recompress with */
+	ret = zram_recompress_run(zram, &req, &result);
+out:
+	up_read(&zram->init_lock);
+	return ret ? ret : len;
+}
+
+DEVICE_ATTR_RW(recomp_algorithm);
+DEVICE_ATTR_WO(recompress);
+DEVICE_ATTR_WO(algorithm_params);

@@ -1,0 +1,287 @@
+# shellcheck shell=bash
+# Recompression, algorithm_params, block_state and the idle policy
+# (sourced by tests/vm/suite.sh, which provides fio_verify).
+
+# debugfs block_state's flag column counts: how many slots show FLAG
+# (one of s w h i r n), optionally only among indexes LOW..HIGH.
+block_flags() { # DEV FLAG [LOW HIGH]
+	awk -v f="$2" -v lo="${3:-0}" -v hi="${4:-9999999999}" \
+		'$1 >= lo && $1 <= hi && index($3, f) { n++ } END { print n + 0 }' \
+		"/sys/kernel/debug/zram/$1/block_state"
+}
+
+test_recompress_attributes() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0
+	[[ -z $(cat $z/recomp_algorithm) ]] || fail "recomp_algorithm set at load"
+	expect_write_error $z/recomp_algorithm "algo=nope" "Invalid argument"
+	expect_write_error $z/recomp_algorithm "algo=zstd priority=0" "Invalid argument"
+	expect_write_error $z/recomp_algorithm "algo=zstd priority=4" "Invalid argument"
+	expect_write_error $z/recomp_algorithm "algo=zstd priority=x" "Invalid argument"
+	expect_write_error $z/recomp_algorithm "priority=1" "Invalid argument"
+	expect_write_error $z/recomp_algorithm "algo=zstd colour=red" "Invalid argument"
+	expect_write_error $z/recomp_algorithm "algo=" "Invalid argument"
+	set_attr zram0 recomp_algorithm "algo=zstd priority=1"
+	set_attr zram0 recomp_algorithm "algo=lz4hc priority=2"
+	grep -q '^#1: .*\[zstd\]' $z/recomp_algorithm || fail "recomp_algorithm: $(cat $z/recomp_algorithm)"
+	grep -q '^#2: .*\[lz4hc\]' $z/recomp_algorithm || fail "recomp_algorithm: $(cat $z/recomp_algorithm)"
+	[[ $(grep -c '^#' $z/recomp_algorithm) == 2 ]] || fail "recomp_algorithm: $(cat $z/recomp_algorithm)"
+	expect_write_error $z/algorithm_params "algo=zstd level=23" "Invalid argument"
+	expect_write_error $z/algorithm_params "algo=zstd level=0" "Invalid argument"
+	expect_write_error $z/algorithm_params "algo=lzo-rle level=1" "Invalid argument"
+	dmesg | grep -q 'lzo-rle has no compression levels' || fail "no log line for a level of lzo-rle"
+	expect_write_error $z/algorithm_params "priority=3 level=3" "Invalid argument"
+	expect_write_error $z/algorithm_params "algo=lz4 level=3" "Invalid argument"
+	expect_write_error $z/algorithm_params "algo=zstd" "Invalid argument"
+	expect_write_error $z/algorithm_params "algo=zstd dict=/etc/hostname" "Operation not supported"
+	expect_write_error $z/algorithm_params "algo=zstd level=x" "Invalid argument"
+	set_attr zram0 algorithm_params "algo=zstd level=9"
+	set_attr zram0 algorithm_params "priority=2 level=12"
+	expect_write_error $z/recompress "type=idle" "Invalid argument"
+	init_disk zram0 16M
+	expect_write_error $z/recomp_algorithm "algo=zstd priority=1" "Device or resource busy"
+	expect_write_error $z/algorithm_params "algo=zstd level=3" "Device or resource busy"
+	expect_write_error $z/recompress "type=bogus" "Invalid argument"
+	expect_write_error $z/recompress "type=" "Invalid argument"
+	expect_write_error $z/recompress "threshold=4096" "Invalid argument"
+	expect_write_error $z/recompress "threshold=0" "Invalid argument"
+	expect_write_error $z/recompress "max_pages=-1" "Invalid argument"
+	expect_write_error $z/recompress "algo=lzo" "Invalid argument"
+	expect_write_error $z/recompress "priority=3" "Invalid argument"
+	expect_write_error $z/recompress "priority=0" "Invalid argument"
+	expect_write_error $z/recompress "algo=zstd priority=2" "Invalid argument"
+	expect_write_error $z/recompress "type=idle speed=fast" "Invalid argument"
+	set_attr zram0 recompress "type=idle"
+	set_attr zram0 recompress "type=huge_idle max_pages=10 threshold=100 algo=lz4hc"
+	[[ -z $(cat /sys/kernel/debug/zram/zram0/block_state) ]] || fail "block_state of an empty disk"
+	# The settings outlive reset, as comp_algorithm does.
+	reset_disk zram0
+	grep -q '^#2: .*\[lz4hc\]' $z/recomp_algorithm || fail "reset dropped recomp_algorithm"
+	note "recomp_algorithm: $(tr '\n' ' ' <$z/recomp_algorithm)"
+}
+
+# The issue's experiment on real files: written with lzo-rle, the idle
+# pages recompressed with zstd, every page read back identical.
+test_recompress_real_files() {
+	load_ours num_devices=1
+	local mb before after huge_before huge_after r n
+	mb=$(scaled 64 16)
+	make_real_tar "$mb"
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	init_disk zram0 $((mb * 2))M
+	dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
+	# A second file, written after `idle all`: not idle, never touched.
+	head -c 4M /tmp/real.tar >/tmp/late
+	huge_before=$(mm_field zram0 8)
+	set_attr zram0 idle all
+	dd if=/tmp/late of=/dev/zram0 bs=1M seek=$((mb + 1)) oflag=direct status=none
+	before=$(mm_field zram0 3)
+	set_attr zram0 recompress "type=idle"
+	after=$(mm_field zram0 3)
+	huge_after=$(mm_field zram0 8)
+	r=$(block_flags zram0 r)
+	n=$(block_flags zram0 n)
+	note "lzo-rle $before bytes, after recompress type=idle to zstd $after ($((after * 100 / before)) %)"
+	note "$r pages recompressed, $n incompressible, huge $huge_before -> $huge_after"
+	# zstd alone stores these files in 0.85 of lzo-rle's memory (stock,
+	# bench/results/recompress.md); the 4 MiB written late stay lzo-rle.
+	((after * 100 < before * 90)) || fail "zstd saved less than 10 %"
+	((r > (mb << 8) / 2)) || fail "only $r pages recompressed"
+	((huge_after < huge_before)) || fail "no huge page compressed with zstd"
+	# The late pages were not idle: none recompressed.
+	[[ $(block_flags zram0 r $(((mb + 1) << 8)) $(((mb + 5) << 8))) == 0 ]] ||
+		fail "recompress type=idle took pages written after idle"
+	cmp -n $((mb << 20)) /tmp/real.tar /dev/zram0 || fail "recompressed pages read back wrong"
+	cmp -n $((4 << 20)) /tmp/late <(dd if=/dev/zram0 bs=1M skip=$((mb + 1)) count=4 status=none) ||
+		fail "late pages read back wrong"
+	# A second run finds nothing: every page is at priority 1 or marked.
+	set_attr zram0 recompress "type=idle"
+	[[ $(block_flags zram0 r) == "$r" ]] || fail "a second run changed what was done"
+	# Read again: the zstd objects decompress with zstd.
+	echo 3 >/proc/sys/vm/drop_caches
+	cmp -n $((mb << 20)) /tmp/real.tar /dev/zram0 || fail "second read differs"
+	[[ $(io_field zram0 1) == 0 ]] || fail "failed reads"
+}
+
+# type=huge, huge_idle, threshold= and max_pages= select exactly what
+# they say, with three kinds of page: random (stored raw, huge), half
+# random (about 2 KiB), and a short repeated pattern (tiny).
+test_recompress_selection() {
+	load_ours num_devices=1
+	local huge half tiny
+	python3 - <<'PY'
+import os, random
+rnd = random.Random(11)
+with open("/tmp/kinds", "wb") as f:
+    for i in range(768):
+        kind = i % 3
+        if kind == 0:    # incompressible: stored raw
+            f.write(rnd.randbytes(4096))
+        elif kind == 1:  # 16 symbols: LZO ~2.9 KiB, zstd's entropy coder ~1.5
+            f.write(bytes(rnd.choice(b"0123456789abcdef") for _ in range(2800)) + bytes(1296))
+        else:            # compresses to a few dozen bytes
+            f.write((b"%08d tiny pg" % i) * 256)
+PY
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	set_attr zram0 algorithm_params "algo=zstd level=19"
+	init_disk zram0 8M
+	dd if=/tmp/kinds of=/dev/zram0 bs=64k oflag=direct status=none
+	huge=$(mm_field zram0 8)
+	[[ $huge == 256 ]] || fail "$huge huge pages, wanted the 256 random ones"
+	# max_pages: exactly that many tried (each ends recompressed or
+	# incompressible: there is one secondary algorithm).
+	set_attr zram0 recompress "max_pages=100"
+	[[ $(($(block_flags zram0 r) + $(block_flags zram0 n))) == 100 ]] ||
+		fail "max_pages=100 tried $(($(block_flags zram0 r) + $(block_flags zram0 n)))"
+	reset_disk zram0
+	init_disk zram0 8M
+	dd if=/tmp/kinds of=/dev/zram0 bs=64k oflag=direct status=none
+	# type=huge: only the random pages, which zstd cannot shrink either.
+	set_attr zram0 recompress "type=huge"
+	[[ $(block_flags zram0 n) == 256 && $(block_flags zram0 r) == 0 ]] ||
+		fail "type=huge: $(block_flags zram0 n) incompressible, $(block_flags zram0 r) recompressed"
+	awk '$3 ~ /n/ && $1 % 3 != 0 { bad++ } END { exit bad > 0 }' \
+		/sys/kernel/debug/zram/zram0/block_state || fail "type=huge took a non-huge page"
+	# threshold=2000: the 16-symbol pages only (zstd puts them below
+	# it), never the tiny ones.
+	set_attr zram0 recompress "threshold=2000"
+	awk '$3 ~ /[rn]/ && $1 % 3 == 2 { bad++ } END { exit bad > 0 }' \
+		/sys/kernel/debug/zram/zram0/block_state || fail "threshold=2000 took a tiny page"
+	half=$(awk '$3 ~ /r/ && $1 % 3 == 1 { n++ } END { print n + 0 }' \
+		/sys/kernel/debug/zram/zram0/block_state)
+	[[ $half == 256 ]] || fail "threshold=2000 recompressed $half of the 256 16-symbol pages"
+	# huge_idle: nothing is idle yet, then only idle huge pages.
+	reset_disk zram0
+	init_disk zram0 8M
+	dd if=/tmp/kinds of=/dev/zram0 bs=64k oflag=direct status=none
+	set_attr zram0 recompress "type=huge_idle"
+	[[ $(block_flags zram0 n) == 0 ]] || fail "huge_idle took pages nobody marked idle"
+	set_attr zram0 idle all
+	dd if=/tmp/kinds of=/dev/zram0 bs=4k count=384 oflag=direct status=none
+	set_attr zram0 recompress "type=huge_idle"
+	tiny=$(block_flags zram0 n)
+	[[ $tiny == 128 ]] || fail "huge_idle took $tiny pages, wanted the 128 idle huge ones"
+	[[ $(block_flags zram0 n 0 383) == 0 ]] || fail "huge_idle took rewritten pages"
+	cmp /tmp/kinds /dev/zram0 -n $((768 * 4096)) || fail "pages read back wrong"
+	note "max_pages, type=huge, threshold and huge_idle took exactly their pages"
+}
+
+# fio verify on one region while another is rewritten and trimmed and the
+# whole disk is marked idle and recompressed over and over, with cpu1
+# going offline and online: every verified block reads back as written.
+test_fio_verify_during_recompress() {
+	local online=/sys/devices/system/cpu/cpu1/online
+	[[ -w $online ]] || fail "guest has no hot-pluggable cpu1"
+	load_ours num_devices=1
+	local mb
+	mb=$(scaled 32 8)
+	set_attr zram0 recomp_algorithm "algo=zstd priority=1"
+	set_attr zram0 recomp_algorithm "algo=lz4hc priority=2"
+	init_disk zram0 $((mb * 4))M
+	fio --name=fill --filename=/dev/zram0 --rw=write --bs=64k --direct=1 \
+		--ioengine=libaio --iodepth=4 --offset=$((mb * 2))M --size=${mb}M \
+		--refill_buffers --buffer_compress_percentage=60 >/tmp/fio-fill.log 2>&1 ||
+		{ cat /tmp/fio-fill.log; fail "fill failed"; }
+	rm -f /tmp/fio-done
+	(
+		n=0
+		while [[ ! -e /tmp/fio-done ]]; do
+			echo all >/sys/block/zram0/idle
+			echo type=idle >/sys/block/zram0/recompress
+			echo type=huge priority=2 >/sys/block/zram0/recompress
+			((n % 3)) || { echo 0 >$online; sleep 0.1; echo 1 >$online; }
+			n=$((n + 1))
+		done
+		echo $n >/tmp/recompressions
+	) &
+	local recompressor=$!
+	fio --name=churn --filename=/dev/zram0 --ioengine=libaio --direct=1 \
+		--bs=4k --iodepth=8 --rw=randrw --rwmixread=30 --offset=$((mb * 2))M \
+		--size=${mb}M --refill_buffers --buffer_compress_percentage=60 \
+		--loops=$(scaled 3 1) >/tmp/fio-churn.log 2>&1 &
+	local churn=$!
+	fio --name=trims --filename=/dev/zram0 --rw=randtrim --bs=4k \
+		--offset=$((mb * 2))M --size=${mb}M --io_size=$((mb / 2))M --loops=$(scaled 3 1) \
+		>/tmp/fio-trims.log 2>&1 &
+	local trims=$!
+	fio_verify zram0 recompress --refill_buffers --buffer_compress_percentage=50 \
+		--loops=$(scaled 3 1)
+	wait $churn || { cat /tmp/fio-churn.log; fail "churn job failed"; }
+	wait $trims || { cat /tmp/fio-trims.log; fail "trim job failed"; }
+	touch /tmp/fio-done
+	wait $recompressor || fail "a recompress write failed"
+	[[ $(cat $online) == 1 ]] || fail "cpu1 left offline"
+	note "$(cat /tmp/recompressions) idle + recompress rounds during fio; $(block_flags zram0 r) pages recompressed now"
+	(($(cat /tmp/recompressions) >= 3)) || fail "too few recompress rounds to mean anything"
+	(($(block_flags zram0 r) > 0)) || fail "nothing was recompressed"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+}
+
+policy_stat() { # DEV KEY
+	awk -v k="$2:" '$1 == k { print $2 }' "/sys/kernel/debug/zram/$1/idle_policy"
+}
+
+# The module recompresses idle pages by itself: nothing younger than the
+# age, never more than the budget per run, and it stops on reset and rmmod.
+test_idle_policy() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0 runs tried i
+	[[ $(cat $z/idle_policy) == off ]] || fail "idle_policy on at load"
+	expect_write_error $z/idle_policy "interval=1 recompress_after=1" "Invalid argument"
+	dmesg | grep -q 'idle_policy recompresses with recomp_algorithm' || fail "no log line"
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	expect_write_error $z/idle_policy "interval=0 recompress_after=1" "Invalid argument"
+	expect_write_error $z/idle_policy "interval=1" "Invalid argument"
+	expect_write_error $z/idle_policy "interval=1 recompress_after=x" "Invalid argument"
+	expect_write_error $z/idle_policy "off interval=1" "Invalid argument"
+	expect_write_error $z/idle_policy "interval=1 recompress_after=1 speed=9" "Invalid argument"
+	expect_write_error $z/idle_policy "interval=86401 recompress_after=1" "Invalid argument"
+	# Set before disksize: it starts with the disk.
+	set_attr zram0 idle_policy "interval=1 recompress_after=3600 recompress_pages=300"
+	[[ $(cat $z/idle_policy) == "interval=1 recompress_after=3600 recompress_pages=300" ]] ||
+		fail "idle_policy reads '$(cat $z/idle_policy)'"
+	make_real_tar 8
+	init_disk zram0 16M
+	dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
+	# Nothing is an hour old: runs happen, nothing is taken.
+	for i in $(seq 30); do (($(policy_stat zram0 runs) >= 2)) && break; sleep 0.5; done
+	(($(policy_stat zram0 runs) >= 2)) || fail "the policy does not run"
+	[[ $(policy_stat zram0 tried) == 0 && $(block_flags zram0 r) == 0 ]] ||
+		fail "pages younger than recompress_after were recompressed"
+	set_attr zram0 idle_policy "interval=1 recompress_after=1 recompress_pages=300"
+	for i in $(seq 120); do
+		(($(block_flags zram0 r) + $(block_flags zram0 n) >= 2048)) && break
+		sleep 0.5
+		runs=$(policy_stat zram0 runs)
+		tried=$(policy_stat zram0 tried)
+		# Each run takes at most its budget.
+		((tried <= runs * 300)) || fail "$tried pages tried in $runs runs of 300"
+	done
+	tried=$(policy_stat zram0 tried)
+	note "policy: $(policy_stat zram0 runs) runs, $tried tried, $(policy_stat zram0 recompressed) recompressed; mm_stat $(cat $z/mm_stat)"
+	(($(block_flags zram0 r) + $(block_flags zram0 n) >= 2048)) ||
+		fail "the policy left pages: $(block_flags zram0 r) r, $(block_flags zram0 n) n"
+	(($(policy_stat zram0 recompressed) > 1024)) || fail "few pages recompressed"
+	cmp -n $((8 << 20)) /tmp/real.tar /dev/zram0 || fail "pages read back wrong"
+	# Reset stops it (and it survives as a setting); rmmod with it
+	# running neither hangs nor leaks.
+	reset_disk zram0
+	runs=$(policy_stat zram0 runs)
+	sleep 2.5
+	[[ $(policy_stat zram0 runs) == "$runs" ]] || fail "the policy ran after reset"
+	[[ $(cat $z/idle_policy) == "interval=1 recompress_after=1 recompress_pages=300" ]] ||
+		fail "reset dropped idle_policy"
+	init_disk zram0 16M
+	dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
+	sleep 2
+	set_attr zram0 idle_policy off
+	runs=$(policy_stat zram0 runs)
+	sleep 2.5
+	[[ $(policy_stat zram0 runs) == "$runs" ]] || fail "the policy ran after off"
+	set_attr zram0 idle_policy "interval=1 recompress_after=1"
+	sleep 1.5
+	timeout 60 rmmod zram || fail "rmmod with the policy on failed or hung"
+}
+
+recompress_tests=(test_recompress_attributes test_recompress_real_files
+	test_recompress_selection test_fio_verify_during_recompress test_idle_policy)
