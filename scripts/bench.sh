@@ -19,6 +19,13 @@
 #     one boot.  Memory only: plain TCG, 2 vCPUs.  Writes
 #     bench/results/memory.md.
 #
+#   scripts/bench.sh recompress
+#     the recompression issue's experiment: 256 MiB of real files on stock
+#     (lzo-rle, zstd) and on ours (lzo-rle, then `recompress type=idle` to
+#     zstd at levels 3 and 9, timed), then fio with the idle policy off and
+#     on and on stock, in one boot.  Plain TCG, 2 vCPUs.  Writes
+#     bench/results/recompress.md.
+#
 #   scripts/bench.sh ablation [ROUNDS]
 #     the seed's table: per-CPU streams vs the ZCX_STREAMS=mutex build,
 #     plus an A/A run, seq write at iodepth 1..8, ROUNDS (default 7) on
@@ -28,7 +35,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=main
-if [[ ${1:-} == ablation || ${1:-} == memory ]]; then
+if [[ ${1:-} == ablation || ${1:-} == memory || ${1:-} == recompress ]]; then
 	mode=$1
 	shift
 fi
@@ -38,6 +45,21 @@ name=report${T_ALGO:+-$T_ALGO}${T_ALGO_OURS:+-ours-$T_ALGO_OURS}
 out=build/bench-$mode
 [[ $mode != main ]] || out=build/bench-$name
 rm -rf "$out"
+if [[ $mode == recompress ]]; then
+	make -s
+	mkdir -p bench/results
+	VM_TIMEOUT=${VM_TIMEOUT:-3600} scripts/vm-run.sh -o "$out" tests/vm/recompress-bench.sh
+	{
+		echo "# Recompression: memory of real files, and the idle policy's cost"
+		echo
+		echo "\`scripts/bench.sh recompress\` ($(git rev-parse --short HEAD), $(date -u +%Y-%m-%d)), one boot of Debian's 6.1 under QEMU."
+		echo
+		sed -n '/^| /,$p' "$out/guest.log"
+	} >bench/results/recompress.md
+	echo "bench: report in bench/results/recompress.md"
+	exit 0
+fi
+
 if [[ $mode == memory ]]; then
 	# Each variant built from a copy of its sources (and ours copied), so
 	# a rebuild of the checkout during the run changes nothing.

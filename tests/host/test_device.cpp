@@ -741,3 +741,222 @@ TEST_F(DeviceTest, IdleByAgeAndWriteback)
 	EXPECT_EQ(host::backing_frees().back(), 42u);
 	EXPECT_EQ(read_ok(1), text);
 }
+
+// ---- recompression ----
+
+class RecompressTest : public DeviceTest {
+protected:
+	// All configured secondaries unless priorities says otherwise.
+	zcx_recompress_result recompress(zcx_recompress_request req)
+	{
+		if (!req.priorities)
+			req.priorities = configured_mask_;
+		req.configured = __builtin_popcount(configured_mask_);
+		zcx_recompress_result out;
+		std::memset(&out, 0xff, sizeof(out));
+		auto page = std::make_unique<std::uint8_t[]>(kPage);
+		EXPECT_EQ(zcx_dev_recompress(dev_, &req, page.get(), &out), 0);
+		return out;
+	}
+	void configure(unsigned int priority)
+	{
+		host::configure_priority(streams_, priority);
+		configured_mask_ |= 1u << priority;
+	}
+	zcx_slot_state state(unsigned long index)
+	{
+		zcx_slot_state st{};
+		EXPECT_EQ(zcx_dev_slot_state(dev_, index, &st), 1) << index;
+		return st;
+	}
+	unsigned int configured_mask_ = 0;
+};
+
+TEST_F(RecompressTest, SmallerFormsReadBackAndCountersFollow)
+{
+	configure(1);
+	create(256);
+	std::vector<Bytes> pages;
+	for (int i = 0; i < 256; i++) {
+		pages.push_back(make_page(i % 4 ? Kind::text : Kind::random, i));
+		ASSERT_EQ(write(i, pages.back()), 0);
+	}
+	const zcx_stats before = stats();
+	const zcx_recompress_result r = recompress({});
+	const zcx_stats after = stats();
+	EXPECT_EQ(r.tried, 256u);
+	EXPECT_EQ(r.recompressed + r.incompressible, 256u);
+	EXPECT_EQ(r.changed, 0u);
+	EXPECT_GT(r.recompressed, 150u); // LZO1X-999 beats LZO1X-1 on text
+	EXPECT_EQ(r.incompressible, before.huge_pages); // random stays raw
+	EXPECT_LT(after.compr_data_size, before.compr_data_size);
+	EXPECT_EQ(after.orig_data_size, before.orig_data_size);
+	EXPECT_EQ(after.huge_pages, before.huge_pages);
+	for (int i = 0; i < 256; i++) {
+		EXPECT_EQ(read_ok(i), pages[i]) << i; // priority 1's decoder
+		const zcx_slot_state st = state(i);
+		EXPECT_EQ(st.recompressed || st.incompressible, true);
+		EXPECT_FALSE(st.recompressed && st.incompressible);
+	}
+	// Nothing left to do: all are at the highest priority or marked.
+	EXPECT_EQ(recompress({}).tried, 0u);
+	// A rewrite is new data: priority 0, eligible again.
+	ASSERT_EQ(write(1, pages[1]), 0);
+	EXPECT_FALSE(state(1).recompressed);
+	EXPECT_EQ(recompress({}).tried, 1u);
+	EXPECT_EQ(read_ok(1), pages[1]);
+}
+
+TEST_F(RecompressTest, SelectsByIdleHugeThresholdAndBudget)
+{
+	configure(1);
+	create(64);
+	host::set_now_seconds(1000);
+	for (int i = 0; i < 64; i++)
+		ASSERT_EQ(write(i, make_page(i % 2 ? Kind::text : Kind::random, i)), 0);
+	// max_pages: exactly that many tried, in index order here.
+	zcx_recompress_request req{};
+	req.max_pages = 5;
+	EXPECT_EQ(recompress(req).tried, 5u);
+	// idle: only marked slots.
+	ASSERT_EQ(write(7, make_page(Kind::text, 70)), 0);
+	host::set_now_seconds(1100);
+	ASSERT_EQ(write(9, make_page(Kind::text, 90)), 0);
+	zcx_dev_mark_idle(dev_, 0, 50); // older than 50 s: all but 9
+	req = {};
+	req.idle = 1;
+	req.max_pages = 1000;
+	zcx_recompress_result r = recompress(req);
+	EXPECT_EQ(r.tried, 64u - 5u - 1u); // not the 5 done, not slot 9
+	EXPECT_FALSE(state(9).recompressed || state(9).incompressible);
+	// min_age (the idle policy): by access time, no mark needed.
+	req = {};
+	req.min_age = 10;
+	EXPECT_EQ(recompress(req).tried, 0u); // slot 9 is 0 s old
+	host::set_now_seconds(1111);
+	EXPECT_EQ(recompress(req).tried, 1u);
+
+	// huge and threshold on a fresh disk.
+	create(64);
+	for (int i = 0; i < 64; i++)
+		ASSERT_EQ(write(i, make_page(i % 2 ? Kind::text : Kind::random, i)), 0);
+	req = {};
+	req.huge = 1;
+	r = recompress(req);
+	EXPECT_EQ(r.tried, 32u);
+	EXPECT_EQ(r.incompressible, 32u);
+	for (int i = 0; i < 64; i += 2)
+		EXPECT_TRUE(state(i).incompressible && state(i).huge) << i;
+	// threshold above every text object: nothing qualifies.
+	req = {};
+	req.threshold = 4000;
+	EXPECT_EQ(recompress(req).tried, 0u);
+	// threshold 1: all text pages tried, new forms below 1 byte
+	// impossible: kept, neither recompressed nor marked.
+	req.threshold = 1;
+	r = recompress(req);
+	EXPECT_EQ(r.tried, 32u);
+	EXPECT_EQ(r.recompressed, 0u);
+	EXPECT_EQ(r.incompressible, 0u);
+}
+
+TEST_F(RecompressTest, IncompressibleOnlyWhenEverySecondaryFailed)
+{
+	configure(1);
+	configure(2);
+	create(4);
+	const Bytes noise = make_page(Kind::random, 3);
+	ASSERT_EQ(write(0, noise), 0);
+	zcx_recompress_request req{};
+	req.priorities = 1u << 2; // priority=2 only: one of two tried
+	zcx_recompress_result r = recompress(req);
+	EXPECT_EQ(r.tried, 1u);
+	EXPECT_EQ(r.incompressible, 0u);
+	EXPECT_FALSE(state(0).incompressible);
+	r = recompress({}); // both: now it is marked
+	EXPECT_EQ(r.incompressible, 1u);
+	EXPECT_TRUE(state(0).incompressible);
+	EXPECT_EQ(read_ok(0), noise);
+	// A text page ends at priority 1 (the first that shrinks it), and a
+	// priority=2 run may still take it further.
+	const Bytes text = make_page(Kind::text, 5);
+	ASSERT_EQ(write(1, text), 0);
+	r = recompress({});
+	EXPECT_EQ(r.recompressed, 1u);
+	EXPECT_EQ(read_ok(1), text);
+}
+
+// Writers, discards, readers and a compacting thread on the same pages
+// while recompression runs over and over: every page reads back as its
+// last write, and the counters add up at the end.
+TEST_F(RecompressTest, ConcurrentWritersDuringRecompression)
+{
+	configure(1);
+	configure(3);
+	constexpr int kThreads = 3, kPerThread = 48;
+	create(kThreads * kPerThread);
+	std::atomic<bool> stop{false};
+	std::vector<std::vector<Bytes>> last(kThreads,
+					     std::vector<Bytes>(kPerThread, Bytes(kPage, 0)));
+	std::vector<std::thread> threads;
+	for (int t = 0; t < kThreads; t++) {
+		threads.emplace_back([&, t] {
+			test::Rng rng(100 + t);
+			for (int round = 0; round < 600; round++) {
+				const int slot = rng.next() % kPerThread;
+				const unsigned long index = t * kPerThread + slot;
+				switch (rng.next() % 4) {
+				case 0:
+				case 1: {
+					const Kind k = rng.next() % 3 ? Kind::text
+								     : Kind::random;
+					last[t][slot] = make_page(k, rng.next());
+					ASSERT_EQ(write(index, last[t][slot]), 0);
+					break;
+				}
+				case 2:
+					zcx_dev_discard_page(dev_, index);
+					last[t][slot] = Bytes(kPage, 0);
+					break;
+				default:
+					ASSERT_EQ(read_ok(index), last[t][slot]) << index;
+				}
+			}
+		});
+	}
+	std::atomic<std::uint64_t> runs{0}, recompressed{0}, changed{0};
+	std::thread recompressor([&] {
+		while (!stop.load()) {
+			const zcx_recompress_result r = recompress({});
+			recompressed += r.recompressed;
+			changed += r.changed;
+			runs++;
+		}
+	});
+	std::thread compactor([&] {
+		while (!stop.load())
+			zcx_dev_compact(dev_, ~0ull);
+	});
+	for (auto &th : threads)
+		th.join();
+	stop = true;
+	recompressor.join();
+	compactor.join();
+	EXPECT_GT(runs.load(), 1u);
+	EXPECT_GT(recompressed.load(), 0u);
+	std::uint64_t stored = 0;
+	for (int t = 0; t < kThreads; t++) {
+		for (int s = 0; s < kPerThread; s++) {
+			EXPECT_EQ(read_ok(t * kPerThread + s), last[t][s]);
+			stored += last[t][s] != Bytes(kPage, 0);
+		}
+	}
+	// Every stored page, whatever its form, is counted once.
+	const zcx_stats s = stats();
+	EXPECT_LE(s.orig_data_size, kThreads * kPerThread * kPage);
+	EXPECT_GE(s.orig_data_size, stored * kPage);
+	std::printf("  %llu runs, %llu recompressed, %llu left as changed meanwhile\n",
+		    (unsigned long long)runs.load(),
+		    (unsigned long long)recompressed.load(),
+		    (unsigned long long)changed.load());
+}

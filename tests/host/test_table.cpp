@@ -173,3 +173,53 @@ TEST_F(TableTest, InitRejectsBadSizesAndReportsNomem)
 }
 
 } // namespace
+
+// The priority of the algorithm that made an object rides in the flag
+// word: set() writes it, replace() (recompression: same data, new form)
+// keeps the page's access time and idle, writeback and incompressible
+// state, and only set() (new data) clears them.
+TEST_F(TableTest, PriorityBitsAndReplace)
+{
+	Slot slot;
+	for (std::uint8_t p = 0; p < zcx::kMaxPriorities; p++) {
+		for (std::uint32_t size : {1u, 100u, 3264u, 4096u}) {
+			slot.set({SlotKind::compressed, 0x1234, size, p});
+			const SlotContents got = slot.get();
+			EXPECT_EQ(got.priority, p);
+			EXPECT_EQ(got.size, size);
+			EXPECT_EQ(got.value, 0x1234u);
+		}
+	}
+	slot.set({SlotKind::compressed, 0x1000, 700, 0});
+	slot.touch(4242);
+	slot.change(Slot::kIdle, true);
+	slot.change(Slot::kIncompressible, true);
+	slot.change(Slot::kUnderRecompress, true);
+	slot.replace({SlotKind::compressed, 0x2000, 300, 3});
+	SlotContents got = slot.get();
+	EXPECT_EQ(got.priority, 3);
+	EXPECT_EQ(got.size, 300u);
+	EXPECT_EQ(got.value, 0x2000u);
+	EXPECT_EQ(slot.access_time(), 4242u);
+	EXPECT_TRUE(slot.has(Slot::kIdle));
+	EXPECT_TRUE(slot.has(Slot::kIncompressible));
+	EXPECT_FALSE(slot.has(Slot::kUnderRecompress));
+	// Compaction's relocate keeps the recompression mark and priority.
+	slot.change(Slot::kUnderRecompress, true);
+	slot.relocate(0x3000);
+	EXPECT_TRUE(slot.has(Slot::kUnderRecompress));
+	EXPECT_EQ(slot.get().priority, 3);
+	// New data: priority 0 and no post-processing state.
+	slot.set({SlotKind::compressed, 0x4000, 10});
+	got = slot.get();
+	EXPECT_EQ(got.priority, 0);
+	EXPECT_FALSE(slot.has(Slot::kIdle | Slot::kIncompressible |
+			      Slot::kUnderRecompress | Slot::kUnderWriteback));
+	EXPECT_EQ(slot.access_time(), 4242u);
+	// Priorities never spill into the size, kind or time.
+	slot.set({SlotKind::huge, 77, 4096, 3});
+	got = slot.get();
+	EXPECT_EQ(got.kind, SlotKind::huge);
+	EXPECT_EQ(got.size, 4096u);
+	EXPECT_EQ(slot.access_time(), 4242u);
+}
