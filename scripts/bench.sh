@@ -10,6 +10,8 @@
 #     both drivers (default: each driver's default), T_ALGO_OURS=NAME on
 #     ours only.  Writes bench/results/report.md (report-NAME.md with
 #     T_ALGO, report-ours-NAME.md with T_ALGO_OURS), .csv and .png.
+#     T_IDLE_POLICY="interval=1 recompress_after=1" runs ours with that
+#     idle_policy (zstd as recomp_algorithm): report-idle-policy.md.
 #
 #   scripts/bench.sh memory
 #     the compaction issue's experiment (256 MiB of real files, a random
@@ -41,7 +43,7 @@ if [[ ${1:-} == ablation || ${1:-} == memory || ${1:-} == recompress ]]; then
 fi
 scripts/setup.sh >/dev/null
 make --no-print-directory modules >/dev/null
-name=report${T_ALGO:+-$T_ALGO}${T_ALGO_OURS:+-ours-$T_ALGO_OURS}
+name=report${T_ALGO:+-$T_ALGO}${T_ALGO_OURS:+-ours-$T_ALGO_OURS}${T_IDLE_POLICY:+-idle-policy}
 out=build/bench-$mode
 [[ $mode != main ]] || out=build/bench-$name
 rm -rf "$out"

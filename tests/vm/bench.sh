@@ -11,6 +11,7 @@ cd /tmp # fio may write state files into the working directory
 SIZE_MB=${T_SIZE_MB:-64}
 ALGO=${T_ALGO:-}            # empty: each driver's default
 ALGO_OURS=${T_ALGO_OURS:-$ALGO} # ours only: what another default would give
+# T_IDLE_POLICY: ours runs with this idle_policy (and zstd to recompress).
 JOBS=${T_JOBS:-all}
 DISK=$((SIZE_MB * 4))M
 
@@ -25,6 +26,11 @@ setup_target() { # stock|ours|brd [DISKSIZE] -> prints the device
 	ours)
 		insmod_zram "$KO" num_devices=1
 		assert_ours
+		# The idle policy's cost: its worker recompressing beside fio.
+		if [[ -n ${T_IDLE_POLICY:-} ]]; then
+			echo algo=zstd >/sys/block/zram0/recomp_algorithm
+			echo "$T_IDLE_POLICY" >/sys/block/zram0/idle_policy
+		fi
 		;;
 	stock)
 		load_stock num_devices=1
