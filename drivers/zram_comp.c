@@ -3,10 +3,11 @@
  * Compressors and per-CPU streams.  LZO and LZO-RLE call the kernel's
  * built-in lib/lzo directly; zstd and lz4hc call lib/zstd and lib/lz4
  * directly too, as upstream zram does since 6.12, so that algorithm_params
- * can choose their level (the crypto API fixes it).  Their compressors are
+ * can choose their level and dictionary (the crypto API offers neither).  Their compressors are
  * modules on Debian (zstd_compress, lz4hc_compress): modprobe loads them
  * first, insmod needs them loaded (6.1's symbol_get refuses their
- * non-GPL exports).  lz4 and 842 go through the crypto API.  Every
+ * non-GPL exports).  lz4 too, for its dictionaries; 842 goes through
+ * the crypto API.  Every
  * algorithm of a disk
  * (comp_algorithm and each recomp_algorithm) has its own per-CPU streams
  * (buffer + compressor state), created by a CPU-hotplug callback and used
@@ -36,9 +37,10 @@
 static const struct zram_backend zram_backends[] = {
 	{ .name = "lzo", .kind = ZRAM_BACKEND_LZO },
 	{ .name = "lzo-rle", .kind = ZRAM_BACKEND_LZO_RLE },
-	{ .name = "lz4", .kind = ZRAM_BACKEND_CRYPTO },
+	{ .name = "lz4", .kind = ZRAM_BACKEND_LZ4, .takes_dict = true },
 	{ .name = "lz4hc", .kind = ZRAM_BACKEND_LZ4HC, .min_level = LZ4HC_MIN_CLEVEL,
-	  .max_level = LZ4HC_MAX_CLEVEL, .default_level = LZ4HC_DEFAULT_CLEVEL },
+	  .max_level = LZ4HC_MAX_CLEVEL, .default_level = LZ4HC_DEFAULT_CLEVEL,
+	  .takes_dict = true },
 	{ .name = "842", .kind = ZRAM_BACKEND_CRYPTO },
 	{ .name = "zstd", .kind = ZRAM_BACKEND_ZSTD, .min_level = 1,
 	  .max_level = 22, .default_level = 3 },
@@ -64,6 +66,7 @@ static bool zram_backend_available(const struct zram_backend *backend)
 		return true;
 	case ZRAM_BACKEND_ZSTD:
 	case ZRAM_BACKEND_LZ4HC:
+	case ZRAM_BACKEND_LZ4:
 		return !IS_ENABLED(ZCX_STREAMS_MUTEX);
 	case ZRAM_BACKEND_CRYPTO:
 		break;
@@ -107,6 +110,26 @@ ssize_t zram_backends_show_at(const struct zram_backend *selected, char *buf,
 ssize_t zram_backends_show(const struct zram_backend *selected, char *buf)
 {
 	return zram_backends_show_at(selected, buf, 0);
+}
+
+void zram_comp_config_set(struct zram_comp_config *cfg, unsigned int p,
+			  const struct zram_backend *backend)
+{
+	if (cfg->backend[p] == backend)
+		return;
+	cfg->backend[p] = backend;
+	cfg->level[p] = 0;
+	kvfree(cfg->dict[p]);
+	cfg->dict[p] = NULL;
+	cfg->dict_len[p] = 0;
+}
+
+void zram_comp_config_release(struct zram_comp_config *cfg)
+{
+	unsigned int p;
+
+	for (p = 0; p < ZCX_MAX_PRIORITIES; p++)
+		zram_comp_config_set(cfg, p, NULL);
 }
 
 /* ---- per-CPU streams ---- */
@@ -187,6 +210,9 @@ static int zram_stream_alloc(const struct zram_comp *comp,
 	case ZRAM_BACKEND_LZ4HC:
 		stream->ctx = kvmalloc(LZ4HC_MEM_COMPRESS, GFP_KERNEL);
 		break;
+	case ZRAM_BACKEND_LZ4:
+		stream->ctx = kvmalloc(LZ4_MEM_COMPRESS, GFP_KERNEL);
+		break;
 	default:
 		stream->ctx = kvmalloc(LZO1X_1_MEM_COMPRESS, GFP_KERNEL);
 	}
@@ -266,6 +292,8 @@ int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg)
 			continue;
 		host->comps[p].backend = b;
 		host->comps[p].level = cfg->level[p] ?: b->default_level;
+		host->comps[p].dict = cfg->dict[p];
+		host->comps[p].dict_len = cfg->dict_len[p];
 		host->comps[p].streams = alloc_percpu(struct zcx_stream);
 		if (!host->comps[p].streams) {
 			zram_host_free_streams(host);
@@ -391,8 +419,39 @@ int zcx_compress(struct zcx_host *h, unsigned int priority,
 		*dst_len = out;
 		return 0;
 	case ZRAM_BACKEND_LZ4HC:
-		ret = LZ4_compress_HC(src, stream->buffer, PAGE_SIZE,
-					  *dst_len, comp->level, stream->ctx);
+		if (comp->dict) {
+			LZ4_streamHC_t *hc = stream->ctx;
+
+			/*
+			 * lib/lz4 exports no LZ4_resetStreamHC: loading the
+			 * dictionary resets the state but for the level,
+			 * which is set here as it would.
+			 */
+			memset(hc, 0, sizeof(*hc));
+			LZ4_loadDictHC(hc, comp->dict, comp->dict_len);
+			hc->internal_donotuse.compressionLevel = comp->level;
+			ret = LZ4_compress_HC_continue(hc, src, stream->buffer,
+						       PAGE_SIZE, *dst_len);
+		} else {
+			ret = LZ4_compress_HC(src, stream->buffer, PAGE_SIZE,
+					      *dst_len, comp->level, stream->ctx);
+		}
+		if (ret <= 0)
+			return -EINVAL;
+		*dst_len = ret;
+		return 0;
+	case ZRAM_BACKEND_LZ4:
+		if (comp->dict) {
+			/* memset is LZ4_resetStream, which is not exported. */
+			memset(stream->ctx, 0, LZ4_MEM_COMPRESS);
+			LZ4_loadDict(stream->ctx, comp->dict, comp->dict_len);
+			ret = LZ4_compress_fast_continue(stream->ctx, src,
+							 stream->buffer, PAGE_SIZE,
+							 *dst_len, 1);
+		} else {
+			ret = LZ4_compress_default(src, stream->buffer, PAGE_SIZE,
+						   *dst_len, stream->ctx);
+		}
 		if (ret <= 0)
 			return -EINVAL;
 		*dst_len = ret;
@@ -422,7 +481,13 @@ int zcx_decompress(struct zcx_host *h, unsigned int priority, const void *src,
 		/* Stateless; reads either LZO bitstream version. */
 		return lzo1x_decompress_safe(src, src_len, dst, dst_len);
 	case ZRAM_BACKEND_LZ4HC:
-		ret = LZ4_decompress_safe(src, dst, src_len, *dst_len);
+	case ZRAM_BACKEND_LZ4:
+		if (comp->dict)
+			ret = LZ4_decompress_safe_usingDict(src, dst, src_len,
+							    *dst_len, comp->dict,
+							    comp->dict_len);
+		else
+			ret = LZ4_decompress_safe(src, dst, src_len, *dst_len);
 		if (ret < 0)
 			return ret;
 		*dst_len = ret;

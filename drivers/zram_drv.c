@@ -481,9 +481,8 @@ static ssize_t comp_algorithm_store(struct device *dev,
 			zram->disk->disk_name);
 		ret = -EBUSY;
 	} else {
-		if (zram->comp.backend[0] != backend)
-			zram->comp.level[0] = 0; /* its params were another's */
-		zram->comp.backend[0] = backend;
+		/* The old one's level and dictionary go with it. */
+		zram_comp_config_set(&zram->comp, 0, backend);
 	}
 	up_write(&zram->init_lock);
 	return ret ? ret : len;
@@ -740,6 +739,7 @@ static int zram_remove(struct zram *zram)
 	del_gendisk(zram->disk);
 	/* After del_gendisk nobody can set disksize again: free it all. */
 	zram_reset_device(zram);
+	zram_comp_config_release(&zram->comp);
 	put_disk(zram->disk);
 	kfree(zram);
 	return 0;

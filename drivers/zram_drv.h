@@ -17,7 +17,8 @@ enum zram_backend_kind {
 	ZRAM_BACKEND_LZO_RLE,
 	ZRAM_BACKEND_CRYPTO,  /* crypto API, module loaded on demand */
 	ZRAM_BACKEND_ZSTD,    /* lib/zstd directly: any level */
-	ZRAM_BACKEND_LZ4HC,   /* lib/lz4 directly: any level */
+	ZRAM_BACKEND_LZ4HC,   /* lib/lz4 directly: any level, a dictionary */
+	ZRAM_BACKEND_LZ4,     /* lib/lz4 directly: a dictionary */
 };
 
 struct zram_backend {
@@ -25,22 +26,28 @@ struct zram_backend {
 	enum zram_backend_kind kind;
 	/* Levels algorithm_params accepts; both 0: the algorithm has none. */
 	int min_level, max_level, default_level;
+	bool takes_dict;	/* algorithm_params dict= */
 };
 
 /*
  * What a disk compresses with, chosen before init and kept across reset:
  * comp_algorithm at priority 0, recomp_algorithm at 1..3 (NULL: none), and
- * algorithm_params' level of each (0: the algorithm's default).
+ * algorithm_params' level (0: the algorithm's default) and dictionary
+ * (kvmalloc'd; NULL: none) of each.
  */
 struct zram_comp_config {
 	const struct zram_backend *backend[ZCX_MAX_PRIORITIES];
 	int level[ZCX_MAX_PRIORITIES];
+	void *dict[ZCX_MAX_PRIORITIES];
+	size_t dict_len[ZCX_MAX_PRIORITIES];
 };
 
 /* One algorithm of an initialised disk, with its per-CPU streams. */
 struct zram_comp {
 	const struct zram_backend *backend;	/* NULL: priority unused */
 	int level;
+	const void *dict;	/* the config's: it cannot change while in use */
+	size_t dict_len;
 	struct zcx_stream __percpu *streams;
 };
 
@@ -156,6 +163,10 @@ ssize_t zram_backends_show(const struct zram_backend *selected, char *buf);
 ssize_t zram_backends_show_at(const struct zram_backend *selected, char *buf,
 			      ssize_t at);
 int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg);
+/* Another algorithm at priority p (or none): its level and dictionary go. */
+void zram_comp_config_set(struct zram_comp_config *cfg, unsigned int p,
+			  const struct zram_backend *backend);
+void zram_comp_config_release(struct zram_comp_config *cfg);
 void zram_host_destroy(struct zram_host *host);
 int zram_comp_init(void);
 void zram_comp_exit(void);

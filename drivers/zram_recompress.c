@@ -8,6 +8,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/kernel_read_file.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/sysfs.h>
@@ -30,6 +31,26 @@ static int kv_priority(const struct zcx_kv *kv, int *prio)
 	if (zcx_kv_u64(kv, &v) || v >= ZCX_MAX_PRIORITIES)
 		return -EINVAL;
 	*prio = v;
+	return 0;
+}
+
+/*
+ * The algo= and priority= keys every attribute here shares.  1: kv was one
+ * of them (stored), 0: another key, -EINVAL: a bad name or priority (0
+ * only where primary allows it).
+ */
+static int kv_algo_or_priority(const struct zcx_kv *kv, bool primary,
+			       const struct zram_backend **backend, int *prio)
+{
+	if (zcx_kv_key_is(kv, "algo")) {
+		*backend = kv_backend(kv);
+		return *backend ? 1 : -EINVAL;
+	}
+	if (zcx_kv_key_is(kv, "priority")) {
+		if (kv_priority(kv, prio) || (!primary && *prio == 0))
+			return -EINVAL;
+		return 1;
+	}
 	return 0;
 }
 
@@ -63,16 +84,8 @@ static ssize_t recomp_algorithm_store(struct device *dev,
 	struct zcx_kv kv;
 
 	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
-		if (zcx_kv_key_is(&kv, "algo")) {
-			backend = kv_backend(&kv);
-			if (!backend)
-				return -EINVAL;
-		} else if (zcx_kv_key_is(&kv, "priority")) {
-			if (kv_priority(&kv, &prio) || prio == 0)
-				return -EINVAL;
-		} else {
+		if (kv_algo_or_priority(&kv, false, &backend, &prio) != 1)
 			return -EINVAL;
-		}
 	}
 	if (ret || !backend)
 		return -EINVAL;
@@ -86,16 +99,43 @@ static ssize_t recomp_algorithm_store(struct device *dev,
 			zram->disk->disk_name);
 		return -EBUSY;
 	}
-	if (zram->comp.backend[prio] != backend)
-		zram->comp.level[prio] = 0;
-	zram->comp.backend[prio] = backend;
+	zram_comp_config_set(&zram->comp, prio, backend);
 	up_write(&zram->init_lock);
 	return len;
 }
 
+/* lz4's window: a dictionary's last 64 KiB are all it can use. */
+#define ZRAM_DICT_MAX (64 << 10)
+
+/* The dictionary file at kv's value, read whole; -errno or its length. */
+static ssize_t zram_read_dict(struct zram *zram, const struct zcx_kv *kv,
+			      void **dict)
+{
+	char *path = kstrndup(kv->value, kv->value_len, GFP_KERNEL);
+	ssize_t ret;
+
+	if (!path)
+		return -ENOMEM;
+	*dict = NULL;
+	ret = kernel_read_file_from_path(path, 0, dict, ZRAM_DICT_MAX, NULL,
+					 READING_UNKNOWN);
+	if (ret < 0)
+		pr_info("%s: cannot read dictionary %s (up to %d bytes): %zd\n",
+			zram->disk->disk_name, path, ZRAM_DICT_MAX, ret);
+	else if (ret == 0)
+		pr_info("%s: dictionary %s is empty\n", zram->disk->disk_name, path);
+	kfree(path);
+	if (ret == 0) {
+		kvfree(*dict);
+		return -EINVAL;
+	}
+	return ret;
+}
+
 /*
- * "algo=NAME|priority=N level=N [dict=PATH]".  lib/zstd in 6.1 exports no
- * dictionary functions, so dict= is refused for every algorithm.
+ * "algo=NAME|priority=N [level=N] [dict=PATH]", at least one of the last
+ * two.  Levels: zstd, lz4hc.  Dictionaries: lz4, lz4hc; zstd's need
+ * dictionary functions lib/zstd does not export in 6.1.
  */
 static ssize_t algorithm_params_store(struct device *dev,
 				      struct device_attribute *attr,
@@ -104,32 +144,34 @@ static ssize_t algorithm_params_store(struct device *dev,
 	struct zram *zram = dev_to_zram(dev);
 	const struct zram_backend *backend = NULL, *b;
 	int prio = ZRAM_NO_PRIORITY, ret, p;
+	const struct zcx_kv *dict_kv = NULL;
+	struct zcx_kv kv, dict_token;
 	bool has_level = false;
+	void *dict = NULL;
+	ssize_t dict_len = 0;
 	size_t pos = 0;
-	struct zcx_kv kv;
 	u64 level = 0;
 
 	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
-		if (zcx_kv_key_is(&kv, "algo")) {
-			backend = kv_backend(&kv);
-			if (!backend)
-				return -EINVAL;
-		} else if (zcx_kv_key_is(&kv, "priority")) {
-			if (kv_priority(&kv, &prio))
-				return -EINVAL;
+		int known = kv_algo_or_priority(&kv, true, &backend, &prio);
+
+		if (known < 0)
+			return known;
+		if (known) {
+			continue;
 		} else if (zcx_kv_key_is(&kv, "level")) {
 			if (zcx_kv_u64(&kv, &level))
 				return -EINVAL;
 			has_level = true;
 		} else if (zcx_kv_key_is(&kv, "dict") && kv.value) {
-			pr_info("%s: dict= needs lib/zstd's dictionary functions, which Linux 6.1 does not export\n",
-				zram->disk->disk_name);
-			return -EOPNOTSUPP;
+			dict_token = kv;
+			dict_kv = &dict_token;
 		} else {
 			return -EINVAL;
 		}
 	}
-	if (ret || (!backend && prio == ZRAM_NO_PRIORITY) || !has_level)
+	if (ret || (!backend && prio == ZRAM_NO_PRIORITY) ||
+	    (!has_level && !dict_kv))
 		return -EINVAL;
 
 	down_write(&zram->init_lock);
@@ -154,17 +196,39 @@ static ssize_t algorithm_params_store(struct device *dev,
 	ret = -EINVAL;
 	if (!b)
 		goto out;
-	if (!b->max_level) {
+	if (has_level && !b->max_level) {
 		pr_info("%s: %s has no compression levels\n",
 			zram->disk->disk_name, b->name);
 		goto out;
 	}
-	if (level < b->min_level || level > b->max_level) {
+	if (has_level && (level < b->min_level || level > b->max_level)) {
 		pr_info("%s: %s levels are %d..%d\n", zram->disk->disk_name,
 			b->name, b->min_level, b->max_level);
 		goto out;
 	}
-	zram->comp.level[prio] = level;
+	if (dict_kv && !b->takes_dict) {
+		if (b->kind == ZRAM_BACKEND_ZSTD) {
+			pr_info("%s: a zstd dictionary needs lib/zstd's dictionary functions, which Linux 6.1 does not export\n",
+				zram->disk->disk_name);
+			ret = -EOPNOTSUPP;
+		} else {
+			pr_info("%s: %s takes no dictionary\n",
+				zram->disk->disk_name, b->name);
+		}
+		goto out;
+	}
+	if (dict_kv) {
+		dict_len = zram_read_dict(zram, dict_kv, &dict);
+		if (dict_len < 0) {
+			ret = dict_len;
+			goto out;
+		}
+		kvfree(zram->comp.dict[prio]);
+		zram->comp.dict[prio] = dict;
+		zram->comp.dict_len[prio] = dict_len;
+	}
+	if (has_level)
+		zram->comp.level[prio] = level;
 	ret = 0;
 out:
 	up_write(&zram->init_lock);
@@ -233,7 +297,13 @@ static ssize_t recompress_store(struct device *dev,
 	u64 v;
 
 	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
-		if (zcx_kv_key_is(&kv, "type")) {
+		int known = kv_algo_or_priority(&kv, false, &backend, &prio);
+
+		if (known < 0)
+			return known;
+		if (known) {
+			continue;
+		} else if (zcx_kv_key_is(&kv, "type")) {
 			if (zcx_kv_value_is(&kv, "idle")) {
 				req.idle = 1;
 			} else if (zcx_kv_value_is(&kv, "huge")) {
@@ -252,13 +322,6 @@ static ssize_t recompress_store(struct device *dev,
 			if (zcx_kv_u64(&kv, &v) || !v || v >= PAGE_SIZE)
 				return -EINVAL;
 			req.threshold = v;
-		} else if (zcx_kv_key_is(&kv, "algo")) {
-			backend = kv_backend(&kv);
-			if (!backend)
-				return -EINVAL;
-		} else if (zcx_kv_key_is(&kv, "priority")) {
-			if (kv_priority(&kv, &prio) || prio == 0)
-				return -EINVAL;
 		} else {
 			return -EINVAL;
 		}

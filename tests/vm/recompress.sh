@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Recompression, algorithm_params, block_state and the idle policy
-# (sourced by tests/vm/suite.sh, which provides fio_verify).
+# (sourced by tests/vm/suite.sh, which provides verify_beside_churn).
 
 # debugfs block_state's flag column counts: how many slots show FLAG
 # (one of s w h i r n), optionally only among indexes LOW..HIGH.
@@ -34,6 +34,13 @@ test_recompress_attributes() {
 	expect_write_error $z/algorithm_params "algo=lz4 level=3" "Invalid argument"
 	expect_write_error $z/algorithm_params "algo=zstd" "Invalid argument"
 	expect_write_error $z/algorithm_params "algo=zstd dict=/etc/hostname" "Operation not supported"
+	dmesg | grep -q 'zstd dictionary needs lib/zstd' || fail "no log line for a zstd dict"
+	expect_write_error $z/algorithm_params "algo=lzo-rle dict=/etc/hostname" "Invalid argument"
+	expect_write_error $z/algorithm_params "algo=lz4hc dict=/nonexistent" "No such file or directory"
+	head -c 100000 /dev/zero >/tmp/big-dict
+	expect_write_error $z/algorithm_params "algo=lz4hc dict=/tmp/big-dict" "File too large"
+	: >/tmp/empty-dict
+	expect_write_error $z/algorithm_params "algo=lz4hc dict=/tmp/empty-dict" "Invalid argument"
 	expect_write_error $z/algorithm_params "algo=zstd level=x" "Invalid argument"
 	set_attr zram0 algorithm_params "algo=zstd level=9"
 	set_attr zram0 algorithm_params "priority=2 level=12"
@@ -178,10 +185,7 @@ test_fio_verify_during_recompress() {
 	set_attr zram0 recomp_algorithm "algo=zstd priority=1"
 	set_attr zram0 recomp_algorithm "algo=lz4hc priority=2"
 	init_disk zram0 $((mb * 4))M
-	fio --name=fill --filename=/dev/zram0 --rw=write --bs=64k --direct=1 \
-		--ioengine=libaio --iodepth=4 --offset=$((mb * 2))M --size=${mb}M \
-		--refill_buffers --buffer_compress_percentage=60 >/tmp/fio-fill.log 2>&1 ||
-		{ cat /tmp/fio-fill.log; fail "fill failed"; }
+	fill_churn_region "$mb"
 	rm -f /tmp/fio-done
 	(
 		n=0
@@ -195,19 +199,7 @@ test_fio_verify_during_recompress() {
 		echo $n >/tmp/recompressions
 	) &
 	local recompressor=$!
-	fio --name=churn --filename=/dev/zram0 --ioengine=libaio --direct=1 \
-		--bs=4k --iodepth=8 --rw=randrw --rwmixread=30 --offset=$((mb * 2))M \
-		--size=${mb}M --refill_buffers --buffer_compress_percentage=60 \
-		--loops=$(scaled 3 1) >/tmp/fio-churn.log 2>&1 &
-	local churn=$!
-	fio --name=trims --filename=/dev/zram0 --rw=randtrim --bs=4k \
-		--offset=$((mb * 2))M --size=${mb}M --io_size=$((mb / 2))M --loops=$(scaled 3 1) \
-		>/tmp/fio-trims.log 2>&1 &
-	local trims=$!
-	fio_verify zram0 recompress --refill_buffers --buffer_compress_percentage=50 \
-		--loops=$(scaled 3 1)
-	wait $churn || { cat /tmp/fio-churn.log; fail "churn job failed"; }
-	wait $trims || { cat /tmp/fio-trims.log; fail "trim job failed"; }
+	verify_beside_churn recompress "$mb"
 	touch /tmp/fio-done
 	wait $recompressor || fail "a recompress write failed"
 	[[ $(cat $online) == 1 ]] || fail "cpu1 left offline"
@@ -283,5 +275,46 @@ test_idle_policy() {
 	timeout 60 rmmod zram || fail "rmmod with the policy on failed or hung"
 }
 
-recompress_tests=(test_recompress_attributes test_recompress_real_files
+# lz4 and lz4hc with a dictionary (algorithm_params dict=), as primary and
+# as secondary algorithm: real files read back identical, and a dictionary
+# of similar data makes them smaller than without.
+test_lz4_dictionary() {
+	local mb with lz4 plain=0 with_dict=0
+	mb=$(scaled 16 4)
+	make_real_tar "$mb"
+	# The dictionary: 64 KiB of C headers, like a third of the data.
+	cat /usr/include/stdlib.h /usr/include/unistd.h /usr/include/linux/input-event-codes.h >/tmp/dict
+	truncate -s 64K /tmp/dict
+	[[ $(stat -c %s /tmp/dict) == 65536 ]] || fail "no 64 KiB dictionary"
+	for with in no yes; do
+		load_ours num_devices=1
+		set_attr zram0 comp_algorithm lz4
+		set_attr zram0 recomp_algorithm "algo=lz4hc"
+		if [[ $with == yes ]]; then
+			set_attr zram0 algorithm_params "algo=lz4 dict=/tmp/dict"
+			set_attr zram0 algorithm_params "algo=lz4hc level=12 dict=/tmp/dict"
+		fi
+		init_disk zram0 $((mb * 2))M
+		dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
+		cmp -n $((mb << 20)) /tmp/real.tar /dev/zram0 || fail "lz4 (dict $with) reads back wrong"
+		lz4=$(mm_field zram0 2)
+		echo >/sys/block/zram0/recompress || fail "recompress of every page failed"
+		cmp -n $((mb << 20)) /tmp/real.tar /dev/zram0 || fail "lz4hc (dict $with) reads back wrong"
+		note "dictionary $with: lz4 $lz4 bytes, after recompress to lz4hc $(mm_field zram0 2) ($(block_flags zram0 r) pages)"
+		(($(block_flags zram0 r) > 0)) || fail "lz4hc recompressed nothing"
+		if [[ $with == no ]]; then plain=$lz4; else with_dict=$lz4; fi
+	done
+	((with_dict < plain)) || fail "the dictionary did not make lz4 smaller ($with_dict >= $plain)"
+	# Changing the algorithm drops its dictionary and level.
+	load_ours num_devices=1
+	set_attr zram0 comp_algorithm lz4
+	set_attr zram0 algorithm_params "algo=lz4 dict=/tmp/dict"
+	set_attr zram0 comp_algorithm lzo-rle
+	set_attr zram0 comp_algorithm lz4
+	init_disk zram0 16M
+	dd if=/tmp/real.tar of=/dev/zram0 bs=1M count=4 oflag=direct status=none
+	cmp -n $((4 << 20)) /tmp/real.tar /dev/zram0 || fail "lz4 after dropping its dictionary"
+}
+
+recompress_tests=(test_recompress_attributes test_lz4_dictionary test_recompress_real_files
 	test_recompress_selection test_fio_verify_during_recompress test_idle_policy)

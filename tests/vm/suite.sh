@@ -318,6 +318,34 @@ test_compaction_gives_memory_back() {
 	note "refilled: mem_used_total $(mm_field zram0 3) (full was $full)"
 }
 
+# fill_churn_region fills zram0's region at 2*MB MiB (MB long);
+# verify_beside_churn runs fio_verify on its first region while that one is
+# overwritten and trimmed: the background work of the tests around it
+# (compaction, recompression) then meets reads, writes and frees at once.
+fill_churn_region() { # MB
+	fio --name=fill --filename=/dev/zram0 --rw=write --bs=64k --direct=1 \
+		--ioengine=libaio --iodepth=4 --offset=$(($1 * 2))M --size=${1}M \
+		--refill_buffers --buffer_compress_percentage=60 >/tmp/fio-fill.log 2>&1 ||
+		{ cat /tmp/fio-fill.log; fail "fill failed"; }
+}
+
+verify_beside_churn() { # LABEL MB
+	local mb=$2 churn trims
+	fio --name=churn --filename=/dev/zram0 --ioengine=libaio --direct=1 \
+		--bs=4k --iodepth=8 --rw=randrw --rwmixread=30 --offset=$((mb * 2))M \
+		--size=${mb}M --refill_buffers --buffer_compress_percentage=60 \
+		--loops=$(scaled 3 1) >/tmp/fio-churn.log 2>&1 &
+	churn=$!
+	fio --name=trims --filename=/dev/zram0 --rw=randtrim --bs=4k \
+		--offset=$((mb * 2))M --size=${mb}M --io_size=$((mb / 2))M --loops=$(scaled 3 1) \
+		>/tmp/fio-trims.log 2>&1 &
+	trims=$!
+	fio_verify zram0 "$1" --refill_buffers --buffer_compress_percentage=50 \
+		--loops=$(scaled 3 1)
+	wait $churn || { cat /tmp/fio-churn.log; fail "churn job failed"; }
+	wait $trims || { cat /tmp/fio-trims.log; fail "trim job failed"; }
+}
+
 # fio verify on one region while another, filled first, is overwritten and
 # trimmed, and compaction runs over and over (sysfs and the shrinkers)
 # until all three jobs are done: every verified block must read back as
@@ -329,10 +357,7 @@ test_fio_verify_during_compaction() {
 	init_disk zram0 $((mb * 4))M
 	# The churn region full first, so the trims leave sparse chunks for
 	# compaction to empty while the verify job runs.
-	fio --name=fill --filename=/dev/zram0 --rw=write --bs=64k --direct=1 \
-		--ioengine=libaio --iodepth=4 --offset=$((mb * 2))M --size=${mb}M \
-		--refill_buffers --buffer_compress_percentage=60 >/tmp/fio-fill.log 2>&1 ||
-		{ cat /tmp/fio-fill.log; fail "fill failed"; }
+	fill_churn_region "$mb"
 	rm -f /tmp/fio-done
 	(
 		n=0
@@ -345,19 +370,7 @@ test_fio_verify_during_compaction() {
 		echo $n >/tmp/compactions
 	) &
 	local compactor=$!
-	fio --name=churn --filename=/dev/zram0 --ioengine=libaio --direct=1 \
-		--bs=4k --iodepth=8 --rw=randrw --rwmixread=30 --offset=$((mb * 2))M \
-		--size=${mb}M --refill_buffers --buffer_compress_percentage=60 \
-		--loops=$(scaled 3 1) >/tmp/fio-churn.log 2>&1 &
-	local churn=$!
-	fio --name=trims --filename=/dev/zram0 --rw=randtrim --bs=4k \
-		--offset=$((mb * 2))M --size=${mb}M --io_size=$((mb / 2))M --loops=$(scaled 3 1) \
-		>/tmp/fio-trims.log 2>&1 &
-	local trims=$!
-	fio_verify zram0 compaction --refill_buffers --buffer_compress_percentage=50 \
-		--loops=$(scaled 3 1)
-	wait $churn || { cat /tmp/fio-churn.log; fail "churn job failed"; }
-	wait $trims || { cat /tmp/fio-trims.log; fail "trim job failed"; }
+	verify_beside_churn compaction "$mb"
 	touch /tmp/fio-done
 	wait $compactor
 	passes=$(cat /tmp/compactions)
