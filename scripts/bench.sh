@@ -24,8 +24,7 @@
 #   scripts/bench.sh recompress
 #     the recompression issue's experiment: 256 MiB of real files on stock
 #     (lzo-rle, zstd) and on ours (lzo-rle, then `recompress type=idle` to
-#     zstd at levels 3 and 9, timed), then fio with the idle policy off and
-#     on and on stock, in one boot.  Plain TCG, 2 vCPUs.  Writes
+#     zstd at levels 3 and 9, timed), in one boot.  Plain TCG, 2 vCPUs.  Writes
 #     bench/results/recompress.md.
 #
 #   scripts/bench.sh ablation [ROUNDS]

@@ -2,9 +2,10 @@
 # Guest side of `scripts/bench.sh recompress`: the recompression issue's
 # experiment in one boot.  256 MiB of real files on a 512 MiB disk, stored
 # by stock zram with lzo-rle and with zstd, and by ours with lzo-rle, then
-# after `idle all` + `recompress type=idle` to zstd at level 3 and 9; then
-# fio with the idle policy off and on.  Prints a Markdown report.
+# after `idle all` + `recompress type=idle` to zstd at level 3 and 9.
+# Prints a Markdown report.
 set -euo pipefail
+[[ -z ${T_TRACE:-} ]] || set -x
 # shellcheck source=tests/vm/lib.sh
 source "$(dirname "$0")/lib.sh"
 cd /tmp
@@ -49,28 +50,6 @@ for level in 3 9; do
 	unload_zram
 done
 
-# fio on ours with the idle policy off and on (every second, pages idle
-# for a second, 4096 per run: far more eager than anyone would set it).
-fio_job() {
-	fio --name=mixed --filename=/dev/zram0 --ioengine=psync --direct=1 --bs=4k \
-		--rw=randrw --rwmixread=70 --size=64M --io_size=256M --refill_buffers \
-		--buffer_compress_percentage=50 --randseed=3 --output-format=terse |
-		awk -F';' '{ printf "%d %d", $7, $48 }' # read KiB/s, write KiB/s
-}
-fio_rows=()
-for policy in off on stock; do
-	if [[ $policy == stock ]]; then load_stock num_devices=1; else load_ours num_devices=1; fi
-	[[ $policy == stock ]] || echo algo=zstd >/sys/block/zram0/recomp_algorithm
-	[[ $policy != on ]] || echo "interval=1 recompress_after=1 recompress_pages=4096" >/sys/block/zram0/idle_policy
-	echo 128M >/sys/block/zram0/disksize
-	dd if=/dev/urandom of=/dev/zram0 bs=1M count=64 oflag=direct status=none
-	read -r r w < <(fio_job)
-	extra=""
-	[[ $policy != on ]] || extra="$(awk '$1 == "recompressed:" { print $2 }' /sys/kernel/debug/zram/zram0/idle_policy) pages recompressed meanwhile"
-	fio_rows+=("| $([[ $policy == stock ]] && echo stock || echo "ours, idle_policy $policy") | $r | $w | $extra |")
-	unload_zram
-done
-
 cat <<EOF2
 | ${MB} MiB of real files (tars of /usr/lib/x86_64-linux-gnu, /usr/share/doc, /usr/include) | mem_used_total MB | vs stock lzo-rle | huge pages | recompression time |
 |---|---:|---:|---:|---|
@@ -78,8 +57,7 @@ $(printf '%s\n' "${rows[@]}")
 
 Every recompressed page read back identical (cmp). Times are guest wall
 clock under QEMU's TCG: compare them with each other, not with hardware.
-
-| fio randrw 70/30, 4 KiB psync, 64 MiB, half-compressible | read KiB/s | write KiB/s | |
-|---|---:|---:|---|
-$(printf '%s\n' "${fio_rows[@]}")
+The idle policy's cost on the fio matrix is measured under icount:
+\`T_IDLE_POLICY="interval=1 recompress_after=1" scripts/bench.sh\`
+(report-idle-policy.md).
 EOF2
