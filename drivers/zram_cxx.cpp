@@ -8,6 +8,7 @@
 #include "core/device.cpp"
 #include "core/kv.cpp"
 #include "core/parse.cpp"
+#include "core/postprocess.cpp"
 #include "core/table.cpp"
 #include "xvmalloc/xvmalloc.cpp"
 #ifdef ZCX_KUNIT

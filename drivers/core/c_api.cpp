@@ -63,6 +63,21 @@ int zcx_dev_writeback_prepare(zcx_dev *dev, unsigned long index, int mode,
 	return r ? r.value() : zcx::to_errno(r);
 }
 
+void zcx_dev_pp_plan(zcx_dev *dev, const zcx_pp_filter *filter,
+		     zcx_u64 max_pages, int largest_first, zcx_pp_plan *plan)
+{
+	device(dev)->pp_plan(*filter, max_pages, largest_first, plan);
+}
+
+int zcx_dev_writeback_prepare_pp(zcx_dev *dev, unsigned long index,
+				 const zcx_pp_filter *filter, zcx_pp_plan *plan,
+				 void *dst)
+{
+	auto r = device(dev)->writeback_prepare(index, *filter, plan,
+						static_cast<zcx::u8 *>(dst));
+	return r ? r.value() : zcx::to_errno(r);
+}
+
 int zcx_dev_writeback_commit(zcx_dev *dev, unsigned long index,
 			     unsigned long block)
 {

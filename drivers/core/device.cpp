@@ -288,16 +288,25 @@ void Device::mark_idle(bool all, u32 max_age)
 
 Result<bool> Device::writeback_prepare(u64 index, int mode, u8 *dst)
 {
+	zcx_pp_plan plan{};
+	plan.budget = kPpUnlimited;
+	plan.at_cutoff = kPpUnlimited;
+	const zcx_pp_filter f{mode, 0, 0, 0, ~u64{0}};
+	return writeback_prepare(index, f, &plan, dst);
+}
+
+Result<bool> Device::writeback_prepare(u64 index, const zcx_pp_filter &f,
+				       zcx_pp_plan *plan, u8 *dst)
+{
+	if (index >= table_.size())
+		return false;
 	Slot &slot = table_[index];
 	auto locked = slot.lock();
 	const SlotContents c = slot.get();
-	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge)
-		return false; // nothing, same-filled, or already written back
-	if (slot.has(Slot::kUnderWriteback))
+	const u32 now = plan->now ? plan->now : zcx_now_seconds();
+	if (!pp_eligible(slot, c, index, f, now))
 		return false;
-	if ((mode & ZCX_WB_IDLE) && !slot.has(Slot::kIdle))
-		return false;
-	if ((mode & ZCX_WB_HUGE) && c.kind != SlotKind::huge)
+	if (!pp_take(plan, c.size))
 		return false;
 	ZCX_TRY(read_locked(index, c, dst));
 	slot.change(Slot::kUnderWriteback, true);

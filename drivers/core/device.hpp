@@ -4,6 +4,7 @@
 #pragma once
 
 #include "codec.hpp"
+#include "postprocess.hpp"
 #include "table.hpp"
 #include "xvmalloc/xvmalloc.hpp"
 #include "zcx/abi.h"
@@ -42,6 +43,16 @@ public:
 	u64 compact(u64 max_pages) { return pool_->compact(&move_object, this, max_pages); }
 	u64 compactable_pages() const { return pool_->compactable_pages(); }
 	Result<bool> writeback_prepare(u64 index, int mode, u8 *dst);
+	// Post-processing (postprocess.hpp): the counting pass of a plan,
+	// and prepare for the slots the filter and plan admit.
+	void pp_plan(const zcx_pp_filter &f, u64 max_pages, bool largest_first,
+		     zcx_pp_plan *plan)
+	{
+		zcx::pp_plan(table_, f, max_pages, largest_first,
+			     zcx_now_seconds(), plan);
+	}
+	Result<bool> writeback_prepare(u64 index, const zcx_pp_filter &f,
+				       zcx_pp_plan *plan, u8 *dst);
 	bool writeback_commit(u64 index, u64 block);
 	void writeback_abort(u64 index);
 

@@ -195,9 +195,50 @@ enum zcx_writeback_mode {
 	ZCX_WB_ANY = 0,  /* page_index=N */
 	ZCX_WB_IDLE = 1, /* only slots marked idle */
 	ZCX_WB_HUGE = 2, /* only incompressible (huge) slots */
+	/* only slots recompression flagged (Slot::kIncompressible) */
+	ZCX_WB_INCOMPRESSIBLE = 4,
 };
 int zcx_dev_writeback_prepare(struct zcx_dev *dev, unsigned long index,
 			      int mode, void *dst);
+
+/*
+ * Post-processing selection (writeback now, recompress later;
+ * drivers/core/postprocess.hpp).  A filter names the eligible slots:
+ * stored compressed or raw (huge), not under writeback or recompression,
+ * with every ZCX_WB_* bit of mode satisfied, not accessed for min_age
+ * seconds (0: any), at least min_size stored bytes (0: any), index in
+ * [lo, hi).  A plan spends a budget of max_pages (0: none) on the largest
+ * eligible objects first, in 64-byte size buckets (upstream's 6.13
+ * post-processing buckets): zcx_dev_pp_plan counts the eligible slots per
+ * bucket and sets the cutoff; zcx_pp_take then admits, in index order,
+ * every object above the cutoff bucket and as many at it as the budget
+ * leaves.  largest_first = 0 spends the budget in index order instead
+ * (the comparison the benchmark makes).
+ */
+struct zcx_pp_filter {
+	int mode;
+	unsigned int min_age;
+	unsigned int min_size;
+	zcx_u64 lo, hi;
+};
+struct zcx_pp_plan {
+	zcx_u64 budget;       /* pages still to take; ~0 = unlimited */
+	zcx_u64 eligible;     /* eligible slots the counting pass saw */
+	zcx_u64 at_cutoff;    /* still to take from the cutoff bucket */
+	unsigned int cutoff;  /* lowest bucket taken */
+	unsigned int now;     /* seconds, for min_age */
+};
+void zcx_dev_pp_plan(struct zcx_dev *dev, const struct zcx_pp_filter *filter,
+		     zcx_u64 max_pages, int largest_first,
+		     struct zcx_pp_plan *plan);
+/*
+ * zcx_dev_writeback_prepare for a filter and plan: 1 and the page in dst
+ * if the slot is eligible and the plan takes it (the plan is charged), 0
+ * if not, or a negative errno (the stored object is corrupt).
+ */
+int zcx_dev_writeback_prepare_pp(struct zcx_dev *dev, unsigned long index,
+				 const struct zcx_pp_filter *filter,
+				 struct zcx_pp_plan *plan, void *dst);
 int zcx_dev_writeback_commit(struct zcx_dev *dev, unsigned long index,
 			     unsigned long block);
 void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);
