@@ -11,6 +11,7 @@
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -21,6 +22,16 @@
 #include "zram_drv.h"
 
 #define BACKING_MODE (FMODE_READ | FMODE_WRITE | FMODE_EXCL)
+
+/*
+ * A writeback run with a page budget takes the largest objects first
+ * (upstream 6.13); off, it spends the budget in index order, the way
+ * before.  For comparing the two (scripts/bench.sh writeback).
+ */
+static bool writeback_largest_first = true;
+module_param(writeback_largest_first, bool, 0644);
+MODULE_PARM_DESC(writeback_largest_first,
+		 "Spend a writeback budget on the largest objects first (default Y)");
 
 unsigned int zcx_now_seconds(void)
 {
@@ -117,6 +128,8 @@ void zram_backing_release(struct zram *zram)
 	atomic64_set(&zram->bd_count, 0);
 	atomic64_set(&zram->bd_reads, 0);
 	atomic64_set(&zram->bd_writes, 0);
+	atomic64_set(&zram->wb_stale, 0);
+	atomic64_set(&zram->wb_failed, 0);
 }
 
 static ssize_t backing_dev_show(struct device *dev,
@@ -229,60 +242,191 @@ static void zram_wb_budget_return(struct zram *zram)
 	spin_unlock(&zram->wb_limit_lock);
 }
 
-static ssize_t writeback_store(struct device *dev,
-			       struct device_attribute *attr, const char *buf,
-			       size_t len)
-{
-	struct zram *zram = dev_to_zram(dev);
-	unsigned long index = 0, end, block;
+/*
+ * One batch of writeback: up to wb_batch_size pages, each copied out of
+ * its slot (now under writeback) into its own page and bio, all submitted
+ * at once and awaited together; then, in process context, each slot is
+ * committed to its block, or left in memory if its write failed.
+ */
+struct zram_wb_req {
+	struct bio bio;
+	struct bio_vec bvec;
 	struct page *page;
-	int mode, ret = 0, r;
+	unsigned long index;
+	unsigned long block;
+};
+
+struct zram_wb_batch {
+	struct zram *zram;
+	struct zram_wb_req *reqs;
+	unsigned int size;	/* reqs and their pages */
+	unsigned int count;	/* prepared, not yet submitted */
+	atomic_t pending;	/* bios in flight, plus one while submitting */
+	struct completion done;
+};
+
+/* Any context: only counts; the bio keeps its own status. */
+static void zram_wb_end_io(struct bio *bio)
+{
+	struct zram_wb_batch *b = bio->bi_private;
+
+	if (atomic_dec_and_test(&b->pending))
+		complete(&b->done);
+}
+
+static void zram_wb_batch_free(struct zram_wb_batch *b)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->size; i++)
+		if (b->reqs[i].page)
+			__free_page(b->reqs[i].page);
+	kvfree(b->reqs);
+}
+
+static int zram_wb_batch_alloc(struct zram_wb_batch *b, struct zram *zram,
+			       unsigned int size)
+{
+	unsigned int i;
+
+	b->zram = zram;
+	b->count = 0;
+	b->size = size;
+	init_completion(&b->done);
+	b->reqs = kvcalloc(size, sizeof(*b->reqs), GFP_KERNEL);
+	if (!b->reqs)
+		return -ENOMEM;
+	for (i = 0; i < size; i++) {
+		b->reqs[i].page = alloc_page(GFP_KERNEL);
+		if (!b->reqs[i].page) {
+			zram_wb_batch_free(b);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Submits the prepared requests, waits for all of them and settles each
+ * slot.  A failed write hands its block and its page of writeback_limit
+ * back; a write whose slot changed meanwhile (stale) frees its block but
+ * stays charged to writeback_limit and in bd_writes: the device did write
+ * it.  Returns 0 or the errno of the last failed write.
+ */
+static int zram_wb_batch_flush(struct zram_wb_batch *b, u64 *written)
+{
+	struct zram *zram = b->zram;
+	struct blk_plug plug;
+	unsigned int i, failed = 0;
+	int ret = 0;
+
+	if (!b->count)
+		return 0;
+	reinit_completion(&b->done);
+	atomic_set(&b->pending, 1);
+	blk_start_plug(&plug);
+	for (i = 0; i < b->count; i++) {
+		struct zram_wb_req *req = &b->reqs[i];
+
+		bio_init(&req->bio, zram->bdev, &req->bvec, 1, REQ_OP_WRITE);
+		req->bio.bi_iter.bi_sector =
+			(sector_t)req->block << (PAGE_SHIFT - SECTOR_SHIFT);
+		__bio_add_page(&req->bio, req->page, PAGE_SIZE, 0);
+		req->bio.bi_end_io = zram_wb_end_io;
+		req->bio.bi_private = b;
+		atomic_inc(&b->pending);
+		submit_bio(&req->bio);
+	}
+	blk_finish_plug(&plug);
+	if (!atomic_dec_and_test(&b->pending))
+		wait_for_completion_io(&b->done);
+
+	for (i = 0; i < b->count; i++) {
+		struct zram_wb_req *req = &b->reqs[i];
+		int err = blk_status_to_errno(req->bio.bi_status);
+
+		bio_uninit(&req->bio);
+		if (err) {
+			zcx_dev_writeback_abort(zram->core, req->index);
+			clear_bit(req->block, zram->bd_bitmap);
+			zram_wb_budget_return(zram);
+			atomic64_inc(&zram->wb_failed);
+			failed++;
+			ret = err;
+			continue;
+		}
+		atomic64_inc(&zram->bd_writes);
+		atomic64_inc(&zram->bd_count);
+		/* Rewritten or discarded meanwhile: the copy is stale. */
+		if (zcx_dev_writeback_commit(zram->core, req->index,
+					     req->block)) {
+			(*written)++;
+		} else {
+			zcx_backing_free((struct zcx_host *)&zram->host,
+					 req->block);
+			atomic64_inc(&zram->wb_stale);
+		}
+	}
+	if (failed)
+		pr_err_ratelimited("%s: %u of %u writes to the backing device failed (%d); those pages stay in memory\n",
+				   zram->disk->disk_name, failed, b->count, ret);
+	b->count = 0;
+	return ret;
+}
+
+int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
+		       u64 *written)
+{
+	struct zcx_pp_filter filter = {
+		.mode = req->mode, .min_age = req->min_age,
+	};
+	struct zcx_pp_plan plan;
+	struct zram_wb_batch batch;
+	unsigned long index, block, hi;
+	u64 max = req->max_pages;
+	bool limited = false;
+	int ret = 0, r;
 	void *mem;
 
-	if (sysfs_streq(buf, "idle")) {
-		mode = ZCX_WB_IDLE;
-	} else if (sysfs_streq(buf, "huge")) {
-		mode = ZCX_WB_HUGE;
-	} else if (sysfs_streq(buf, "huge_idle")) {
-		mode = ZCX_WB_IDLE | ZCX_WB_HUGE;
-	} else if (!strncmp(buf, "page_index=", 11)) {
-		if (kstrtoul(buf + 11, 10, &index))
-			return -EINVAL;
-		mode = ZCX_WB_ANY;
-	} else {
+	lockdep_assert_held(&zram->init_lock);
+	if (!zram->core)
 		return -EINVAL;
-	}
+	if (!zram->bdev)
+		return -ENODEV;
+	hi = min_t(u64, req->hi, zram->disksize >> PAGE_SHIFT);
+	if (req->lo >= hi)
+		return 0;
+	filter.lo = req->lo;
+	filter.hi = hi;
 
-	down_read(&zram->init_lock);
-	if (!zram->core) {
-		ret = -EINVAL;
-		goto out_unlock;
+	spin_lock(&zram->wb_limit_lock);
+	if (zram->wb_limit_enable && (!max || zram->bd_wb_limit <= max)) {
+		max = zram->bd_wb_limit;
+		limited = true;
 	}
-	if (!zram->bdev) {
-		ret = -ENODEV;
-		goto out_unlock;
-	}
-	end = zram->disksize >> PAGE_SHIFT;
-	if (mode == ZCX_WB_ANY) {
-		if (index >= end) {
-			ret = -EINVAL;
-			goto out_unlock;
-		}
-		end = index + 1;
-	}
-	page = alloc_page(GFP_KERNEL);
-	if (!page) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
+	spin_unlock(&zram->wb_limit_lock);
+	zcx_dev_pp_plan(zram->core, &filter, max, writeback_largest_first,
+			&plan);
+	if (!plan.eligible)
+		return 0;
+	if (limited && !max)
+		return -EIO; /* writeback_limit spent, as stock */
 
-	for (; index < end; index++, cond_resched()) {
-		mem = kmap_local_page(page);
-		r = zcx_dev_writeback_prepare(zram->core, index, mode, mem);
+	r = zram_wb_batch_alloc(&batch, zram,
+				min_t(u64, READ_ONCE(zram->wb_batch_size),
+				      plan.eligible));
+	if (r)
+		return r;
+	for (index = req->lo; index < hi; index++, cond_resched()) {
+		struct zram_wb_req *wr = &batch.reqs[batch.count];
+
+		mem = kmap_local_page(wr->page);
+		r = zcx_dev_writeback_prepare_pp(zram->core, index, &filter,
+						 &plan, mem);
 		kunmap_local(mem);
 		if (r <= 0) {
 			if (r)
-				ret = r;
+				ret = r; /* a corrupt object: reported */
 			continue;
 		}
 		if (!zram_wb_budget_take(zram)) {
@@ -297,24 +441,177 @@ static ssize_t writeback_store(struct device *dev,
 			ret = -ENOSPC;
 			break;
 		}
-		r = zram_bd_rw(zram, page, block, REQ_OP_WRITE);
+		wr->index = index;
+		wr->block = block;
+		if (++batch.count < batch.size && plan.budget)
+			continue;
+		r = zram_wb_batch_flush(&batch, written);
 		if (r) {
-			zcx_dev_writeback_abort(zram->core, index);
-			clear_bit(block, zram->bd_bitmap);
-			zram_wb_budget_return(zram);
 			ret = r;
+			break;
+		}
+		if (!plan.budget)
+			break; /* the plan is spent: nothing more to scan */
+	}
+	r = zram_wb_batch_flush(&batch, written);
+	if (r)
+		ret = r;
+	zram_wb_batch_free(&batch);
+	/* The limit, not the end of the range, ended the run. */
+	if (!ret && limited && plan.eligible > max)
+		ret = -EIO;
+	return ret;
+}
+
+/* A legacy bare word or a type= value. */
+static int zram_wb_parse_mode(const struct zcx_kv *kv, bool word, int *mode)
+{
+	static const struct {
+		const char *name;
+		int mode;
+	} modes[] = {
+		{ "idle", ZCX_WB_IDLE },
+		{ "huge", ZCX_WB_HUGE },
+		{ "huge_idle", ZCX_WB_IDLE | ZCX_WB_HUGE },
+		{ "incompressible", ZCX_WB_INCOMPRESSIBLE },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		if (word ? zcx_kv_key_is(kv, modes[i].name) :
+			   zcx_kv_value_is(kv, modes[i].name)) {
+			*mode = modes[i].mode;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/*
+ * One pass over `writeback`'s tokens.  The first pass (run == false)
+ * validates all of them, finds the type and counts the ranges; the second
+ * runs each range with that type, in the order given.
+ */
+static int zram_wb_parse(struct zram *zram, const char *buf, size_t len,
+			 bool run, int *mode, unsigned int *ranges,
+			 u64 *written)
+{
+	u64 nr_pages = zram->disksize >> PAGE_SHIFT;
+	struct zcx_kv kv;
+	size_t pos = 0;
+	int r;
+
+	while ((r = zcx_kv_next(buf, len, &pos, &kv)) > 0) {
+		struct zram_wb_request req = { .mode = *mode };
+		bool word = !kv.value;
+		int m;
+
+		/* 6.1's bare words, or type=; one type per write. */
+		if (word || zcx_kv_key_is(&kv, "type")) {
+			r = zram_wb_parse_mode(&kv, word, &m);
+			if (r)
+				return r;
+			if (!run && *mode >= 0 && m != *mode)
+				return -EINVAL;
+			*mode = m;
 			continue;
 		}
-		atomic64_inc(&zram->bd_writes);
-		atomic64_inc(&zram->bd_count);
-		/* Rewritten or discarded meanwhile: the copy is stale. */
-		if (!zcx_dev_writeback_commit(zram->core, index, block))
-			zcx_backing_free((struct zcx_host *)&zram->host, block);
+		if (zcx_kv_key_is(&kv, "page_index")) {
+			r = zcx_kv_u64(&kv, &req.lo);
+			if (r)
+				return r;
+			if (req.lo >= nr_pages)
+				return -ERANGE;
+			req.hi = req.lo + 1;
+		} else if (zcx_kv_key_is(&kv, "page_indexes")) {
+			r = zcx_kv_range(&kv, &req.lo, &req.hi);
+			if (r)
+				return r;
+			if (req.hi >= nr_pages)
+				return -ERANGE;
+			req.hi++;
+		} else {
+			return -EINVAL;
+		}
+		(*ranges)++;
+		if (run) {
+			r = zram_writeback_run(zram, &req, written);
+			if (r)
+				return r;
+		}
 	}
-	__free_page(page);
-out_unlock:
+	return r;
+}
+
+/*
+ * `writeback`: upstream 6.16's key=value form, `type=idle|huge|huge_idle|
+ * incompressible`, `page_index=N`, `page_indexes=LOW-HIGH` (HIGH
+ * included), any number of each, and 6.1's bare words.  The type applies
+ * to every range of the write (no range: the whole disk); ranges run in
+ * the order given.
+ */
+static ssize_t writeback_store(struct device *dev,
+			       struct device_attribute *attr, const char *buf,
+			       size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	struct zram_wb_request whole = { .hi = U64_MAX };
+	unsigned int ranges = 0;
+	u64 written = 0;
+	int mode = -1, ret;
+
+	down_read(&zram->init_lock);
+	if (!zram->core) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!zram->bdev) {
+		ret = -ENODEV;
+		goto out;
+	}
+	ret = zram_wb_parse(zram, buf, len, false, &mode, &ranges, &written);
+	if (ret)
+		goto out;
+	if (mode < 0 && !ranges) {
+		ret = -EINVAL; /* nothing asked */
+		goto out;
+	}
+	if (mode < 0)
+		mode = ZCX_WB_ANY;
+	if (ranges) {
+		ranges = 0;
+		ret = zram_wb_parse(zram, buf, len, true, &mode, &ranges,
+				    &written);
+	} else {
+		whole.mode = mode;
+		ret = zram_writeback_run(zram, &whole, &written);
+	}
+out:
 	up_read(&zram->init_lock);
 	return ret ? ret : len;
+}
+
+/* Pages per batch of write bios: 1..ZRAM_WB_BATCH_MAX, any time. */
+static ssize_t writeback_batch_size_show(struct device *dev,
+					 struct device_attribute *attr,
+					 char *buf)
+{
+	struct zram *zram = dev_to_zram(dev);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(zram->wb_batch_size));
+}
+
+static ssize_t writeback_batch_size_store(struct device *dev,
+					  struct device_attribute *attr,
+					  const char *buf, size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	unsigned int val;
+
+	if (kstrtouint(buf, 10, &val) || !val || val > ZRAM_WB_BATCH_MAX)
+		return -EINVAL;
+	WRITE_ONCE(zram->wb_batch_size, val);
+	return len;
 }
 
 static ssize_t writeback_limit_enable_show(struct device *dev,
@@ -390,3 +687,4 @@ DEVICE_ATTR_WO(writeback);
 DEVICE_ATTR_RW(writeback_limit);
 DEVICE_ATTR_RW(writeback_limit_enable);
 DEVICE_ATTR_RO(bd_stat);
+DEVICE_ATTR_RW(writeback_batch_size);

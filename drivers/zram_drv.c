@@ -553,6 +553,7 @@ static struct attribute *zram_disk_attrs[] = {
 	&dev_attr_writeback.attr,
 	&dev_attr_writeback_limit.attr,
 	&dev_attr_writeback_limit_enable.attr,
+	&dev_attr_writeback_batch_size.attr,
 	&dev_attr_compact.attr,
 	&dev_attr_num_reads.attr,
 	&dev_attr_num_writes.attr,
@@ -587,6 +588,18 @@ static int pool_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(pool);
 
+/* debugfs zram/zramN/writeback: write bios beyond what bd_stat says. */
+static int writeback_show(struct seq_file *m, void *unused)
+{
+	struct zram *zram = m->private;
+
+	seq_printf(m, "stale: %lld\nfailed: %lld\n",
+		   (long long)atomic64_read(&zram->wb_stale),
+		   (long long)atomic64_read(&zram->wb_failed));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(writeback);
+
 static void zram_debugfs_add(struct zram *zram)
 {
 	/* None before module init (KUnit suites run earlier). */
@@ -595,6 +608,8 @@ static void zram_debugfs_add(struct zram *zram)
 	zram->debugfs_dir = debugfs_create_dir(zram->disk->disk_name,
 					       zram_debugfs_root);
 	debugfs_create_file("pool", 0400, zram->debugfs_dir, zram, &pool_fops);
+	debugfs_create_file("writeback", 0400, zram->debugfs_dir, zram,
+			    &writeback_fops);
 }
 
 static int zram_add(void)
@@ -615,6 +630,7 @@ static int zram_add(void)
 	init_rwsem(&zram->init_lock);
 	mutex_init(&zram->compact_lock);
 	spin_lock_init(&zram->wb_limit_lock);
+	zram->wb_batch_size = ZRAM_WB_BATCH_DEFAULT;
 	zram->backend = zram_backend_default();
 
 	zram->disk = blk_alloc_disk(NUMA_NO_NODE);
