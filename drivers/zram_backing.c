@@ -93,6 +93,57 @@ static void zram_backing_read_work(struct work_struct *work)
 }
 
 /*
+ * A page written back compressed: its block into a bounce page, then
+ * decompressed into page.  If the slot was rewritten between the core's
+ * answer and the block read, read the page again from the start.
+ */
+int zram_read_backing_compressed(struct zram *zram, u32 index,
+				 unsigned long block, struct page *page)
+{
+	struct page *bounce = alloc_page(GFP_NOIO);
+	unsigned int tries;
+	void *src, *dst;
+	int ret = -ENOMEM;
+
+	if (!bounce)
+		goto out;
+	for (tries = 0; tries < 8; tries++) {
+		ret = zram_read_backing(zram, block, bounce);
+		if (ret)
+			break;
+		src = kmap_local_page(bounce);
+		dst = kmap_local_page(page);
+		ret = zcx_dev_read_backing_compressed(zram->core, index, block,
+						      src, dst);
+		kunmap_local(dst);
+		kunmap_local(src);
+		if (ret < 0) {
+			__free_page(bounce);
+			return ret; /* corrupt: the core counted and logged it */
+		}
+		if (ret == 0)
+			break;
+		/* Moved on: in memory now, or on another block. */
+		dst = kmap_local_page(page);
+		ret = zcx_dev_read_page(zram->core, index, dst, &block);
+		kunmap_local(dst);
+		if (ret == ZCX_READ_BACKING) {
+			ret = zram_read_backing(zram, block, page);
+			break;
+		}
+		if (ret != ZCX_READ_BACKING_COMPRESSED)
+			break;
+	}
+	if (ret == 1)
+		ret = -EIO; /* rewritten over and over: give up */
+	__free_page(bounce);
+out:
+	if (ret)
+		zcx_dev_count_failed(zram->core, false);
+	return ret;
+}
+
+/*
  * The block layer runs one ->submit_bio at a time per task: a bio
  * submitted and awaited from inside ours would never start.  Read from a
  * worker, as stock does.
@@ -254,6 +305,7 @@ struct zram_wb_req {
 	struct page *page;
 	unsigned long index;
 	unsigned long block;
+	unsigned int len;	/* below a page: a compressed object */
 };
 
 struct zram_wb_batch {
@@ -358,8 +410,8 @@ static int zram_wb_batch_flush(struct zram_wb_batch *b, u64 *written)
 		atomic64_inc(&zram->bd_writes);
 		atomic64_inc(&zram->bd_count);
 		/* Rewritten or discarded meanwhile: the copy is stale. */
-		if (zcx_dev_writeback_commit(zram->core, req->index,
-					     req->block)) {
+		if (zcx_dev_writeback_commit_len(zram->core, req->index,
+						 req->block, req->len)) {
 			(*written)++;
 		} else {
 			zcx_backing_free((struct zcx_host *)&zram->host,
@@ -422,7 +474,8 @@ int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
 
 		mem = kmap_local_page(wr->page);
 		r = zcx_dev_writeback_prepare_pp(zram->core, index, &filter,
-						 &plan, mem);
+						 &plan, mem, zram->compressed_wb,
+						 &wr->len);
 		kunmap_local(mem);
 		if (r <= 0) {
 			if (r)
@@ -591,6 +644,43 @@ out:
 	return ret ? ret : len;
 }
 
+/*
+ * compressed_writeback (upstream 7.0): before init, 0 or 1.  Compressed
+ * objects then go to the backing device as they are, one per block, and
+ * reads decompress them; huge pages go raw as before.  Kept across reset.
+ */
+static ssize_t compressed_writeback_show(struct device *dev,
+					 struct device_attribute *attr,
+					 char *buf)
+{
+	struct zram *zram = dev_to_zram(dev);
+	bool val;
+
+	down_read(&zram->init_lock);
+	val = zram->compressed_wb;
+	up_read(&zram->init_lock);
+	return sysfs_emit(buf, "%d\n", val);
+}
+
+static ssize_t compressed_writeback_store(struct device *dev,
+					  struct device_attribute *attr,
+					  const char *buf, size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	int ret = 0;
+	bool val;
+
+	if (kstrtobool(buf, &val))
+		return -EINVAL;
+	down_write(&zram->init_lock);
+	if (zram->core)
+		ret = -EBUSY;
+	else
+		zram->compressed_wb = val;
+	up_write(&zram->init_lock);
+	return ret ? ret : len;
+}
+
 /* Pages per batch of write bios: 1..ZRAM_WB_BATCH_MAX, any time. */
 static ssize_t writeback_batch_size_show(struct device *dev,
 					 struct device_attribute *attr,
@@ -688,3 +778,4 @@ DEVICE_ATTR_RW(writeback_limit);
 DEVICE_ATTR_RW(writeback_limit_enable);
 DEVICE_ATTR_RO(bd_stat);
 DEVICE_ATTR_RW(writeback_batch_size);
+DEVICE_ATTR_RW(compressed_writeback);

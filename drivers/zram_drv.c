@@ -113,6 +113,8 @@ static int zram_read_page(struct zram *zram, u32 index, struct page *page)
 		ret = zram_read_backing(zram, block, page);
 		if (ret)
 			zcx_dev_count_failed(zram->core, false);
+	} else if (ret == ZCX_READ_BACKING_COMPRESSED) {
+		ret = zram_read_backing_compressed(zram, index, block, page);
 	}
 	if (!ret)
 		flush_dcache_page(page);
@@ -554,6 +556,7 @@ static struct attribute *zram_disk_attrs[] = {
 	&dev_attr_writeback_limit.attr,
 	&dev_attr_writeback_limit_enable.attr,
 	&dev_attr_writeback_batch_size.attr,
+	&dev_attr_compressed_writeback.attr,
 	&dev_attr_compact.attr,
 	&dev_attr_num_reads.attr,
 	&dev_attr_num_writes.attr,

@@ -60,6 +60,7 @@ struct zram {
 	bool wb_limit_enable;
 	u64 bd_wb_limit;		/* pages writeback may still write */
 	unsigned int wb_batch_size;	/* write bios in flight per run */
+	bool compressed_wb;		/* compressed_writeback, before init */
 	/* debugfs zram/zramN/writeback: what became of each write bio. */
 	atomic64_t wb_stale;		/* written, but the slot changed */
 	atomic64_t wb_failed;		/* the backing device failed it */
@@ -89,7 +90,9 @@ void zram_backing_release(struct zram *zram);
 extern struct device_attribute dev_attr_backing_dev, dev_attr_idle,
 	dev_attr_writeback, dev_attr_writeback_limit,
 	dev_attr_writeback_limit_enable, dev_attr_bd_stat,
-	dev_attr_writeback_batch_size;
+	dev_attr_writeback_batch_size, dev_attr_compressed_writeback;
+int zram_read_backing_compressed(struct zram *zram, u32 index,
+				 unsigned long block, struct page *page);
 
 #define ZRAM_WB_BATCH_DEFAULT 32
 #define ZRAM_WB_BATCH_MAX 1024

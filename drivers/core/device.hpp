@@ -29,8 +29,15 @@ public:
 	Result<void> write_page(u64 index, const u8 *src);
 	// -EIO, with a log line, if the stored object does not decompress.
 	// A written-back page is not read here: *backing_block says where
-	// it is and the result is true.
-	Result<bool> read_page(u64 index, u8 *dst, u64 *backing_block);
+	// it is and the result is ZCX_READ_BACKING, or
+	// ZCX_READ_BACKING_COMPRESSED if the block holds the compressed
+	// object (compressed_writeback); 0 when dst holds the page.
+	Result<int> read_page(u64 index, u8 *dst, u64 *backing_block);
+	// The block of a compressed written-back page, read by the C layer
+	// into src: decompressed into dst (false), or true if the slot no
+	// longer names that block (rewritten meanwhile: read again).
+	Result<bool> read_backing_compressed(u64 index, u64 block,
+					     const u8 *src, u8 *dst);
 	void discard_page(u64 index);
 	// Never sleeps or spins: a busy slot is left for a later write.
 	void slot_free_notify(u64 index);
@@ -51,9 +58,16 @@ public:
 		zcx::pp_plan(table_, f, max_pages, largest_first,
 			     zcx_now_seconds(), plan);
 	}
+	// compressed: a compressed object goes as it is (its bytes at the
+	// start of dst, the rest zeroed) and *len is its size; otherwise,
+	// and for huge pages, dst holds the page and *len is a page.
 	Result<bool> writeback_prepare(u64 index, const zcx_pp_filter &f,
-				       zcx_pp_plan *plan, u8 *dst);
-	bool writeback_commit(u64 index, u64 block);
+				       zcx_pp_plan *plan, u8 *dst,
+				       bool compressed = false,
+				       u32 *len = nullptr);
+	// len: what prepare said; below a page, the block holds the
+	// compressed object and reads decompress it.
+	bool writeback_commit(u64 index, u64 block, u32 len = kPageSize);
 	void writeback_abort(u64 index);
 
 	void count_invalid_io() { invalid_io_.inc(); }

@@ -172,8 +172,22 @@ int zcx_dev_write_page(struct zcx_dev *dev, unsigned long index,
  * lives in *backing_block of the backing device; the caller reads it.
  */
 #define ZCX_READ_BACKING 1
+/*
+ * ZCX_READ_BACKING_COMPRESSED: the block holds the page's compressed
+ * object (compressed_writeback); the caller reads the block and hands it
+ * to zcx_dev_read_backing_compressed.
+ */
+#define ZCX_READ_BACKING_COMPRESSED 2
 int zcx_dev_read_page(struct zcx_dev *dev, unsigned long index, void *dst,
 		      unsigned long *backing_block);
+/*
+ * src: the block read for a ZCX_READ_BACKING_COMPRESSED page.  0: dst
+ * holds the page; 1: the slot no longer names that block (rewritten or
+ * discarded meanwhile: read the page again); -EIO: it did not decompress.
+ */
+int zcx_dev_read_backing_compressed(struct zcx_dev *dev, unsigned long index,
+				    unsigned long block, const void *src,
+				    void *dst);
 /* Discard / write-zeroes: frees the slot. */
 void zcx_dev_discard_page(struct zcx_dev *dev, unsigned long index);
 /* Called under the swap device's spinlock: never sleeps or spins. */
@@ -234,11 +248,17 @@ void zcx_dev_pp_plan(struct zcx_dev *dev, const struct zcx_pp_filter *filter,
 /*
  * zcx_dev_writeback_prepare for a filter and plan: 1 and the page in dst
  * if the slot is eligible and the plan takes it (the plan is charged), 0
- * if not, or a negative errno (the stored object is corrupt).
+ * if not, or a negative errno (the stored object is corrupt).  With
+ * compressed, a compressed object goes to dst as it is (zero-padded) and
+ * *len is its size; else *len is a page.  len may be NULL.
  */
 int zcx_dev_writeback_prepare_pp(struct zcx_dev *dev, unsigned long index,
 				 const struct zcx_pp_filter *filter,
-				 struct zcx_pp_plan *plan, void *dst);
+				 struct zcx_pp_plan *plan, void *dst,
+				 int compressed, unsigned int *len);
+/* zcx_dev_writeback_commit with prepare's len (below a page: compressed). */
+int zcx_dev_writeback_commit_len(struct zcx_dev *dev, unsigned long index,
+				 unsigned long block, unsigned int len);
 int zcx_dev_writeback_commit(struct zcx_dev *dev, unsigned long index,
 			     unsigned long block);
 void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);

@@ -806,7 +806,7 @@ TEST_F(DeviceTest, PostprocessTakesLargestFirstWithinBudget)
 		Bytes copy(kPage);
 		for (unsigned long i = 0; i < kPages; i++) {
 			const int r = zcx_dev_writeback_prepare_pp(
-				dev_, i, &f, &plan, copy.data());
+				dev_, i, &f, &plan, copy.data(), 0, nullptr);
 			EXPECT_GE(r, 0);
 			if (r == 1) {
 				// (Not read_ok: a read clears idle.)
@@ -893,7 +893,7 @@ TEST_F(DeviceTest, PostprocessMinAge)
 		Bytes copy(kPage);
 		for (unsigned long i = 0; i < 8; i++)
 			if (zcx_dev_writeback_prepare_pp(dev_, i, &f, &plan,
-							 copy.data()) == 1)
+							 copy.data(), 0, nullptr) == 1)
 				taken.push_back(i);
 		EXPECT_EQ(plan.eligible, taken.size());
 		for (unsigned long i : taken)
@@ -908,4 +908,63 @@ TEST_F(DeviceTest, PostprocessMinAge)
 	EXPECT_EQ(taken_with_age(130), (V{0, 2, 3}));
 	EXPECT_TRUE(taken_with_age(131).empty());
 	host::set_now_seconds(1000); // leave the clock as other tests expect
+}
+
+// compressed_writeback: the object goes to the block as it is, reads
+// decompress it, and the stats no longer count it in memory.
+TEST_F(DeviceTest, CompressedWritebackRoundTrip)
+{
+	create(8);
+	const Bytes text = make_page(Kind::text, 21);
+	const Bytes noise = make_page(Kind::random, 22);
+	ASSERT_EQ(write(0, text), 0);
+	ASSERT_EQ(write(1, noise), 0);
+	const Bytes lzo = lzo_compress(text.data(), kPage);
+	ASSERT_LT(lzo.size(), kHugeThreshold);
+	EXPECT_EQ(stats().compr_data_size, lzo.size() + kPage);
+
+	zcx_dev_mark_idle(dev_, 1, 0);
+	const zcx_pp_filter f = filter_of(ZCX_WB_IDLE);
+	zcx_pp_plan plan;
+	zcx_dev_pp_plan(dev_, &f, 0, 1, &plan);
+	Bytes block(kPage, 0xee);
+	unsigned int len = 0;
+	ASSERT_EQ(zcx_dev_writeback_prepare_pp(dev_, 0, &f, &plan, block.data(), 1, &len), 1);
+	ASSERT_EQ(len, lzo.size());
+	EXPECT_TRUE(std::equal(lzo.begin(), lzo.end(), block.begin()));
+	EXPECT_TRUE(std::all_of(block.begin() + len, block.end(),
+				[](std::uint8_t b) { return b == 0; }));
+	ASSERT_EQ(zcx_dev_writeback_commit_len(dev_, 0, 7, len), 1);
+	EXPECT_EQ(stats().compr_data_size, kPage); // only the huge page left
+	EXPECT_EQ(stats().orig_data_size, 2 * kPage);
+
+	Bytes out(kPage);
+	unsigned long where = 0;
+	ASSERT_EQ(zcx_dev_read_page(dev_, 0, out.data(), &where), ZCX_READ_BACKING_COMPRESSED);
+	EXPECT_EQ(where, 7u);
+	ASSERT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, block.data(), out.data()), 0);
+	EXPECT_EQ(out, text);
+	// Another block: the slot moved on, read again.
+	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 8, block.data(), out.data()), 1);
+	// A block that is not the object: EIO, counted.
+	Bytes junk = make_page(Kind::random, 23);
+	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, junk.data(), out.data()), -ZCX_EIO);
+	EXPECT_EQ(stats().failed_reads, 1u);
+	EXPECT_EQ(host::corrupt_reports().count, 1u);
+	EXPECT_EQ(host::corrupt_reports().last_index, 0u);
+
+	// A huge page goes raw even in compressed mode, and reads as before.
+	ASSERT_EQ(zcx_dev_writeback_prepare_pp(dev_, 1, &f, &plan, block.data(), 1, &len), 1);
+	EXPECT_EQ(len, kPage);
+	EXPECT_EQ(block, noise);
+	ASSERT_EQ(zcx_dev_writeback_commit_len(dev_, 1, 9, len), 1);
+	ASSERT_EQ(zcx_dev_read_page(dev_, 1, out.data(), &where), ZCX_READ_BACKING);
+	EXPECT_EQ(where, 9u);
+	EXPECT_EQ(stats().compr_data_size, 0u);
+
+	// Overwritten: the block is freed, and a late block read is stale.
+	ASSERT_EQ(write(0, noise), 0);
+	EXPECT_EQ(host::backing_frees().back(), 7u);
+	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, block.data(), out.data()), 1);
+	EXPECT_EQ(read_ok(0), noise);
 }

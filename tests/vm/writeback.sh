@@ -226,5 +226,64 @@ test_writeback_failing_device() {
 	umount /tmp/full
 }
 
+# compressed_writeback (upstream 7.0): objects go to the device as they
+# are and reads decompress them; real files round-trip, compr_data_size
+# no longer counts them, bd_stat counts blocks; then fio verify while
+# writeback runs over and over, so reads race with rewrites.
+test_compressed_writeback() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0 loopdev count
+	loopdev=$(setup_loop_backing 64)
+	[[ $(zattr zram0 compressed_writeback) == 0 ]] || fail "compressed_writeback on by default"
+	expect_write_error $z/compressed_writeback x "Invalid argument"
+	set_attr zram0 compressed_writeback 1
+	[[ $(zattr zram0 compressed_writeback) == 1 ]] || fail "compressed_writeback show"
+	set_attr zram0 backing_dev "$loopdev"
+	init_disk zram0 64M
+	expect_write_error $z/compressed_writeback 0 "Device or resource busy"
+	make_stamped_data /tmp/cwb-data 1536 512
+	dd if=/tmp/cwb-data of=/dev/zram0 bs=1M oflag=direct status=none
+	local compr huge
+	compr=$(mm_field zram0 2)
+	huge=$(mm_field zram0 8)
+	set_attr zram0 idle all
+	set_attr zram0 writeback idle
+	count=$(bd_field zram0 1)
+	[[ $count == 2048 && $(bd_field zram0 3) == 2048 ]] || fail "bd_stat $(cat $z/bd_stat)"
+	[[ $(mm_field zram0 2) == 0 ]] || fail "compr_data_size still $(mm_field zram0 2) of $compr"
+	[[ $(mm_field zram0 1) == $((2048 * 4096)) ]] || fail "orig_data_size changed"
+	note "compressed writeback: $compr bytes ($huge huge pages) to $count blocks"
+	echo 3 >/proc/sys/vm/drop_caches
+	cmp -n $((2048 * 4096)) /tmp/cwb-data /dev/zram0 || fail "data differs after compressed writeback"
+	(($(bd_field zram0 2) >= 2048)) || fail "reads did not come from the device: $(cat $z/bd_stat)"
+	# Rewritten pages read their new data; their blocks are freed.
+	head -c $((16 * 4096)) /dev/urandom >/tmp/cwb-new
+	dd if=/tmp/cwb-new of=/dev/zram0 bs=4k seek=100 oflag=direct status=none
+	[[ $(bd_field zram0 1) == 2032 ]] || fail "rewrites kept blocks: $(cat $z/bd_stat)"
+	cmp -n $((16 * 4096)) /tmp/cwb-new <(dd if=/dev/zram0 bs=4k skip=100 count=16 iflag=direct status=none) ||
+		fail "rewritten pages differ"
+	[[ $(io_field zram0 1) == 0 ]] || fail "failed reads"
+
+	# Reads of compressed blocks racing with rewrites and writeback.
+	rm -f /tmp/wb-done
+	(
+		while [[ ! -e /tmp/wb-done ]]; do
+			echo all >$z/idle
+			echo idle >$z/writeback 2>/dev/null || true
+			sleep 0.1
+		done
+	) &
+	local writer=$!
+	fio_verify zram0 compressed-wb --refill_buffers --buffer_compress_percentage=50
+	touch /tmp/wb-done
+	wait $writer
+	note "after fio: bd_stat $(cat $z/bd_stat)"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+	reset_disk zram0
+	[[ $(zattr zram0 compressed_writeback) == 1 ]] || fail "reset dropped compressed_writeback"
+	set_attr zram0 compressed_writeback 0
+	losetup -d "$loopdev"
+}
+
 writeback_tests=(test_writeback_key_value test_writeback_batches_under_fio
-	test_writeback_failing_device)
+	test_writeback_failing_device test_compressed_writeback)
