@@ -296,8 +296,10 @@ static void zram_wb_budget_return(struct zram *zram)
 /*
  * One batch of writeback: up to wb_batch_size pages, each copied out of
  * its slot (now under writeback) into its own page and bio, all submitted
- * at once and awaited together; then, in process context, each slot is
- * committed to its block, or left in memory if its write failed.
+ * at once; then, in process context, each slot is committed to its block,
+ * or left in memory if its write failed.  A run keeps two batches and
+ * fills one while the other's bios are in flight, so the copying (and
+ * decompressing) overlaps the device's work.
  */
 struct zram_wb_req {
 	struct bio bio;
@@ -312,7 +314,8 @@ struct zram_wb_batch {
 	struct zram *zram;
 	struct zram_wb_req *reqs;
 	unsigned int size;	/* reqs and their pages */
-	unsigned int count;	/* prepared, not yet submitted */
+	unsigned int count;	/* prepared (and, once submitted, in flight) */
+	bool submitted;
 	atomic_t pending;	/* bios in flight, plus one while submitting */
 	struct completion done;
 };
@@ -330,10 +333,13 @@ static void zram_wb_batch_free(struct zram_wb_batch *b)
 {
 	unsigned int i;
 
+	if (!b->reqs)
+		return;
 	for (i = 0; i < b->size; i++)
 		if (b->reqs[i].page)
 			__free_page(b->reqs[i].page);
 	kvfree(b->reqs);
+	b->reqs = NULL;
 }
 
 static int zram_wb_batch_alloc(struct zram_wb_batch *b, struct zram *zram,
@@ -344,6 +350,7 @@ static int zram_wb_batch_alloc(struct zram_wb_batch *b, struct zram *zram,
 	b->zram = zram;
 	b->count = 0;
 	b->size = size;
+	b->submitted = false;
 	init_completion(&b->done);
 	b->reqs = kvcalloc(size, sizeof(*b->reqs), GFP_KERNEL);
 	if (!b->reqs)
@@ -358,22 +365,15 @@ static int zram_wb_batch_alloc(struct zram_wb_batch *b, struct zram *zram,
 	return 0;
 }
 
-/*
- * Submits the prepared requests, waits for all of them and settles each
- * slot.  A failed write hands its block and its page of writeback_limit
- * back; a write whose slot changed meanwhile (stale) frees its block but
- * stays charged to writeback_limit and in bd_writes: the device did write
- * it.  Returns 0 or the errno of the last failed write.
- */
-static int zram_wb_batch_flush(struct zram_wb_batch *b, u64 *written)
+/* Submits the prepared requests under one plug; does not wait. */
+static void zram_wb_batch_submit(struct zram_wb_batch *b)
 {
 	struct zram *zram = b->zram;
 	struct blk_plug plug;
-	unsigned int i, failed = 0;
-	int ret = 0;
+	unsigned int i;
 
 	if (!b->count)
-		return 0;
+		return;
 	reinit_completion(&b->done);
 	atomic_set(&b->pending, 1);
 	blk_start_plug(&plug);
@@ -390,6 +390,24 @@ static int zram_wb_batch_flush(struct zram_wb_batch *b, u64 *written)
 		submit_bio(&req->bio);
 	}
 	blk_finish_plug(&plug);
+	b->submitted = true;
+}
+
+/*
+ * Waits for a submitted batch and settles each slot.  A failed write
+ * hands its block and its page of writeback_limit back; a write whose
+ * slot changed meanwhile (stale) frees its block but stays charged to
+ * writeback_limit and in bd_writes: the device did write it.  Returns 0
+ * or the errno of the last failed write.
+ */
+static int zram_wb_batch_settle(struct zram_wb_batch *b, u64 *written)
+{
+	struct zram *zram = b->zram;
+	unsigned int i, failed = 0;
+	int ret = 0;
+
+	if (!b->submitted)
+		return 0;
 	if (!atomic_dec_and_test(&b->pending))
 		wait_for_completion_io(&b->done);
 
@@ -423,6 +441,7 @@ static int zram_wb_batch_flush(struct zram_wb_batch *b, u64 *written)
 		pr_err_ratelimited("%s: %u of %u writes to the backing device failed (%d); those pages stay in memory\n",
 				   zram->disk->disk_name, failed, b->count, ret);
 	b->count = 0;
+	b->submitted = false;
 	return ret;
 }
 
@@ -432,10 +451,11 @@ int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
 	struct zcx_pp_filter filter = {
 		.mode = req->mode, .min_age = req->min_age,
 	};
+	struct zram_wb_batch batch[2] = {};
 	struct zcx_pp_plan plan;
-	struct zram_wb_batch batch;
 	unsigned long index, block, hi;
 	u64 max = req->max_pages;
+	unsigned int cur = 0, size;
 	bool limited = false;
 	int ret = 0, r;
 	void *mem;
@@ -464,13 +484,17 @@ int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
 	if (limited && !max)
 		return -EIO; /* writeback_limit spent, as stock */
 
-	r = zram_wb_batch_alloc(&batch, zram,
-				min_t(u64, READ_ONCE(zram->wb_batch_size),
-				      plan.eligible));
-	if (r)
+	size = min_t(u64, READ_ONCE(zram->wb_batch_size), plan.eligible);
+	r = zram_wb_batch_alloc(&batch[0], zram, size);
+	if (!r && plan.eligible > size)
+		r = zram_wb_batch_alloc(&batch[1], zram, size);
+	if (r) {
+		zram_wb_batch_free(&batch[0]);
 		return r;
+	}
 	for (index = req->lo; index < hi; index++, cond_resched()) {
-		struct zram_wb_req *wr = &batch.reqs[batch.count];
+		struct zram_wb_batch *b = &batch[cur];
+		struct zram_wb_req *wr = &b->reqs[b->count];
 
 		mem = kmap_local_page(wr->page);
 		r = zcx_dev_writeback_prepare_pp(zram->core, index, &filter,
@@ -496,9 +520,18 @@ int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
 		}
 		wr->index = index;
 		wr->block = block;
-		if (++batch.count < batch.size && plan.budget)
+		if (++b->count < b->size && plan.budget)
 			continue;
-		r = zram_wb_batch_flush(&batch, written);
+		/* This batch goes; the one before it is settled meanwhile. */
+		zram_wb_batch_submit(b);
+		cur ^= 1;
+		if (!batch[cur].reqs) {
+			/* One batch holds every eligible page. */
+			cur ^= 1;
+			r = zram_wb_batch_settle(b, written);
+		} else {
+			r = zram_wb_batch_settle(&batch[cur], written);
+		}
 		if (r) {
 			ret = r;
 			break;
@@ -506,10 +539,16 @@ int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
 		if (!plan.budget)
 			break; /* the plan is spent: nothing more to scan */
 	}
-	r = zram_wb_batch_flush(&batch, written);
+	/* The older batch (in flight), then what is left in the newer. */
+	r = zram_wb_batch_settle(&batch[cur ^ 1], written);
 	if (r)
 		ret = r;
-	zram_wb_batch_free(&batch);
+	zram_wb_batch_submit(&batch[cur]);
+	r = zram_wb_batch_settle(&batch[cur], written);
+	if (r)
+		ret = r;
+	zram_wb_batch_free(&batch[0]);
+	zram_wb_batch_free(&batch[1]);
 	/* The limit, not the end of the range, ended the run. */
 	if (!ret && limited && plan.eligible > max)
 		ret = -EIO;
