@@ -32,7 +32,17 @@ for target in ('stock', 'ours-b1', 'ours-b32'):
     out.append(f'| {target} | {len(runs)} | {pages} | {med:.2f} | {min(secs):.2f} | '
                f'{max(secs):.2f} | {pages / med:.0f} | {stock / med:.2f}x | '
                f'{statistics.median(r for _, _, r in runs):.1f} |')
-out += ['', '"vs stock": stock\'s median seconds over this target\'s (same pages, same boot).', '']
+out += ['', '"vs stock": stock\'s median seconds over this target\'s (same pages, same boot).']
+rounds = {}
+for line in open(log):
+    f = line.split()
+    if f and f[0] == 'WB':
+        rounds.setdefault(int(f[2]), {})[f[1]] = float(f[3])
+per = [r['stock'] / r['ours-b32'] for r in rounds.values() if 'stock' in r and 'ours-b32' in r]
+if per:
+    out.append(f'Per round, stock over ours-b32: {", ".join(f"{x:.2f}" for x in per)} '
+               f'(median {statistics.median(per):.2f}x, min {min(per):.2f}x).')
+out.append('')
 if lf:
     out += ['## Largest objects first against index order (ours, batch 32)', '',
             'writeback_limit = a quarter of the disk\'s pages, `idle all`, `writeback idle`.', '',
