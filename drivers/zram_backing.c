@@ -11,6 +11,7 @@
 #include <linux/blkdev.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -21,6 +22,16 @@
 #include "zram_drv.h"
 
 #define BACKING_MODE (FMODE_READ | FMODE_WRITE | FMODE_EXCL)
+
+/*
+ * A writeback run with a page budget takes the largest objects first
+ * (upstream 6.13); off, it spends the budget in index order, the way
+ * before.  For comparing the two (scripts/bench.sh writeback).
+ */
+static bool writeback_largest_first = true;
+module_param(writeback_largest_first, bool, 0644);
+MODULE_PARM_DESC(writeback_largest_first,
+		 "Spend a writeback budget on the largest objects first (default Y)");
 
 unsigned int zcx_now_seconds(void)
 {
@@ -82,6 +93,57 @@ static void zram_backing_read_work(struct work_struct *work)
 }
 
 /*
+ * A page written back compressed: its block into a bounce page, then
+ * decompressed into page.  If the slot was rewritten between the core's
+ * answer and the block read, read the page again from the start.
+ */
+int zram_read_backing_compressed(struct zram *zram, u32 index,
+				 unsigned long block, struct page *page)
+{
+	struct page *bounce = alloc_page(GFP_NOIO);
+	unsigned int tries;
+	void *src, *dst;
+	int ret = -ENOMEM;
+
+	if (!bounce)
+		goto out;
+	for (tries = 0; tries < 8; tries++) {
+		ret = zram_read_backing(zram, block, bounce);
+		if (ret)
+			break;
+		src = kmap_local_page(bounce);
+		dst = kmap_local_page(page);
+		ret = zcx_dev_read_backing_compressed(zram->core, index, block,
+						      src, dst);
+		kunmap_local(dst);
+		kunmap_local(src);
+		if (ret < 0) {
+			__free_page(bounce);
+			return ret; /* corrupt: the core counted and logged it */
+		}
+		if (ret == 0)
+			break;
+		/* Moved on: in memory now, or on another block. */
+		dst = kmap_local_page(page);
+		ret = zcx_dev_read_page(zram->core, index, dst, &block);
+		kunmap_local(dst);
+		if (ret == ZCX_READ_BACKING) {
+			ret = zram_read_backing(zram, block, page);
+			break;
+		}
+		if (ret != ZCX_READ_BACKING_COMPRESSED)
+			break;
+	}
+	if (ret == 1)
+		ret = -EIO; /* rewritten over and over: give up */
+	__free_page(bounce);
+out:
+	if (ret)
+		zcx_dev_count_failed(zram->core, false);
+	return ret;
+}
+
+/*
  * The block layer runs one ->submit_bio at a time per task: a bio
  * submitted and awaited from inside ours would never start.  Read from a
  * worker, as stock does.
@@ -117,6 +179,8 @@ void zram_backing_release(struct zram *zram)
 	atomic64_set(&zram->bd_count, 0);
 	atomic64_set(&zram->bd_reads, 0);
 	atomic64_set(&zram->bd_writes, 0);
+	atomic64_set(&zram->wb_stale, 0);
+	atomic64_set(&zram->wb_failed, 0);
 }
 
 static ssize_t backing_dev_show(struct device *dev,
@@ -229,60 +293,217 @@ static void zram_wb_budget_return(struct zram *zram)
 	spin_unlock(&zram->wb_limit_lock);
 }
 
-static ssize_t writeback_store(struct device *dev,
-			       struct device_attribute *attr, const char *buf,
-			       size_t len)
-{
-	struct zram *zram = dev_to_zram(dev);
-	unsigned long index = 0, end, block;
+/*
+ * One batch of writeback: up to wb_batch_size pages, each copied out of
+ * its slot (now under writeback) into its own page and bio, all submitted
+ * at once; then, in process context, each slot is committed to its block,
+ * or left in memory if its write failed.  A run keeps two batches and
+ * fills one while the other's bios are in flight, so the copying (and
+ * decompressing) overlaps the device's work.
+ */
+struct zram_wb_req {
+	struct bio bio;
+	struct bio_vec bvec;
 	struct page *page;
-	int mode, ret = 0, r;
+	unsigned long index;
+	unsigned long block;
+	unsigned int len;	/* below a page: a compressed object */
+};
+
+struct zram_wb_batch {
+	struct zram *zram;
+	struct zram_wb_req *reqs;
+	unsigned int size;	/* reqs and their pages */
+	unsigned int count;	/* prepared (and, once submitted, in flight) */
+	bool submitted;
+	atomic_t pending;	/* bios in flight, plus one while submitting */
+	struct completion done;
+};
+
+/* Any context: only counts; the bio keeps its own status. */
+static void zram_wb_end_io(struct bio *bio)
+{
+	struct zram_wb_batch *b = bio->bi_private;
+
+	if (atomic_dec_and_test(&b->pending))
+		complete(&b->done);
+}
+
+static void zram_wb_batch_free(struct zram_wb_batch *b)
+{
+	unsigned int i;
+
+	if (!b->reqs)
+		return;
+	for (i = 0; i < b->size; i++)
+		if (b->reqs[i].page)
+			__free_page(b->reqs[i].page);
+	kvfree(b->reqs);
+	b->reqs = NULL;
+}
+
+static int zram_wb_batch_alloc(struct zram_wb_batch *b, struct zram *zram,
+			       unsigned int size)
+{
+	unsigned int i;
+
+	b->zram = zram;
+	b->count = 0;
+	b->size = size;
+	b->submitted = false;
+	init_completion(&b->done);
+	b->reqs = kvcalloc(size, sizeof(*b->reqs), GFP_KERNEL);
+	if (!b->reqs)
+		return -ENOMEM;
+	for (i = 0; i < size; i++) {
+		b->reqs[i].page = alloc_page(GFP_KERNEL);
+		if (!b->reqs[i].page) {
+			zram_wb_batch_free(b);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* Submits the prepared requests under one plug; does not wait. */
+static void zram_wb_batch_submit(struct zram_wb_batch *b)
+{
+	struct zram *zram = b->zram;
+	struct blk_plug plug;
+	unsigned int i;
+
+	if (!b->count)
+		return;
+	reinit_completion(&b->done);
+	atomic_set(&b->pending, 1);
+	blk_start_plug(&plug);
+	for (i = 0; i < b->count; i++) {
+		struct zram_wb_req *req = &b->reqs[i];
+
+		bio_init(&req->bio, zram->bdev, &req->bvec, 1, REQ_OP_WRITE);
+		req->bio.bi_iter.bi_sector =
+			(sector_t)req->block << (PAGE_SHIFT - SECTOR_SHIFT);
+		__bio_add_page(&req->bio, req->page, PAGE_SIZE, 0);
+		req->bio.bi_end_io = zram_wb_end_io;
+		req->bio.bi_private = b;
+		atomic_inc(&b->pending);
+		submit_bio(&req->bio);
+	}
+	blk_finish_plug(&plug);
+	b->submitted = true;
+}
+
+/*
+ * Waits for a submitted batch and settles each slot.  A failed write
+ * hands its block and its page of writeback_limit back; a write whose
+ * slot changed meanwhile (stale) frees its block but stays charged to
+ * writeback_limit and in bd_writes: the device did write it.  Returns 0
+ * or the errno of the last failed write.
+ */
+static int zram_wb_batch_settle(struct zram_wb_batch *b, u64 *written)
+{
+	struct zram *zram = b->zram;
+	unsigned int i, failed = 0;
+	int ret = 0;
+
+	if (!b->submitted)
+		return 0;
+	if (!atomic_dec_and_test(&b->pending))
+		wait_for_completion_io(&b->done);
+
+	for (i = 0; i < b->count; i++) {
+		struct zram_wb_req *req = &b->reqs[i];
+		int err = blk_status_to_errno(req->bio.bi_status);
+
+		bio_uninit(&req->bio);
+		if (err) {
+			zcx_dev_writeback_abort(zram->core, req->index);
+			clear_bit(req->block, zram->bd_bitmap);
+			zram_wb_budget_return(zram);
+			atomic64_inc(&zram->wb_failed);
+			failed++;
+			ret = err;
+			continue;
+		}
+		atomic64_inc(&zram->bd_writes);
+		atomic64_inc(&zram->bd_count);
+		/* Rewritten or discarded meanwhile: the copy is stale. */
+		if (zcx_dev_writeback_commit_len(zram->core, req->index,
+						 req->block, req->len)) {
+			(*written)++;
+		} else {
+			zcx_backing_free((struct zcx_host *)&zram->host,
+					 req->block);
+			atomic64_inc(&zram->wb_stale);
+		}
+	}
+	if (failed)
+		pr_err_ratelimited("%s: %u of %u writes to the backing device failed (%d); those pages stay in memory\n",
+				   zram->disk->disk_name, failed, b->count, ret);
+	b->count = 0;
+	b->submitted = false;
+	return ret;
+}
+
+int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
+		       u64 *written)
+{
+	struct zcx_pp_filter filter = {
+		.mode = req->mode, .min_age = req->min_age,
+	};
+	struct zram_wb_batch batch[2] = {};
+	struct zcx_pp_plan plan;
+	unsigned long index, block, hi;
+	u64 max = req->max_pages;
+	unsigned int cur = 0, size;
+	bool limited = false;
+	int ret = 0, r;
 	void *mem;
 
-	if (sysfs_streq(buf, "idle")) {
-		mode = ZCX_WB_IDLE;
-	} else if (sysfs_streq(buf, "huge")) {
-		mode = ZCX_WB_HUGE;
-	} else if (sysfs_streq(buf, "huge_idle")) {
-		mode = ZCX_WB_IDLE | ZCX_WB_HUGE;
-	} else if (!strncmp(buf, "page_index=", 11)) {
-		if (kstrtoul(buf + 11, 10, &index))
-			return -EINVAL;
-		mode = ZCX_WB_ANY;
-	} else {
+	lockdep_assert_held(&zram->init_lock);
+	if (!zram->core)
 		return -EINVAL;
-	}
+	if (!zram->bdev)
+		return -ENODEV;
+	hi = min_t(u64, req->hi, zram->disksize >> PAGE_SHIFT);
+	if (req->lo >= hi)
+		return 0;
+	filter.lo = req->lo;
+	filter.hi = hi;
 
-	down_read(&zram->init_lock);
-	if (!zram->core) {
-		ret = -EINVAL;
-		goto out_unlock;
+	spin_lock(&zram->wb_limit_lock);
+	if (zram->wb_limit_enable && (!max || zram->bd_wb_limit <= max)) {
+		max = zram->bd_wb_limit;
+		limited = true;
 	}
-	if (!zram->bdev) {
-		ret = -ENODEV;
-		goto out_unlock;
-	}
-	end = zram->disksize >> PAGE_SHIFT;
-	if (mode == ZCX_WB_ANY) {
-		if (index >= end) {
-			ret = -EINVAL;
-			goto out_unlock;
-		}
-		end = index + 1;
-	}
-	page = alloc_page(GFP_KERNEL);
-	if (!page) {
-		ret = -ENOMEM;
-		goto out_unlock;
-	}
+	spin_unlock(&zram->wb_limit_lock);
+	zcx_dev_pp_plan(zram->core, &filter, max, writeback_largest_first,
+			&plan);
+	if (!plan.eligible)
+		return 0;
+	if (limited && !max)
+		return -EIO; /* writeback_limit spent, as stock */
 
-	for (; index < end; index++, cond_resched()) {
-		mem = kmap_local_page(page);
-		r = zcx_dev_writeback_prepare(zram->core, index, mode, mem);
+	size = min_t(u64, READ_ONCE(zram->wb_batch_size), plan.eligible);
+	r = zram_wb_batch_alloc(&batch[0], zram, size);
+	if (!r && plan.eligible > size)
+		r = zram_wb_batch_alloc(&batch[1], zram, size);
+	if (r) {
+		zram_wb_batch_free(&batch[0]);
+		return r;
+	}
+	for (index = req->lo; index < hi; index++, cond_resched()) {
+		struct zram_wb_batch *b = &batch[cur];
+		struct zram_wb_req *wr = &b->reqs[b->count];
+
+		mem = kmap_local_page(wr->page);
+		r = zcx_dev_writeback_prepare_pp(zram->core, index, &filter,
+						 &plan, mem, zram->compressed_wb,
+						 &wr->len);
 		kunmap_local(mem);
 		if (r <= 0) {
 			if (r)
-				ret = r;
+				ret = r; /* a corrupt object: reported */
 			continue;
 		}
 		if (!zram_wb_budget_take(zram)) {
@@ -297,24 +518,229 @@ static ssize_t writeback_store(struct device *dev,
 			ret = -ENOSPC;
 			break;
 		}
-		r = zram_bd_rw(zram, page, block, REQ_OP_WRITE);
+		wr->index = index;
+		wr->block = block;
+		if (++b->count < b->size && plan.budget)
+			continue;
+		/* This batch goes; the one before it is settled meanwhile. */
+		zram_wb_batch_submit(b);
+		cur ^= 1;
+		if (!batch[cur].reqs) {
+			/* One batch holds every eligible page. */
+			cur ^= 1;
+			r = zram_wb_batch_settle(b, written);
+		} else {
+			r = zram_wb_batch_settle(&batch[cur], written);
+		}
 		if (r) {
-			zcx_dev_writeback_abort(zram->core, index);
-			clear_bit(block, zram->bd_bitmap);
-			zram_wb_budget_return(zram);
 			ret = r;
+			break;
+		}
+		if (!plan.budget)
+			break; /* the plan is spent: nothing more to scan */
+	}
+	/* The older batch (in flight), then what is left in the newer. */
+	r = zram_wb_batch_settle(&batch[cur ^ 1], written);
+	if (r)
+		ret = r;
+	zram_wb_batch_submit(&batch[cur]);
+	r = zram_wb_batch_settle(&batch[cur], written);
+	if (r)
+		ret = r;
+	zram_wb_batch_free(&batch[0]);
+	zram_wb_batch_free(&batch[1]);
+	/* The limit, not the end of the range, ended the run. */
+	if (!ret && limited && plan.eligible > max)
+		ret = -EIO;
+	return ret;
+}
+
+/* A legacy bare word or a type= value. */
+static int zram_wb_parse_mode(const struct zcx_kv *kv, bool word, int *mode)
+{
+	static const struct {
+		const char *name;
+		int mode;
+	} modes[] = {
+		{ "idle", ZCX_WB_IDLE },
+		{ "huge", ZCX_WB_HUGE },
+		{ "huge_idle", ZCX_WB_IDLE | ZCX_WB_HUGE },
+		{ "incompressible", ZCX_WB_INCOMPRESSIBLE },
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(modes); i++) {
+		if (word ? zcx_kv_key_is(kv, modes[i].name) :
+			   zcx_kv_value_is(kv, modes[i].name)) {
+			*mode = modes[i].mode;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/*
+ * One pass over `writeback`'s tokens.  The first pass (run == false)
+ * validates all of them, finds the type and counts the ranges; the second
+ * runs each range with that type, in the order given.
+ */
+static int zram_wb_parse(struct zram *zram, const char *buf, size_t len,
+			 bool run, int *mode, unsigned int *ranges,
+			 u64 *written)
+{
+	u64 nr_pages = zram->disksize >> PAGE_SHIFT;
+	struct zcx_kv kv;
+	size_t pos = 0;
+	int r;
+
+	while ((r = zcx_kv_next(buf, len, &pos, &kv)) > 0) {
+		struct zram_wb_request req = { .mode = *mode };
+		bool word = !kv.value;
+		int m;
+
+		/* 6.1's bare words, or type=; one type per write. */
+		if (word || zcx_kv_key_is(&kv, "type")) {
+			r = zram_wb_parse_mode(&kv, word, &m);
+			if (r)
+				return r;
+			if (!run && *mode >= 0 && m != *mode)
+				return -EINVAL;
+			*mode = m;
 			continue;
 		}
-		atomic64_inc(&zram->bd_writes);
-		atomic64_inc(&zram->bd_count);
-		/* Rewritten or discarded meanwhile: the copy is stale. */
-		if (!zcx_dev_writeback_commit(zram->core, index, block))
-			zcx_backing_free((struct zcx_host *)&zram->host, block);
+		if (zcx_kv_key_is(&kv, "page_index")) {
+			r = zcx_kv_u64(&kv, &req.lo);
+			if (r)
+				return r;
+			if (req.lo >= nr_pages)
+				return -ERANGE;
+			req.hi = req.lo + 1;
+		} else if (zcx_kv_key_is(&kv, "page_indexes")) {
+			r = zcx_kv_range(&kv, &req.lo, &req.hi);
+			if (r)
+				return r;
+			if (req.hi >= nr_pages)
+				return -ERANGE;
+			req.hi++;
+		} else {
+			return -EINVAL;
+		}
+		(*ranges)++;
+		if (run) {
+			r = zram_writeback_run(zram, &req, written);
+			if (r)
+				return r;
+		}
 	}
-	__free_page(page);
-out_unlock:
+	return r;
+}
+
+/*
+ * `writeback`: upstream 6.16's key=value form, `type=idle|huge|huge_idle|
+ * incompressible`, `page_index=N`, `page_indexes=LOW-HIGH` (HIGH
+ * included), any number of each, and 6.1's bare words.  The type applies
+ * to every range of the write (no range: the whole disk); ranges run in
+ * the order given.
+ */
+static ssize_t writeback_store(struct device *dev,
+			       struct device_attribute *attr, const char *buf,
+			       size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	struct zram_wb_request whole = { .hi = U64_MAX };
+	unsigned int ranges = 0;
+	u64 written = 0;
+	int mode = -1, ret;
+
+	down_read(&zram->init_lock);
+	if (!zram->core) {
+		ret = -EINVAL;
+		goto out;
+	}
+	if (!zram->bdev) {
+		ret = -ENODEV;
+		goto out;
+	}
+	ret = zram_wb_parse(zram, buf, len, false, &mode, &ranges, &written);
+	if (ret)
+		goto out;
+	if (mode < 0 && !ranges) {
+		ret = -EINVAL; /* nothing asked */
+		goto out;
+	}
+	if (mode < 0)
+		mode = ZCX_WB_ANY;
+	if (ranges) {
+		ranges = 0;
+		ret = zram_wb_parse(zram, buf, len, true, &mode, &ranges,
+				    &written);
+	} else {
+		whole.mode = mode;
+		ret = zram_writeback_run(zram, &whole, &written);
+	}
+out:
 	up_read(&zram->init_lock);
 	return ret ? ret : len;
+}
+
+/*
+ * compressed_writeback (upstream 7.0): before init, 0 or 1.  Compressed
+ * objects then go to the backing device as they are, one per block, and
+ * reads decompress them; huge pages go raw as before.  Kept across reset.
+ */
+static ssize_t compressed_writeback_show(struct device *dev,
+					 struct device_attribute *attr,
+					 char *buf)
+{
+	struct zram *zram = dev_to_zram(dev);
+	bool val;
+
+	down_read(&zram->init_lock);
+	val = zram->compressed_wb;
+	up_read(&zram->init_lock);
+	return sysfs_emit(buf, "%d\n", val);
+}
+
+static ssize_t compressed_writeback_store(struct device *dev,
+					  struct device_attribute *attr,
+					  const char *buf, size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	int ret = 0;
+	bool val;
+
+	if (kstrtobool(buf, &val))
+		return -EINVAL;
+	down_write(&zram->init_lock);
+	if (zram->core)
+		ret = -EBUSY;
+	else
+		zram->compressed_wb = val;
+	up_write(&zram->init_lock);
+	return ret ? ret : len;
+}
+
+/* Pages per batch of write bios: 1..ZRAM_WB_BATCH_MAX, any time. */
+static ssize_t writeback_batch_size_show(struct device *dev,
+					 struct device_attribute *attr,
+					 char *buf)
+{
+	struct zram *zram = dev_to_zram(dev);
+
+	return sysfs_emit(buf, "%u\n", READ_ONCE(zram->wb_batch_size));
+}
+
+static ssize_t writeback_batch_size_store(struct device *dev,
+					  struct device_attribute *attr,
+					  const char *buf, size_t len)
+{
+	struct zram *zram = dev_to_zram(dev);
+	unsigned int val;
+
+	if (kstrtouint(buf, 10, &val) || !val || val > ZRAM_WB_BATCH_MAX)
+		return -EINVAL;
+	WRITE_ONCE(zram->wb_batch_size, val);
+	return len;
 }
 
 static ssize_t writeback_limit_enable_show(struct device *dev,
@@ -390,3 +816,5 @@ DEVICE_ATTR_WO(writeback);
 DEVICE_ATTR_RW(writeback_limit);
 DEVICE_ATTR_RW(writeback_limit_enable);
 DEVICE_ATTR_RO(bd_stat);
+DEVICE_ATTR_RW(writeback_batch_size);
+DEVICE_ATTR_RW(compressed_writeback);

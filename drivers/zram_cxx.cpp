@@ -9,6 +9,7 @@
 #include "core/kv.cpp"
 #include "core/parse.cpp"
 #include "core/recompress.cpp"
+#include "core/postprocess.cpp"
 #include "core/table.cpp"
 #include "xvmalloc/xvmalloc.cpp"
 #ifdef ZCX_KUNIT

@@ -115,6 +115,8 @@ static int zram_read_page(struct zram *zram, u32 index, struct page *page)
 		ret = zram_read_backing(zram, block, page);
 		if (ret)
 			zcx_dev_count_failed(zram->core, false);
+	} else if (ret == ZCX_READ_BACKING_COMPRESSED) {
+		ret = zram_read_backing_compressed(zram, index, block, page);
 	}
 	if (!ret)
 		flush_dcache_page(page);
@@ -530,6 +532,8 @@ static struct attribute *zram_disk_attrs[] = {
 	&dev_attr_writeback.attr,
 	&dev_attr_writeback_limit.attr,
 	&dev_attr_writeback_limit_enable.attr,
+	&dev_attr_writeback_batch_size.attr,
+	&dev_attr_compressed_writeback.attr,
 	&dev_attr_compact.attr,
 	&dev_attr_recomp_algorithm.attr,
 	&dev_attr_recompress.attr,
@@ -643,6 +647,17 @@ static const struct file_operations block_state_fops = {
 	.llseek = seq_lseek,
 	.release = seq_release_private,
 };
+/* debugfs zram/zramN/writeback: write bios beyond what bd_stat says. */
+static int writeback_show(struct seq_file *m, void *unused)
+{
+	struct zram *zram = m->private;
+
+	seq_printf(m, "stale: %lld\nfailed: %lld\n",
+		   (long long)atomic64_read(&zram->wb_stale),
+		   (long long)atomic64_read(&zram->wb_failed));
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(writeback);
 
 static void zram_debugfs_add(struct zram *zram)
 {
@@ -655,6 +670,8 @@ static void zram_debugfs_add(struct zram *zram)
 	debugfs_create_file("block_state", 0400, zram->debugfs_dir, zram,
 			    &block_state_fops);
 	zram_policy_debugfs(zram, zram->debugfs_dir);
+	debugfs_create_file("writeback", 0400, zram->debugfs_dir, zram,
+			    &writeback_fops);
 }
 
 static int zram_add(void)
@@ -678,6 +695,7 @@ static int zram_add(void)
 	zram_policy_init(zram);
 	spin_lock_init(&zram->wb_limit_lock);
 	zram->comp.backend[0] = zram_backend_default();
+	zram->wb_batch_size = ZRAM_WB_BATCH_DEFAULT;
 
 	zram->disk = blk_alloc_disk(NUMA_NO_NODE);
 	if (!zram->disk) {

@@ -101,6 +101,11 @@ struct zram {
 	spinlock_t wb_limit_lock;
 	bool wb_limit_enable;
 	u64 bd_wb_limit;		/* pages writeback may still write */
+	unsigned int wb_batch_size;	/* write bios in flight per run */
+	bool compressed_wb;		/* compressed_writeback, before init */
+	/* debugfs zram/zramN/writeback: what became of each write bio. */
+	atomic64_t wb_stale;		/* written, but the slot changed */
+	atomic64_t wb_failed;		/* the backing device failed it */
 
 	struct dentry *debugfs_dir;	/* zram/zramN, see pool_show */
 
@@ -133,7 +138,42 @@ int zram_read_backing(struct zram *zram, unsigned long block, struct page *page)
 void zram_backing_release(struct zram *zram);
 extern struct device_attribute dev_attr_backing_dev, dev_attr_idle,
 	dev_attr_writeback, dev_attr_writeback_limit,
-	dev_attr_writeback_limit_enable, dev_attr_bd_stat;
+	dev_attr_writeback_limit_enable, dev_attr_bd_stat,
+	dev_attr_writeback_batch_size, dev_attr_compressed_writeback;
+int zram_read_backing_compressed(struct zram *zram, u32 index,
+				 unsigned long block, struct page *page);
+
+#define ZRAM_WB_BATCH_DEFAULT 32
+#define ZRAM_WB_BATCH_MAX 1024
+
+/*
+ * One writeback run, for `writeback` and for the idle-policy worker.
+ * mode: ZCX_WB_* bits (include/zcx/abi.h), every one required (0: any
+ * stored page); [lo, hi): page indexes, hi exclusive, clipped to the disk;
+ * max_pages: a budget for this run (0: none), spent on the largest objects
+ * first, as is writeback_limit when enabled (the smaller of the two
+ * applies); min_age: only slots not accessed for that many seconds (0:
+ * any).
+ */
+struct zram_wb_request {
+	int mode;
+	u64 lo, hi;
+	u64 max_pages;
+	u32 min_age;
+};
+
+/*
+ * Writes the request's pages to the backing device, writeback_batch_size
+ * bios in flight at a time, and adds the pages that now live there to
+ * *written.  The caller holds zram->init_lock for reading.  Process
+ * context; sleeps, and yields between batches.  0, or: -EINVAL before
+ * init, -ENODEV without backing device, -EIO when writeback_limit stopped
+ * the run with eligible pages left, -ENOSPC when the backing device is
+ * full, -ENOMEM, or the errno of a failed write (the run stops after the
+ * batch where a write failed; those pages stay in memory).
+ */
+int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
+		       u64 *written);
 
 /* zram_compact.c */
 int zram_compact_init(struct zram *zram);

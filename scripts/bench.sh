@@ -26,6 +26,14 @@
 #     (lzo-rle, zstd) and on ours (lzo-rle, then `recompress type=idle` to
 #     zstd at levels 3 and 9, timed), in one boot.  Plain TCG, 2 vCPUs.  Writes
 #     bench/results/recompress.md.
+#   scripts/bench.sh writeback [ROUNDS]
+#     issue 12's measure: time to write back the idle pages of 64 MiB of
+#     real files, stock zram against ours at writeback_batch_size 1 and
+#     32, alternating in ROUNDS (default 3) in one boot, read throughput
+#     of the written-back pages, and bytes freed per block written with
+#     largest-first against index order.  Plain TCG, 2 vCPUs (wall
+#     clock, as the issue measured).  Writes bench/results/writeback.md;
+#     VM_ICOUNT=1: one vCPU under icount, bench/results/writeback-icount.md.
 #
 #   scripts/bench.sh ablation [ROUNDS]
 #     the seed's table: per-CPU streams vs the ZCX_STREAMS=mutex build,
@@ -36,7 +44,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=main
-if [[ ${1:-} == ablation || ${1:-} == memory || ${1:-} == recompress ]]; then
+if [[ ${1:-} == ablation || ${1:-} == memory || ${1:-} == recompress ||
+	${1:-} == writeback ]]; then
 	mode=$1
 	shift
 fi
@@ -91,6 +100,23 @@ if [[ $mode == memory ]]; then
 		VM_TIMEOUT=${VM_TIMEOUT:-5400} scripts/vm-run.sh -o "$out" tests/vm/memory.sh
 	python3 scripts/bench-report.py --memory "$out/guest.log" bench/results
 	echo "bench: report in bench/results/memory.md"
+	exit 0
+fi
+
+if [[ $mode == writeback ]]; then
+	export T_ROUNDS=${1:-${T_ROUNDS:-3}}
+	mkdir -p "$out"
+	cp zram.ko "$out/zram.ko"
+	# VM_ICOUNT=1: one vCPU, guest time = instructions (CPU cost, no
+	# cross-CPU wake-up latency); default 2 vCPUs, wall clock.
+	smp=2
+	[[ ${VM_ICOUNT:-0} != 1 ]] || smp=1
+	T_KO=$(pwd)/$out/zram.ko VM_SMP=${VM_SMP:-$smp} VM_MEM=${VM_MEM:-1024} \
+		VM_TIMEOUT=${VM_TIMEOUT:-5400} scripts/vm-run.sh -o "$out" tests/vm/writeback-bench.sh
+	python3 scripts/bench-writeback-report.py "$out/guest.log" bench/results \
+		"writeback${VM_ICOUNT:+-icount}" \
+		"${VM_ICOUNT:+VM_ICOUNT=$VM_ICOUNT }scripts/bench.sh writeback $T_ROUNDS"
+	echo "bench: report in bench/results/writeback${VM_ICOUNT:+-icount}.md"
 	exit 0
 fi
 

@@ -9,6 +9,7 @@ set(ZCX_CORE_SOURCES
     ${ZCX_ROOT}/drivers/core/kv.cpp
     ${ZCX_ROOT}/drivers/core/parse.cpp
     ${ZCX_ROOT}/drivers/core/recompress.cpp
+    ${ZCX_ROOT}/drivers/core/postprocess.cpp
     ${ZCX_ROOT}/drivers/core/table.cpp
     ${ZCX_ROOT}/lib/xvmalloc/xvmalloc.cpp)
 set(ZCX_CORE_INCLUDES ${ZCX_ROOT}/include ${ZCX_ROOT}/lib ${ZCX_ROOT}/drivers)

@@ -44,10 +44,19 @@ int zcx_dev_read_page(zcx_dev *dev, unsigned long index, void *dst,
 					&block);
 	if (!r)
 		return zcx::to_errno(r);
-	if (!r.value())
-		return 0;
-	*backing_block = block;
-	return ZCX_READ_BACKING;
+	if (r.value())
+		*backing_block = block;
+	return r.value();
+}
+
+int zcx_dev_read_backing_compressed(zcx_dev *dev, unsigned long index,
+				    unsigned long block, const void *src,
+				    void *dst)
+{
+	auto r = device(dev)->read_backing_compressed(
+		index, block, static_cast<const zcx::u8 *>(src),
+		static_cast<zcx::u8 *>(dst));
+	return r ? r.value() : zcx::to_errno(r);
 }
 
 void zcx_dev_mark_idle(zcx_dev *dev, int all, unsigned int max_age)
@@ -61,6 +70,31 @@ int zcx_dev_writeback_prepare(zcx_dev *dev, unsigned long index, int mode,
 	auto r = device(dev)->writeback_prepare(index, mode,
 						static_cast<zcx::u8 *>(dst));
 	return r ? r.value() : zcx::to_errno(r);
+}
+
+void zcx_dev_pp_plan(zcx_dev *dev, const zcx_pp_filter *filter,
+		     zcx_u64 max_pages, int largest_first, zcx_pp_plan *plan)
+{
+	device(dev)->pp_plan(*filter, max_pages, largest_first, plan);
+}
+
+int zcx_dev_writeback_prepare_pp(zcx_dev *dev, unsigned long index,
+				 const zcx_pp_filter *filter, zcx_pp_plan *plan,
+				 void *dst, int compressed, unsigned int *len)
+{
+	zcx::u32 n = 0;
+	auto r = device(dev)->writeback_prepare(index, *filter, plan,
+						static_cast<zcx::u8 *>(dst),
+						compressed, &n);
+	if (r && r.value() && len)
+		*len = n;
+	return r ? r.value() : zcx::to_errno(r);
+}
+
+int zcx_dev_writeback_commit_len(zcx_dev *dev, unsigned long index,
+				 unsigned long block, unsigned int len)
+{
+	return device(dev)->writeback_commit(index, block, len);
 }
 
 int zcx_dev_writeback_commit(zcx_dev *dev, unsigned long index,

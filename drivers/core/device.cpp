@@ -154,9 +154,11 @@ void Device::account(const SlotContents &c, bool adding)
 	if (c.kind == SlotKind::empty)
 		return;
 	const u64 sign = adding ? 1 : ~u64{0}; // wraps to subtract
-	// Written-back pages still count as stored, as with stock.
+	// Written-back pages still count as stored, as with stock; a
+	// compressed one's size is on the device, not in memory.
 	pages_stored_.add(sign);
-	compr_bytes_.add(sign * c.size);
+	if (c.kind != SlotKind::backing)
+		compr_bytes_.add(sign * c.size);
 	if (c.kind == SlotKind::same)
 		same_pages_.add(sign);
 	if (c.kind == SlotKind::huge) {
@@ -182,7 +184,7 @@ void Device::release(const SlotContents &old)
 	free_object(old);
 }
 
-Result<bool> Device::read_page(u64 index, u8 *dst, u64 *backing_block)
+Result<int> Device::read_page(u64 index, u8 *dst, u64 *backing_block)
 {
 	Slot &slot = table_[index];
 	auto locked = slot.lock();
@@ -191,11 +193,31 @@ Result<bool> Device::read_page(u64 index, u8 *dst, u64 *backing_block)
 	if (c.kind == SlotKind::backing) {
 		// Read outside the lock, as stock does: a racing overwrite
 		// may free the block first, but racing I/O to one block has
-		// no defined result anyway.
+		// no defined result anyway.  (A compressed block is checked
+		// again before it is decompressed.)
 		*backing_block = c.value;
-		return true;
+		return c.size ? ZCX_READ_BACKING_COMPRESSED : ZCX_READ_BACKING;
 	}
 	ZCX_TRY(read_locked(index, c, dst));
+	return 0;
+}
+
+Result<bool> Device::read_backing_compressed(u64 index, u64 block,
+					     const u8 *src, u8 *dst)
+{
+	Slot &slot = table_[index];
+	auto locked = slot.lock();
+	const SlotContents c = slot.get();
+	if (c.kind != SlotKind::backing || c.value != block || !c.size)
+		return true;
+	int status;
+	// With the algorithm that made it: writeback commit kept its priority.
+	auto ok = decompress_page(host_, {src, c.size}, dst, &status, c.priority);
+	if (!ok) {
+		failed_reads_.inc();
+		zcx_report_corrupt(index, status);
+		return ok.error();
+	}
 	return false;
 }
 
@@ -287,23 +309,44 @@ void Device::mark_idle(bool all, u32 max_age)
 
 Result<bool> Device::writeback_prepare(u64 index, int mode, u8 *dst)
 {
+	zcx_pp_plan plan{};
+	plan.budget = kPpUnlimited;
+	plan.at_cutoff = kPpUnlimited;
+	const zcx_pp_filter f{mode, 0, 0, 0, ~u64{0}};
+	return writeback_prepare(index, f, &plan, dst);
+}
+
+Result<bool> Device::writeback_prepare(u64 index, const zcx_pp_filter &f,
+				       zcx_pp_plan *plan, u8 *dst,
+				       bool compressed, u32 *len)
+{
+	if (index >= table_.size())
+		return false;
 	Slot &slot = table_[index];
 	auto locked = slot.lock();
 	const SlotContents c = slot.get();
-	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge)
-		return false; // nothing, same-filled, or already written back
-	if (slot.has(Slot::kUnderWriteback))
+	const u32 now = plan->now ? plan->now : zcx_now_seconds();
+	if (!pp_eligible(slot, c, index, f, now))
 		return false;
-	if ((mode & ZCX_WB_IDLE) && !slot.has(Slot::kIdle))
+	if (!pp_take(plan, c.size))
 		return false;
-	if ((mode & ZCX_WB_HUGE) && c.kind != SlotKind::huge)
-		return false;
-	ZCX_TRY(read_locked(index, c, dst));
+	if (compressed && c.kind == SlotKind::compressed) {
+		const u8 *object = pool_->map(c.value);
+		memcpy(dst, object, c.size);
+		pool_->unmap(object);
+		memset(dst + c.size, 0, kPageSize - c.size);
+		if (len)
+			*len = c.size;
+	} else {
+		ZCX_TRY(read_locked(index, c, dst));
+		if (len)
+			*len = kPageSize;
+	}
 	slot.change(Slot::kUnderWriteback, true);
 	return true;
 }
 
-bool Device::writeback_commit(u64 index, u64 block)
+bool Device::writeback_commit(u64 index, u64 block, u32 len)
 {
 	Slot &slot = table_[index];
 	SlotContents old;
@@ -314,7 +357,12 @@ bool Device::writeback_commit(u64 index, u64 block)
 		if (!slot.has(Slot::kUnderWriteback))
 			return false;
 		old = slot.get();
-		const SlotContents moved{SlotKind::backing, block, 0};
+		// The size of a compressed object on the device (0: a whole
+		// page) and its algorithm, for the read.
+		const u32 size = len < kPageSize && old.kind == SlotKind::compressed ?
+					 len : 0;
+		const SlotContents moved{SlotKind::backing, block, size,
+					 size ? old.priority : u8{0}};
 		account(moved, true);
 		slot.set(moved);
 	}

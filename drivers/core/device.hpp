@@ -4,6 +4,7 @@
 #pragma once
 
 #include "codec.hpp"
+#include "postprocess.hpp"
 #include "table.hpp"
 #include "xvmalloc/xvmalloc.hpp"
 #include "zcx/abi.h"
@@ -33,8 +34,15 @@ public:
 	Result<void> write_page(u64 index, const u8 *src);
 	// -EIO, with a log line, if the stored object does not decompress.
 	// A written-back page is not read here: *backing_block says where
-	// it is and the result is true.
-	Result<bool> read_page(u64 index, u8 *dst, u64 *backing_block);
+	// it is and the result is ZCX_READ_BACKING, or
+	// ZCX_READ_BACKING_COMPRESSED if the block holds the compressed
+	// object (compressed_writeback); 0 when dst holds the page.
+	Result<int> read_page(u64 index, u8 *dst, u64 *backing_block);
+	// The block of a compressed written-back page, read by the C layer
+	// into src: decompressed into dst (false), or true if the slot no
+	// longer names that block (rewritten meanwhile: read again).
+	Result<bool> read_backing_compressed(u64 index, u64 block,
+					     const u8 *src, u8 *dst);
 	void discard_page(u64 index);
 	// Never sleeps or spins: a busy slot is left for a later write.
 	void slot_free_notify(u64 index);
@@ -56,7 +64,24 @@ public:
 	// false for an empty slot.
 	bool slot_state(u64 index, SlotState *out);
 	Result<bool> writeback_prepare(u64 index, int mode, u8 *dst);
-	bool writeback_commit(u64 index, u64 block);
+	// Post-processing (postprocess.hpp): the counting pass of a plan,
+	// and prepare for the slots the filter and plan admit.
+	void pp_plan(const zcx_pp_filter &f, u64 max_pages, bool largest_first,
+		     zcx_pp_plan *plan)
+	{
+		zcx::pp_plan(table_, f, max_pages, largest_first,
+			     zcx_now_seconds(), plan);
+	}
+	// compressed: a compressed object goes as it is (its bytes at the
+	// start of dst, the rest zeroed) and *len is its size; otherwise,
+	// and for huge pages, dst holds the page and *len is a page.
+	Result<bool> writeback_prepare(u64 index, const zcx_pp_filter &f,
+				       zcx_pp_plan *plan, u8 *dst,
+				       bool compressed = false,
+				       u32 *len = nullptr);
+	// len: what prepare said; below a page, the block holds the
+	// compressed object and reads decompress it.
+	bool writeback_commit(u64 index, u64 block, u32 len = kPageSize);
 	void writeback_abort(u64 index);
 
 	void count_invalid_io() { invalid_io_.inc(); }

@@ -179,8 +179,22 @@ int zcx_dev_write_page(struct zcx_dev *dev, unsigned long index,
  * lives in *backing_block of the backing device; the caller reads it.
  */
 #define ZCX_READ_BACKING 1
+/*
+ * ZCX_READ_BACKING_COMPRESSED: the block holds the page's compressed
+ * object (compressed_writeback); the caller reads the block and hands it
+ * to zcx_dev_read_backing_compressed.
+ */
+#define ZCX_READ_BACKING_COMPRESSED 2
 int zcx_dev_read_page(struct zcx_dev *dev, unsigned long index, void *dst,
 		      unsigned long *backing_block);
+/*
+ * src: the block read for a ZCX_READ_BACKING_COMPRESSED page.  0: dst
+ * holds the page; 1: the slot no longer names that block (rewritten or
+ * discarded meanwhile: read the page again); -EIO: it did not decompress.
+ */
+int zcx_dev_read_backing_compressed(struct zcx_dev *dev, unsigned long index,
+				    unsigned long block, const void *src,
+				    void *dst);
 /* Discard / write-zeroes: frees the slot. */
 void zcx_dev_discard_page(struct zcx_dev *dev, unsigned long index);
 /* Called under the swap device's spinlock: never sleeps or spins. */
@@ -202,9 +216,56 @@ enum zcx_writeback_mode {
 	ZCX_WB_ANY = 0,  /* page_index=N */
 	ZCX_WB_IDLE = 1, /* only slots marked idle */
 	ZCX_WB_HUGE = 2, /* only incompressible (huge) slots */
+	/* only slots recompression flagged (Slot::kIncompressible) */
+	ZCX_WB_INCOMPRESSIBLE = 4,
 };
 int zcx_dev_writeback_prepare(struct zcx_dev *dev, unsigned long index,
 			      int mode, void *dst);
+
+/*
+ * Post-processing selection (writeback now, recompress later;
+ * drivers/core/postprocess.hpp).  A filter names the eligible slots:
+ * stored compressed or raw (huge), not under writeback or recompression,
+ * with every ZCX_WB_* bit of mode satisfied, not accessed for min_age
+ * seconds (0: any), at least min_size stored bytes (0: any), index in
+ * [lo, hi).  A plan spends a budget of max_pages (0: none) on the largest
+ * eligible objects first, in 64-byte size buckets (upstream's 6.13
+ * post-processing buckets): zcx_dev_pp_plan counts the eligible slots per
+ * bucket and sets the cutoff; zcx_pp_take then admits, in index order,
+ * every object above the cutoff bucket and as many at it as the budget
+ * leaves.  largest_first = 0 spends the budget in index order instead
+ * (the comparison the benchmark makes).
+ */
+struct zcx_pp_filter {
+	int mode;
+	unsigned int min_age;
+	unsigned int min_size;
+	zcx_u64 lo, hi;
+};
+struct zcx_pp_plan {
+	zcx_u64 budget;       /* pages still to take; ~0 = unlimited */
+	zcx_u64 eligible;     /* eligible slots the counting pass saw */
+	zcx_u64 at_cutoff;    /* still to take from the cutoff bucket */
+	unsigned int cutoff;  /* lowest bucket taken */
+	unsigned int now;     /* seconds, for min_age */
+};
+void zcx_dev_pp_plan(struct zcx_dev *dev, const struct zcx_pp_filter *filter,
+		     zcx_u64 max_pages, int largest_first,
+		     struct zcx_pp_plan *plan);
+/*
+ * zcx_dev_writeback_prepare for a filter and plan: 1 and the page in dst
+ * if the slot is eligible and the plan takes it (the plan is charged), 0
+ * if not, or a negative errno (the stored object is corrupt).  With
+ * compressed, a compressed object goes to dst as it is (zero-padded) and
+ * *len is its size; else *len is a page.  len may be NULL.
+ */
+int zcx_dev_writeback_prepare_pp(struct zcx_dev *dev, unsigned long index,
+				 const struct zcx_pp_filter *filter,
+				 struct zcx_pp_plan *plan, void *dst,
+				 int compressed, unsigned int *len);
+/* zcx_dev_writeback_commit with prepare's len (below a page: compressed). */
+int zcx_dev_writeback_commit_len(struct zcx_dev *dev, unsigned long index,
+				 unsigned long block, unsigned int len);
 int zcx_dev_writeback_commit(struct zcx_dev *dev, unsigned long index,
 			     unsigned long block);
 void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);

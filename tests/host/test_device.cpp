@@ -5,6 +5,7 @@
 #include "test_util.hpp"
 #include "xvmalloc/xvmalloc.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <memory>
@@ -899,10 +900,12 @@ TEST_F(RecompressTest, ConcurrentWritersDuringRecompression)
 	std::vector<std::vector<Bytes>> last(kThreads,
 					     std::vector<Bytes>(kPerThread, Bytes(kPage, 0)));
 	std::vector<std::thread> threads;
+	std::atomic<std::uint64_t> runs{0}, recompressed{0}, changed{0};
 	for (int t = 0; t < kThreads; t++) {
 		threads.emplace_back([&, t] {
 			test::Rng rng(100 + t);
-			for (int round = 0; round < 600; round++) {
+			// Until several whole runs have met them, however slow.
+			for (int round = 0; round < 600 || runs.load() < 3; round++) {
 				const int slot = rng.next() % kPerThread;
 				const unsigned long index = t * kPerThread + slot;
 				switch (rng.next() % 4) {
@@ -924,7 +927,6 @@ TEST_F(RecompressTest, ConcurrentWritersDuringRecompression)
 			}
 		});
 	}
-	std::atomic<std::uint64_t> runs{0}, recompressed{0}, changed{0};
 	std::thread recompressor([&] {
 		while (!stop.load()) {
 			const zcx_recompress_result r = recompress({});
@@ -942,7 +944,7 @@ TEST_F(RecompressTest, ConcurrentWritersDuringRecompression)
 	stop = true;
 	recompressor.join();
 	compactor.join();
-	EXPECT_GT(runs.load(), 1u);
+	EXPECT_GE(runs.load(), 3u);
 	EXPECT_GT(recompressed.load(), 0u);
 	std::uint64_t stored = 0;
 	for (int t = 0; t < kThreads; t++) {
@@ -959,4 +961,223 @@ TEST_F(RecompressTest, ConcurrentWritersDuringRecompression)
 		    (unsigned long long)runs.load(),
 		    (unsigned long long)recompressed.load(),
 		    (unsigned long long)changed.load());
+}
+
+namespace {
+
+// Stored bytes of a page, as the device must store it (huge: a page).
+std::uint32_t stored_size(const Bytes &page)
+{
+	return static_cast<std::uint32_t>(expected_storage(page).compr_bytes);
+}
+
+zcx_pp_filter filter_of(int mode, unsigned int min_age = 0,
+			unsigned int min_size = 0, std::uint64_t lo = 0,
+			std::uint64_t hi = ~0ULL)
+{
+	return zcx_pp_filter{mode, min_age, min_size, lo, hi};
+}
+
+} // namespace
+
+// Largest objects first (postprocess.hpp): a budget of N takes N slots,
+// and no slot left behind is in a larger 64-byte bucket than one taken;
+// in index order the same budget takes the first N eligible slots; with
+// no budget every eligible slot.  Each run is checked against sizes
+// computed independently (liblzo2).
+TEST_F(DeviceTest, PostprocessTakesLargestFirstWithinBudget)
+{
+	constexpr unsigned long kPages = 300;
+	create(kPages);
+	std::vector<std::uint32_t> size(kPages, 0);
+	std::vector<bool> eligible(kPages, false);
+	std::vector<Bytes> pages;
+	Rng rng(12);
+	for (unsigned long i = 0; i < kPages; i++) {
+		const auto pick = rng.range(0, 9);
+		const Kind kind = pick == 0 ? Kind::zero :
+				  pick == 1 ? Kind::random :
+				  pick < 5 ? Kind::text : Kind::half_random;
+		const Bytes page = make_page(kind, 1000 + i);
+		ASSERT_EQ(write(i, page), 0);
+		pages.push_back(page);
+		const Expected e = expected_storage(page);
+		eligible[i] = e.kind != Expected::same;
+		size[i] = stored_size(page);
+	}
+	zcx_dev_mark_idle(dev_, 1, 0);
+	const std::uint64_t n_eligible =
+		std::count(eligible.begin(), eligible.end(), true);
+	ASSERT_GT(n_eligible, 200u);
+
+	// Walks the disk as zram_writeback_run does; aborts what it took.
+	auto run = [&](std::uint64_t budget, bool largest_first,
+		       const zcx_pp_filter &f) {
+		zcx_pp_plan plan;
+		zcx_dev_pp_plan(dev_, &f, budget, largest_first, &plan);
+		std::vector<unsigned long> taken;
+		Bytes copy(kPage);
+		for (unsigned long i = 0; i < kPages; i++) {
+			const int r = zcx_dev_writeback_prepare_pp(
+				dev_, i, &f, &plan, copy.data(), 0, nullptr);
+			EXPECT_GE(r, 0);
+			if (r == 1) {
+				// (Not read_ok: a read clears idle.)
+				EXPECT_EQ(copy, pages[i]) << i;
+				taken.push_back(i);
+			}
+		}
+		for (unsigned long i : taken)
+			zcx_dev_writeback_abort(dev_, i);
+		if (f.mode == ZCX_WB_IDLE && f.lo == 0)
+			EXPECT_EQ(plan.eligible, n_eligible);
+		return taken;
+	};
+	const zcx_pp_filter idle = filter_of(ZCX_WB_IDLE);
+
+	for (std::uint64_t budget : {1ULL, 7ULL, 50ULL, 150ULL}) {
+		SCOPED_TRACE(budget);
+		const auto taken = run(budget, true, idle);
+		ASSERT_EQ(taken.size(), budget);
+		unsigned int min_taken = ~0u, max_left = 0;
+		std::uint64_t bytes = 0;
+		std::vector<bool> is_taken(kPages, false);
+		for (unsigned long i : taken) {
+			ASSERT_TRUE(eligible[i]);
+			is_taken[i] = true;
+			min_taken = std::min(min_taken, size[i] >> 6);
+			bytes += size[i];
+		}
+		for (unsigned long i = 0; i < kPages; i++)
+			if (eligible[i] && !is_taken[i])
+				max_left = std::max(max_left, size[i] >> 6);
+		EXPECT_GE(min_taken, max_left);
+
+		// Index order: the first `budget` eligible slots, fewer bytes.
+		const auto in_order = run(budget, false, idle);
+		ASSERT_EQ(in_order.size(), budget);
+		std::uint64_t order_bytes = 0;
+		unsigned long expect = 0;
+		for (unsigned long i : in_order) {
+			while (!eligible[expect])
+				expect++;
+			EXPECT_EQ(i, expect++);
+			order_bytes += size[i];
+		}
+		EXPECT_GE(bytes, order_bytes);
+	}
+	// No budget, or a budget above the eligible count: everything.
+	EXPECT_EQ(run(0, true, idle).size(), n_eligible);
+	EXPECT_EQ(run(n_eligible + 5, true, idle).size(), n_eligible);
+
+	// The range, size and huge filters.
+	const auto ranged = run(0, true, filter_of(ZCX_WB_ANY, 0, 0, 10, 20));
+	EXPECT_EQ(ranged.size(),
+		  std::count(eligible.begin() + 10, eligible.begin() + 20, true));
+	for (unsigned long i : ranged)
+		EXPECT_TRUE(i >= 10 && i < 20);
+	for (unsigned long i : run(0, true, filter_of(ZCX_WB_ANY, 0, 2000)))
+		EXPECT_GE(size[i], 2000u);
+	for (unsigned long i : run(0, true, filter_of(ZCX_WB_HUGE)))
+		EXPECT_EQ(size[i], kPage);
+	// Nothing is flagged incompressible without recompression.
+	EXPECT_TRUE(run(0, true, filter_of(ZCX_WB_INCOMPRESSIBLE)).empty());
+}
+
+// min_age: only slots not accessed for that many seconds; a read is an
+// access.  The worker's filter, so tested here rather than in the VM.
+TEST_F(DeviceTest, PostprocessMinAge)
+{
+	create(8);
+	host::set_now_seconds(5000);
+	for (unsigned long i = 0; i < 4; i++)
+		ASSERT_EQ(write(i, make_page(Kind::text, i + 1)), 0);
+	host::set_now_seconds(5100);
+	for (unsigned long i = 4; i < 8; i++)
+		ASSERT_EQ(write(i, make_page(Kind::text, i + 1)), 0);
+	host::set_now_seconds(5130);
+	read_ok(1); // touched: young again
+
+	auto taken_with_age = [&](unsigned int age) {
+		const zcx_pp_filter f = filter_of(ZCX_WB_ANY, age);
+		zcx_pp_plan plan;
+		zcx_dev_pp_plan(dev_, &f, 0, true, &plan);
+		std::vector<unsigned long> taken;
+		Bytes copy(kPage);
+		for (unsigned long i = 0; i < 8; i++)
+			if (zcx_dev_writeback_prepare_pp(dev_, i, &f, &plan,
+							 copy.data(), 0, nullptr) == 1)
+				taken.push_back(i);
+		EXPECT_EQ(plan.eligible, taken.size());
+		for (unsigned long i : taken)
+			zcx_dev_writeback_abort(dev_, i);
+		return taken;
+	};
+	EXPECT_EQ(taken_with_age(0).size(), 8u);
+	using V = std::vector<unsigned long>;
+	EXPECT_EQ(taken_with_age(1), (V{0, 2, 3, 4, 5, 6, 7}));
+	EXPECT_EQ(taken_with_age(30), (V{0, 2, 3, 4, 5, 6, 7}));
+	EXPECT_EQ(taken_with_age(31), (V{0, 2, 3}));
+	EXPECT_EQ(taken_with_age(130), (V{0, 2, 3}));
+	EXPECT_TRUE(taken_with_age(131).empty());
+	host::set_now_seconds(1000); // leave the clock as other tests expect
+}
+
+// compressed_writeback: the object goes to the block as it is, reads
+// decompress it, and the stats no longer count it in memory.
+TEST_F(DeviceTest, CompressedWritebackRoundTrip)
+{
+	create(8);
+	const Bytes text = make_page(Kind::text, 21);
+	const Bytes noise = make_page(Kind::random, 22);
+	ASSERT_EQ(write(0, text), 0);
+	ASSERT_EQ(write(1, noise), 0);
+	const Bytes lzo = lzo_compress(text.data(), kPage);
+	ASSERT_LT(lzo.size(), kHugeThreshold);
+	EXPECT_EQ(stats().compr_data_size, lzo.size() + kPage);
+
+	zcx_dev_mark_idle(dev_, 1, 0);
+	const zcx_pp_filter f = filter_of(ZCX_WB_IDLE);
+	zcx_pp_plan plan;
+	zcx_dev_pp_plan(dev_, &f, 0, 1, &plan);
+	Bytes block(kPage, 0xee);
+	unsigned int len = 0;
+	ASSERT_EQ(zcx_dev_writeback_prepare_pp(dev_, 0, &f, &plan, block.data(), 1, &len), 1);
+	ASSERT_EQ(len, lzo.size());
+	EXPECT_TRUE(std::equal(lzo.begin(), lzo.end(), block.begin()));
+	EXPECT_TRUE(std::all_of(block.begin() + len, block.end(),
+				[](std::uint8_t b) { return b == 0; }));
+	ASSERT_EQ(zcx_dev_writeback_commit_len(dev_, 0, 7, len), 1);
+	EXPECT_EQ(stats().compr_data_size, kPage); // only the huge page left
+	EXPECT_EQ(stats().orig_data_size, 2 * kPage);
+
+	Bytes out(kPage);
+	unsigned long where = 0;
+	ASSERT_EQ(zcx_dev_read_page(dev_, 0, out.data(), &where), ZCX_READ_BACKING_COMPRESSED);
+	EXPECT_EQ(where, 7u);
+	ASSERT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, block.data(), out.data()), 0);
+	EXPECT_EQ(out, text);
+	// Another block: the slot moved on, read again.
+	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 8, block.data(), out.data()), 1);
+	// A block that is not the object: EIO, counted.
+	Bytes junk = make_page(Kind::random, 23);
+	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, junk.data(), out.data()), -ZCX_EIO);
+	EXPECT_EQ(stats().failed_reads, 1u);
+	EXPECT_EQ(host::corrupt_reports().count, 1u);
+	EXPECT_EQ(host::corrupt_reports().last_index, 0u);
+
+	// A huge page goes raw even in compressed mode, and reads as before.
+	ASSERT_EQ(zcx_dev_writeback_prepare_pp(dev_, 1, &f, &plan, block.data(), 1, &len), 1);
+	EXPECT_EQ(len, kPage);
+	EXPECT_EQ(block, noise);
+	ASSERT_EQ(zcx_dev_writeback_commit_len(dev_, 1, 9, len), 1);
+	ASSERT_EQ(zcx_dev_read_page(dev_, 1, out.data(), &where), ZCX_READ_BACKING);
+	EXPECT_EQ(where, 9u);
+	EXPECT_EQ(stats().compr_data_size, 0u);
+
+	// Overwritten: the block is freed, and a late block read is stale.
+	ASSERT_EQ(write(0, noise), 0);
+	EXPECT_EQ(host::backing_frees().back(), 7u);
+	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, block.data(), out.data()), 1);
+	EXPECT_EQ(read_ok(0), noise);
 }
