@@ -65,7 +65,8 @@ struct zram_host {
 
 /*
  * idle_policy: every interval seconds (0: off), recompress up to
- * recompress_pages pages (0: all) idle for recompress_after seconds.
+ * recompress_pages pages (0: all) idle for recompress_after seconds (0:
+ * never), then write back up to writeback_pages idle for writeback_after.
  * Changed under init_lock for writing; the counters by the worker under
  * it for reading, one worker per disk.
  */
@@ -73,7 +74,9 @@ struct zram_idle_policy {
 	unsigned int interval;
 	unsigned int recompress_after;
 	u64 recompress_pages;
-	u64 runs, tried, recompressed;
+	unsigned int writeback_after;
+	u64 writeback_pages;
+	u64 runs, tried, recompressed, written;
 };
 
 struct zram {

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The idle policy: one background worker per disk that does by itself
- * what `idle` + `recompress` do when a script asks, for pages nobody has
- * read or written for a given age, within a budget of pages per interval.
- * Upstream leaves this to a user-space daemon; here it is
+ * what `idle` + `recompress` and `writeback` do when a script asks, for
+ * pages nobody has read or written for a given age, within a budget of
+ * pages per interval: recompress what has gone cool, write back what has
+ * gone cold.  Upstream leaves this to a user-space daemon; here it is
  *
- *   echo "interval=60 recompress_after=600 recompress_pages=2048" > idle_policy
+ *   echo "interval=60 recompress_after=600 recompress_pages=2048 \
+ *         writeback_after=3600 writeback_pages=1024" > idle_policy
  *   echo off > idle_policy
  *
  * It uses the access time every slot keeps anyway (no `idle` marking, so
- * a script's own idle/recompress/writeback runs are not disturbed) and the
- * recompression run `recompress` uses.  Off by default, and then nothing
+ * a script's own idle/recompress/writeback runs are not disturbed), the
+ * recompression run `recompress` uses and the writeback run `writeback`
+ * uses (batched, largest first, within writeback_limit).  Off by default, and then nothing
  * runs and the I/O path is as without it.  It stops on reset, hot_remove
  * and rmmod (all go through zram_reset_device) before the core goes.
  */
@@ -61,6 +64,20 @@ static void zram_policy_work(struct work_struct *work)
 			zram->policy.tried += result.tried;
 		}
 	}
+	if (zram->policy.writeback_after && zram->bdev) {
+		struct zram_wb_request wb = {
+			.mode = ZCX_WB_ANY,
+			.lo = 0,
+			.hi = zcx_dev_nr_pages(zram->core),
+			.max_pages = zram->policy.writeback_pages,
+			.min_age = zram->policy.writeback_after,
+		};
+		u64 written = 0;
+
+		/* -EIO: writeback_limit is spent; the rest is counted there. */
+		zram_writeback_run(zram, &wb, &written);
+		zram->policy.written += written;
+	}
 	zram_policy_queue(zram);
 out:
 	up_read(&zram->init_lock);
@@ -97,14 +114,17 @@ static ssize_t idle_policy_show(struct device *dev,
 	up_read(&zram->init_lock);
 	if (!p.interval)
 		return sysfs_emit(buf, "off\n");
-	return sysfs_emit(buf, "interval=%u recompress_after=%u recompress_pages=%llu\n",
-			  p.interval, p.recompress_after, p.recompress_pages);
+	return sysfs_emit(buf, "interval=%u recompress_after=%u recompress_pages=%llu writeback_after=%u writeback_pages=%llu\n",
+			  p.interval, p.recompress_after, p.recompress_pages,
+			  p.writeback_after, p.writeback_pages);
 }
 
 /*
- * "off", or "interval=SECONDS recompress_after=SECONDS
- * [recompress_pages=N]": every interval, recompress up to N pages (0 or
- * absent: all) not accessed for recompress_after seconds.
+ * "off", or "interval=SECONDS" with recompress_after=SECONDS
+ * [recompress_pages=N] and/or writeback_after=SECONDS [writeback_pages=N]:
+ * every interval, recompress up to recompress_pages pages (0 or absent:
+ * all) not accessed for recompress_after seconds, then write back up to
+ * writeback_pages not accessed for writeback_after seconds.
  */
 static ssize_t idle_policy_store(struct device *dev,
 				 struct device_attribute *attr, const char *buf,
@@ -133,6 +153,13 @@ static ssize_t idle_policy_store(struct device *dev,
 		} else if (zcx_kv_key_is(&kv, "recompress_pages")) {
 			if (zcx_kv_u64(&kv, &p.recompress_pages))
 				return -EINVAL;
+		} else if (zcx_kv_key_is(&kv, "writeback_after")) {
+			if (zcx_kv_u64(&kv, &v) || !v || v > UINT_MAX)
+				return -EINVAL;
+			p.writeback_after = v;
+		} else if (zcx_kv_key_is(&kv, "writeback_pages")) {
+			if (zcx_kv_u64(&kv, &p.writeback_pages))
+				return -EINVAL;
 		} else {
 			return -EINVAL;
 		}
@@ -140,11 +167,12 @@ static ssize_t idle_policy_store(struct device *dev,
 	if (ret)
 		return ret;
 	/* "off" alone; otherwise an interval and something to do. */
-	if (off ? tokens != 1 : !p.interval || !p.recompress_after)
+	if (off ? tokens != 1
+		: !p.interval || (!p.recompress_after && !p.writeback_after))
 		return -EINVAL;
 
 	down_write(&zram->init_lock);
-	if (!off && !zram_secondary_mask(zram)) {
+	if (p.recompress_after && !zram_secondary_mask(zram)) {
 		up_write(&zram->init_lock);
 		pr_info("%s: idle_policy recompresses with recomp_algorithm: set one first\n",
 			zram->disk->disk_name);
@@ -153,6 +181,7 @@ static ssize_t idle_policy_store(struct device *dev,
 	p.runs = zram->policy.runs;
 	p.tried = zram->policy.tried;
 	p.recompressed = zram->policy.recompressed;
+	p.written = zram->policy.written;
 	zram->policy = p;
 	up_write(&zram->init_lock);
 	/* Outside init_lock: a run in progress takes it. */
@@ -172,9 +201,9 @@ static int idle_policy_stats_show(struct seq_file *m, void *unused)
 	struct zram *zram = m->private;
 
 	down_read(&zram->init_lock);
-	seq_printf(m, "runs: %llu\ntried: %llu\nrecompressed: %llu\n",
+	seq_printf(m, "runs: %llu\ntried: %llu\nrecompressed: %llu\nwritten: %llu\n",
 		   zram->policy.runs, zram->policy.tried,
-		   zram->policy.recompressed);
+		   zram->policy.recompressed, zram->policy.written);
 	up_read(&zram->init_lock);
 	return 0;
 }

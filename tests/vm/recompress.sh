@@ -230,7 +230,7 @@ test_idle_policy() {
 	expect_write_error $z/idle_policy "interval=86401 recompress_after=1" "Invalid argument"
 	# Set before disksize: it starts with the disk.
 	set_attr zram0 idle_policy "interval=1 recompress_after=3600 recompress_pages=300"
-	[[ $(cat $z/idle_policy) == "interval=1 recompress_after=3600 recompress_pages=300" ]] ||
+	[[ $(cat $z/idle_policy) == "interval=1 recompress_after=3600 recompress_pages=300 writeback_after=0 writeback_pages=0" ]] ||
 		fail "idle_policy reads '$(cat $z/idle_policy)'"
 	make_real_tar 8
 	init_disk zram0 16M
@@ -261,7 +261,7 @@ test_idle_policy() {
 	runs=$(policy_stat zram0 runs)
 	sleep 2.5
 	[[ $(policy_stat zram0 runs) == "$runs" ]] || fail "the policy ran after reset"
-	[[ $(cat $z/idle_policy) == "interval=1 recompress_after=1 recompress_pages=300" ]] ||
+	[[ $(cat $z/idle_policy) == "interval=1 recompress_after=1 recompress_pages=300 writeback_after=0 writeback_pages=0" ]] ||
 		fail "reset dropped idle_policy"
 	init_disk zram0 16M
 	dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
@@ -316,5 +316,44 @@ test_lz4_dictionary() {
 	cmp -n $((4 << 20)) /tmp/real.tar /dev/zram0 || fail "lz4 after dropping its dictionary"
 }
 
+# The same worker writing back by itself: pages idle for writeback_after
+# go to the backing device, at most writeback_pages per run and never past
+# writeback_limit, and every page reads back identical.
+test_idle_policy_writeback() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0 loop i runs written
+	expect_write_error $z/idle_policy "interval=1 writeback_after=x" "Invalid argument"
+	expect_write_error $z/idle_policy "interval=1 writeback_pages=5" "Invalid argument"
+	loop=$(setup_loop_backing 64)
+	set_attr zram0 backing_dev "$loop"
+	# No recomp_algorithm needed for writeback alone.
+	set_attr zram0 idle_policy "interval=1 writeback_after=1 writeback_pages=200"
+	make_real_tar 4
+	init_disk zram0 16M
+	set_attr zram0 writeback_limit_enable 1
+	set_attr zram0 writeback_limit 700
+	dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
+	for i in $(seq 60); do
+		sleep 0.5
+		runs=$(policy_stat zram0 runs)
+		written=$(bd_field zram0 3)
+		((written <= runs * 200)) || fail "$written pages written in $runs runs of 200"
+		(($(zattr zram0 writeback_limit) == 0)) && break
+	done
+	written=$(bd_field zram0 3)
+	note "policy: $(policy_stat zram0 runs) runs, $written pages written back, limit left $(zattr zram0 writeback_limit); bd_stat $(cat $z/bd_stat)"
+	[[ $written == 700 ]] || fail "the policy wrote $written pages, wanted the limit's 700"
+	[[ $(policy_stat zram0 written) == 700 ]] || fail "policy counts $(policy_stat zram0 written)"
+	[[ $(block_flags zram0 w) == 700 ]] || fail "$(block_flags zram0 w) slots written back"
+	sleep 2
+	[[ $(bd_field zram0 3) == 700 ]] || fail "wrote past writeback_limit"
+	echo 3 >/proc/sys/vm/drop_caches
+	cmp -n $((4 << 20)) /tmp/real.tar /dev/zram0 || fail "pages read back wrong"
+	(($(bd_field zram0 2) > 0)) || fail "no page was read from the backing device"
+	timeout 60 rmmod zram || fail "rmmod with the writeback policy on failed or hung"
+	losetup -d "$loop"
+}
+
 recompress_tests=(test_recompress_attributes test_lz4_dictionary test_recompress_real_files
-	test_recompress_selection test_fio_verify_during_recompress test_idle_policy)
+	test_recompress_selection test_fio_verify_during_recompress test_idle_policy
+	test_idle_policy_writeback)
