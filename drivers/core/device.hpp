@@ -107,7 +107,8 @@ private:
 	Result<SlotContents> store_raw(const u8 *src);
 	enum class Recompressed { skipped, kept, smaller, incompressible, changed };
 	Result<Recompressed> recompress_slot(u64 index, const RecompressRequest &req,
-					     u32 idle_cutoff, u8 *page);
+					     u32 idle_cutoff, zcx_pp_plan *plan,
+					     u8 *page);
 	bool recompress_eligible(Slot &slot, const SlotContents &c,
 				 const RecompressRequest &req, u32 idle_cutoff);
 	// Compresses page with the algorithm of priority into a new pool

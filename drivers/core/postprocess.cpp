@@ -3,15 +3,6 @@
 
 namespace zcx {
 
-namespace {
-
-unsigned int bucket_of(u32 size)
-{
-	return size >> kPpBucketShift; // size <= kPageSize: < kPpBuckets
-}
-
-} // namespace
-
 bool pp_eligible(const Slot &slot, const SlotContents &c, u64 index,
 		 const zcx_pp_filter &f, u32 now)
 {
@@ -43,7 +34,7 @@ bool pp_take(zcx_pp_plan *plan, u32 size)
 {
 	if (plan->budget == 0)
 		return false;
-	const unsigned int b = bucket_of(size);
+	const unsigned int b = pp_bucket_of(size);
 	if (b < plan->cutoff)
 		return false;
 	if (b == plan->cutoff) {
@@ -60,22 +51,15 @@ bool pp_take(zcx_pp_plan *plan, u32 size)
 void pp_plan(Table &table, const zcx_pp_filter &f, u64 max_pages,
 	     bool largest_first, u32 now, zcx_pp_plan *plan)
 {
-	u64 count[kPpBuckets] = {};
-	u64 eligible = 0;
-	const u64 hi = f.hi < table.size() ? f.hi : table.size();
-	for (u64 i = f.lo; i < hi; i++) {
-		Slot &slot = table[i];
-		{
-			auto locked = slot.lock();
-			const SlotContents c = slot.get();
-			if (pp_eligible(slot, c, i, f, now)) {
-				count[bucket_of(c.size)]++;
-				eligible++;
-			}
-		}
-		if ((i & 4095) == 4095)
-			zcx_cond_resched();
-	}
+	pp_plan_by(table, f.lo, f.hi, max_pages, largest_first, now, plan,
+		   [&](Slot &slot, const SlotContents &c, u64 i) {
+			   return pp_eligible(slot, c, i, f, now);
+		   });
+}
+
+void pp_plan_cutoff(const u64 *count, u64 eligible, u64 max_pages,
+		    bool largest_first, u32 now, zcx_pp_plan *plan)
+{
 	*plan = {};
 	plan->now = now;
 	plan->eligible = eligible;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "table.hpp"
+#include "zcx/support/guards.hpp"
 #include "zcx/abi.h"
 #include "zcx/support/types.hpp"
 
@@ -41,5 +42,41 @@ bool pp_take(zcx_pp_plan *plan, u32 size);
 // turn; process context, yields every few thousand slots.
 void pp_plan(Table &table, const zcx_pp_filter &f, u64 max_pages,
 	     bool largest_first, u32 now, zcx_pp_plan *plan);
+
+inline unsigned int pp_bucket_of(u32 size)
+{
+	return size >> kPpBucketShift; // size <= kPageSize: < kPpBuckets
+}
+
+// The plan from a counting pass's per-bucket counts.
+void pp_plan_cutoff(const u64 *count, u64 eligible, u64 max_pages,
+		    bool largest_first, u32 now, zcx_pp_plan *plan);
+
+// pp_plan for any notion of eligible (recompression has its own):
+// eligible(slot, contents, index) is asked with the slot locked.
+template <class Eligible>
+void pp_plan_by(Table &table, u64 lo, u64 hi, u64 max_pages,
+		bool largest_first, u32 now, zcx_pp_plan *plan,
+		Eligible &&eligible)
+{
+	u64 count[kPpBuckets] = {};
+	u64 n = 0;
+	if (hi > table.size())
+		hi = table.size();
+	for (u64 i = lo; i < hi; i++) {
+		Slot &slot = table[i];
+		{
+			auto locked = slot.lock();
+			const SlotContents c = slot.get();
+			if (eligible(slot, c, i)) {
+				count[pp_bucket_of(c.size)]++;
+				n++;
+			}
+		}
+		if ((i & 4095) == 4095)
+			zcx_cond_resched();
+	}
+	pp_plan_cutoff(count, n, max_pages, largest_first, now, plan);
+}
 
 } // namespace zcx

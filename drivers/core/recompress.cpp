@@ -11,6 +11,7 @@
 // its newer contents.  Preemption is off for one page's compression at a
 // time, never for a whole run.
 #include "device.hpp"
+#include "postprocess.hpp"
 
 namespace zcx {
 
@@ -87,14 +88,16 @@ Result<xv::Handle> Device::compress_into_object(u64 index, const u8 *page,
 }
 
 auto Device::recompress_slot(u64 index, const RecompressRequest &req,
-			     u32 idle_cutoff, u8 *page) -> Result<Recompressed>
+			     u32 idle_cutoff, zcx_pp_plan *plan, u8 *page)
+	-> Result<Recompressed>
 {
 	Slot &slot = table_[index];
 	SlotContents old;
 	{
 		auto locked = slot.lock();
 		old = slot.get();
-		if (!recompress_eligible(slot, old, req, idle_cutoff))
+		if (!recompress_eligible(slot, old, req, idle_cutoff) ||
+		    !pp_take(plan, old.size))
 			return Recompressed::skipped;
 		ZCX_TRY(read_locked(index, old, page));
 		slot.change(Slot::kUnderRecompress, true);
@@ -178,10 +181,22 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 	RecompressResult result = {};
 	const u32 now = zcx_now_seconds();
 	const u32 idle_cutoff = now > req.min_age ? now - req.min_age : 0;
+	// With a budget, the largest objects first (upstream 6.13): they
+	// have the most bytes to give back.
+	zcx_pp_plan plan;
+	if (req.max_pages) {
+		pp_plan_by(table_, 0, table_.size(), req.max_pages, true, now, &plan,
+			   [&](Slot &slot, const SlotContents &c, u64) {
+				   return recompress_eligible(slot, c, req, idle_cutoff);
+			   });
+	} else {
+		pp_plan_cutoff(nullptr, 0, 0, false, now, &plan);
+	}
 	for (u64 i = 0; i < table_.size(); i++) {
 		if (req.max_pages && result.tried == req.max_pages)
 			break;
-		const Recompressed r = ZCX_TRY(recompress_slot(i, req, idle_cutoff, page));
+		const Recompressed r =
+			ZCX_TRY(recompress_slot(i, req, idle_cutoff, &plan, page));
 		switch (r) {
 		case Recompressed::skipped:
 			if (i % 1024 == 0)

@@ -1181,3 +1181,25 @@ TEST_F(DeviceTest, CompressedWritebackRoundTrip)
 	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, block.data(), out.data()), 1);
 	EXPECT_EQ(read_ok(0), noise);
 }
+
+// A recompress budget goes to the largest objects first (upstream 6.13):
+// with half the pages raw (4 KiB) and half text, ten tries are all raw.
+TEST_F(RecompressTest, BudgetTakesLargestObjectsFirst)
+{
+	configure(1);
+	create(64);
+	for (int i = 0; i < 64; i++)
+		ASSERT_EQ(write(i, make_page(i % 2 ? Kind::text : Kind::random, i)), 0);
+	zcx_recompress_request req{};
+	req.max_pages = 10;
+	const zcx_recompress_result r = recompress(req);
+	EXPECT_EQ(r.tried, 10u);
+	int huge_tried = 0, text_tried = 0;
+	for (int i = 0; i < 64; i++) {
+		const zcx_slot_state st = state(i);
+		const bool tried = st.recompressed || st.incompressible;
+		(i % 2 ? text_tried : huge_tried) += tried;
+	}
+	EXPECT_EQ(huge_tried, 10);
+	EXPECT_EQ(text_tried, 0);
+}
