@@ -99,16 +99,22 @@ fio_marked() { # LOG FIO-OPTIONS... -> waits; returns fio's status
 	shift
 	timeout -k 10 600 chroot $root /bin/fio "${FIO_OPTS[@]}" "$@" >"$log" 2>&1 &
 	pid=$!
-	# fio forks its jobs after its own set-up, slow on a debug kernel.
+	# fio forks its jobs after its own set-up, slow on a debug kernel;
+	# a short-lived fio process seen meanwhile may be gone before it is
+	# marked: look again until both jobs are.
+	local marked=0 j
 	for i in $(seq 1 300); do
 		mapfile -t jobs < <(pgrep -x fio | grep -vx "$(pgrep -o -x fio)" || true)
-		((${#jobs[@]} == 2)) && break
+		if ((${#jobs[@]} == 2)); then
+			marked=0
+			for j in "${jobs[@]}"; do
+				{ echo 1 >/proc/$j/make-it-fail; } 2>/dev/null && marked=$((marked + 1))
+			done
+			((marked == 2)) && break
+		fi
 		sleep 0.5
 	done
-	((${#jobs[@]} == 2)) || fail "fio's two job processes did not start"
-	for i in "${jobs[@]}"; do
-		echo 1 >/proc/$i/make-it-fail
-	done
+	((marked == 2)) || fail "fio's two job processes did not start"
 	step "marked fio jobs ${jobs[*]}"
 	wait $pid || rc=$?
 	[[ $rc != 124 && $rc != 137 ]] || { tail -20 "$log"; fail "fio hung (killed after 600 s)"; }
