@@ -244,8 +244,10 @@ test_idle_policy() {
 	for i in $(seq 120); do
 		(($(block_flags zram0 r) + $(block_flags zram0 n) >= 2048)) && break
 		sleep 0.5
-		runs=$(policy_stat zram0 runs)
+		# Pages first, then runs (counted when a run starts): every
+		# page seen was tried by a run counted after it.
 		tried=$(policy_stat zram0 tried)
+		runs=$(policy_stat zram0 runs)
 		# Each run takes at most its budget.
 		((tried <= runs * 300)) || fail "$tried pages tried in $runs runs of 300"
 	done
@@ -335,8 +337,9 @@ test_idle_policy_writeback() {
 	dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
 	for i in $(seq 60); do
 		sleep 0.5
-		runs=$(policy_stat zram0 runs)
+		# Pages first, then runs (counted when a run starts).
 		written=$(bd_field zram0 3)
+		runs=$(policy_stat zram0 runs)
 		((written <= runs * 200)) || fail "$written pages written in $runs runs of 200"
 		(($(zattr zram0 writeback_limit) == 0)) && break
 	done
