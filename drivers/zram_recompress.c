@@ -54,6 +54,23 @@ static int kv_algo_or_priority(const struct zcx_kv *kv, bool primary,
 	return 0;
 }
 
+/*
+ * algo= names the priority (from first on) that has that algorithm, as
+ * upstream; with priority= too, that one must.  The priority or -EINVAL.
+ */
+static int zram_priority_of(struct zram *zram, const struct zram_backend *backend,
+			    int prio, int first)
+{
+	int p;
+
+	for (p = first; p < ZCX_MAX_PRIORITIES; p++) {
+		if (zram->comp.backend[p] == backend &&
+		    (prio == ZRAM_NO_PRIORITY || prio == p))
+			return p;
+	}
+	return -EINVAL;
+}
+
 static ssize_t recomp_algorithm_show(struct device *dev,
 				     struct device_attribute *attr, char *buf)
 {
@@ -143,7 +160,7 @@ static ssize_t algorithm_params_store(struct device *dev,
 {
 	struct zram *zram = dev_to_zram(dev);
 	const struct zram_backend *backend = NULL, *b;
-	int prio = ZRAM_NO_PRIORITY, ret, p;
+	int prio = ZRAM_NO_PRIORITY, ret;
 	const struct zcx_kv *dict_kv = NULL;
 	struct zcx_kv kv, dict_token;
 	bool has_level = false;
@@ -179,18 +196,12 @@ static ssize_t algorithm_params_store(struct device *dev,
 		ret = -EBUSY;
 		goto out;
 	}
-	/* algo= names the priority that has it, as upstream. */
 	if (backend) {
-		for (p = 0; p < ZCX_MAX_PRIORITIES; p++) {
-			if (zram->comp.backend[p] == backend &&
-			    (prio == ZRAM_NO_PRIORITY || prio == p))
-				break;
-		}
-		if (p == ZCX_MAX_PRIORITIES) {
-			ret = -EINVAL;
+		prio = zram_priority_of(zram, backend, prio, 0);
+		if (prio < 0) {
+			ret = prio;
 			goto out;
 		}
-		prio = p;
 	}
 	b = zram->comp.backend[prio];
 	ret = -EINVAL;
@@ -291,7 +302,7 @@ static ssize_t recompress_store(struct device *dev,
 	struct zcx_recompress_request req = {};
 	struct zcx_recompress_result result;
 	const struct zram_backend *backend = NULL;
-	int prio = ZRAM_NO_PRIORITY, ret, p;
+	int prio = ZRAM_NO_PRIORITY, ret;
 	size_t pos = 0;
 	struct zcx_kv kv;
 	u64 v;
@@ -334,13 +345,9 @@ static ssize_t recompress_store(struct device *dev,
 	if (!zram->core)
 		goto out;
 	if (backend) {
-		for (p = 1; p < ZCX_MAX_PRIORITIES; p++) {
-			if (zram->comp.backend[p] == backend)
-				break;
-		}
-		if (p == ZCX_MAX_PRIORITIES || (prio != ZRAM_NO_PRIORITY && prio != p))
+		prio = zram_priority_of(zram, backend, prio, 1);
+		if (prio < 0)
 			goto out;
-		prio = p;
 	}
 	if (prio != ZRAM_NO_PRIORITY) {
 		if (!zram->comp.backend[prio])
