@@ -9,6 +9,7 @@ packages=(
 	linux-image-amd64 linux-headers-amd64   # stock 6.1 kernel + headers
 	qemu-system-x86 busybox-static cpio kmod # the VM rig
 	fio stress-ng e2fsprogs util-linux       # what the tests drive
+	dmsetup                                  # slow backing devices (dm-delay)
 	zram-tools systemd-zram-generator        # the clients, driven unchanged
 	gcc-12 g++-12 make binutils              # module build (kernel's compiler)
 	cmake googletest libgtest-dev liblzo2-dev # host tests
