@@ -445,8 +445,10 @@ static int zram_wb_batch_settle(struct zram_wb_batch *b, u64 *written)
 	return ret;
 }
 
-int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
-		       u64 *written)
+/* zram_writeback_run's work, under writeback_lock. */
+static int zram_writeback_batches(struct zram *zram,
+				  const struct zram_wb_request *req,
+				  u64 *written)
 {
 	struct zcx_pp_filter filter = {
 		.mode = req->mode, .min_age = req->min_age,
@@ -538,6 +540,9 @@ int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
 		}
 		if (!plan.budget)
 			break; /* the plan is spent: nothing more to scan */
+		/* A reset or removal waits for init_lock: let it have it. */
+		if (READ_ONCE(zram->claim))
+			break;
 	}
 	/* The older batch (in flight), then what is left in the newer. */
 	r = zram_wb_batch_settle(&batch[cur ^ 1], written);
@@ -552,6 +557,22 @@ int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
 	/* The limit, not the end of the range, ended the run. */
 	if (!ret && limited && plan.eligible > max)
 		ret = -EIO;
+	return ret;
+}
+
+int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
+		       u64 *written)
+{
+	int ret;
+
+	if (req->nowait) {
+		if (!mutex_trylock(&zram->writeback_lock))
+			return -EBUSY;
+	} else if (mutex_lock_killable(&zram->writeback_lock)) {
+		return -EINTR;
+	}
+	ret = zram_writeback_batches(zram, req, written);
+	mutex_unlock(&zram->writeback_lock);
 	return ret;
 }
 

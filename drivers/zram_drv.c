@@ -168,13 +168,12 @@ static int zram_bvec_rw(struct zram *zram, struct bio_vec *bv, u32 index,
 	return zram_read_page(zram, index, bv->bv_page);
 }
 
+/* valid_io_request has made the range whole pages inside the disk. */
 static void zram_discard(struct zram *zram, struct bio *bio)
 {
-	u32 index = bio->bi_iter.bi_sector >> SECTORS_PER_PAGE_SHIFT;
-	u32 end = index + (bio->bi_iter.bi_size >> PAGE_SHIFT);
-
-	for (; index < end; index++)
-		zcx_dev_discard_page(zram->core, index);
+	zcx_dev_discard_range(zram->core,
+			      bio->bi_iter.bi_sector >> SECTORS_PER_PAGE_SHIFT,
+			      bio->bi_iter.bi_size >> PAGE_SHIFT);
 }
 
 static void zram_rw_bio(struct zram *zram, struct bio *bio)
@@ -375,6 +374,7 @@ static ssize_t reset_store(struct device *dev, struct device_attribute *attr,
 	sync_blockdev(disk->part0);
 	zram_reset_device(zram);
 
+	/* A removal that came meanwhile keeps its claim (zram_remove). */
 	mutex_lock(&disk->open_mutex);
 	zram->claim = false;
 	mutex_unlock(&disk->open_mutex);
@@ -693,6 +693,7 @@ static int zram_add(void)
 	mutex_init(&zram->compact_lock);
 	mutex_init(&zram->recompress_lock);
 	zram_policy_init(zram);
+	mutex_init(&zram->writeback_lock);
 	spin_lock_init(&zram->wb_limit_lock);
 	zram->comp.backend[0] = zram_backend_default();
 	zram->wb_batch_size = ZRAM_WB_BATCH_DEFAULT;
@@ -740,22 +741,40 @@ out_free:
 	return ret;
 }
 
-/* Caller holds zram_index_mutex and drops the id from the idr. */
+/*
+ * Caller holds zram_index_mutex and drops the id from the idr.  -EBUSY
+ * only while the disk is open.  A reset in progress (it set claim, and
+ * may wait long for init_lock behind a writeback run) does not stop a
+ * removal, as with stock: del_gendisk waits for every sysfs store in
+ * progress, that reset's included, before the disk goes.  Returning
+ * -EBUSY instead would let rmmod free the module under a live disk.
+ */
 static int zram_remove(struct zram *zram)
 {
+	bool claimed;
+
 	mutex_lock(&zram->disk->open_mutex);
-	if (disk_openers(zram->disk) || zram->claim) {
+	if (disk_openers(zram->disk)) {
 		mutex_unlock(&zram->disk->open_mutex);
 		return -EBUSY;
 	}
+	claimed = zram->claim;
 	zram->claim = true;
 	mutex_unlock(&zram->disk->open_mutex);
 
 	debugfs_remove_recursive(zram->debugfs_dir);
-	sync_blockdev(zram->disk->part0);
+	if (!claimed) {
+		/* Pending I/O first; the reset then waits for no writer. */
+		sync_blockdev(zram->disk->part0);
+		zram_reset_device(zram);
+	}
 	pr_info("Removed device: %s\n", zram->disk->disk_name);
 	del_gendisk(zram->disk);
-	/* After del_gendisk nobody can set disksize again: free it all. */
+	/*
+	 * No store can run now.  disksize may have been set between the
+	 * reset above and del_gendisk, and a claimed disk was not reset
+	 * here at all: free whatever is left.
+	 */
 	zram_reset_device(zram);
 	zram_comp_config_release(&zram->comp);
 	put_disk(zram->disk);

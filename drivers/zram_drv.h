@@ -101,6 +101,12 @@ struct zram {
 	atomic64_t bd_count;		/* blocks in use */
 	atomic64_t bd_reads;
 	atomic64_t bd_writes;
+	/*
+	 * One writeback run per disk at a time (zram_writeback_run): a
+	 * slot's kUnderWriteback flag says "nothing touched it since my
+	 * copy" only if no other run can set it again meanwhile.
+	 */
+	struct mutex writeback_lock;
 	spinlock_t wb_limit_lock;
 	bool wb_limit_enable;
 	u64 bd_wb_limit;		/* pages writeback may still write */
@@ -114,6 +120,8 @@ struct zram {
 
 	/* The idle policy (zram_idle_policy.c); survives reset. */
 	struct zram_idle_policy policy;
+	/* Serialises idle_policy stores, cancel included. */
+	struct mutex policy_lock;
 	struct delayed_work policy_work;
 
 	/* Recompression (zram_recompress.c): one run at a time per disk. */
@@ -163,14 +171,20 @@ struct zram_wb_request {
 	u64 lo, hi;
 	u64 max_pages;
 	u32 min_age;
+	bool nowait;	/* another run in progress: -EBUSY, not a wait */
 };
 
 /*
  * Writes the request's pages to the backing device, writeback_batch_size
  * bios in flight at a time, and adds the pages that now live there to
  * *written.  The caller holds zram->init_lock for reading.  Process
- * context; sleeps, and yields between batches.  0, or: -EINVAL before
- * init, -ENODEV without backing device, -EIO when writeback_limit stopped
+ * context; sleeps, and yields between batches.  Runs of one disk never
+ * overlap: a second waits for the first (killably), or with req->nowait
+ * gets -EBUSY.  A reset or removal waiting for the disk (zram->claim)
+ * stops the run after the batch in flight, so it waits for one batch,
+ * not a whole run.  0, or: -EINVAL before
+ * init, -ENODEV without backing device, -EINTR when killed while waiting
+ * for another run, -EIO when writeback_limit stopped
  * the run with eligible pages left, -ENOSPC when the backing device is
  * full, -ENOMEM, or the errno of a failed write (the run stops after the
  * batch where a write failed; those pages stay in memory).

@@ -71,6 +71,7 @@ static void zram_policy_work(struct work_struct *work)
 			.hi = zcx_dev_nr_pages(zram->core),
 			.max_pages = zram->policy.writeback_pages,
 			.min_age = zram->policy.writeback_after,
+			.nowait = true,	/* a user's run is on: next time */
 		};
 		u64 written = 0;
 
@@ -100,6 +101,7 @@ void zram_policy_stop(struct zram *zram)
 
 void zram_policy_init(struct zram *zram)
 {
+	mutex_init(&zram->policy_lock);
 	INIT_DELAYED_WORK(&zram->policy_work, zram_policy_work);
 }
 
@@ -171,9 +173,16 @@ static ssize_t idle_policy_store(struct device *dev,
 		: !p.interval || (!p.recompress_after && !p.writeback_after))
 		return -EINVAL;
 
+	/*
+	 * One store at a time, from setting to cancel or queue: else an
+	 * "off" that has set the policy but not yet cancelled could cancel
+	 * the work another store just queued, leaving it on but idle.
+	 */
+	mutex_lock(&zram->policy_lock);
 	down_write(&zram->init_lock);
 	if (p.recompress_after && !zram_secondary_mask(zram)) {
 		up_write(&zram->init_lock);
+		mutex_unlock(&zram->policy_lock);
 		pr_info("%s: idle_policy recompresses with recomp_algorithm: set one first\n",
 			zram->disk->disk_name);
 		return -EINVAL;
@@ -191,6 +200,7 @@ static ssize_t idle_policy_store(struct device *dev,
 	if (zram->core)
 		zram_policy_queue(zram);
 	up_read(&zram->init_lock);
+	mutex_unlock(&zram->policy_lock);
 	return len;
 }
 DEVICE_ATTR_RW(idle_policy);

@@ -113,6 +113,11 @@ void zcx_dev_discard_page(zcx_dev *dev, unsigned long index)
 	device(dev)->discard_page(index);
 }
 
+void zcx_dev_discard_range(zcx_dev *dev, zcx_u64 first, zcx_u64 count)
+{
+	device(dev)->discard_range(first, count);
+}
+
 void zcx_dev_slot_free_notify(zcx_dev *dev, unsigned long index)
 {
 	device(dev)->slot_free_notify(index);

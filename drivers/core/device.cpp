@@ -33,8 +33,10 @@ Device::~Device()
 {
 	// Nobody else can reach the table now: no slot locks needed.
 	if (pool_) {
-		for (u64 i = 0; i < table_.size(); i++)
+		for (u64 i = 0; i < table_.size(); i++) {
 			release(table_[i].get());
+			scan_yield(i);
+		}
 	}
 	xv::Pool::destroy(pool_);
 }
@@ -254,6 +256,13 @@ Result<void> Device::read_locked(u64 index, const SlotContents &c, u8 *dst)
 
 void Device::discard_page(u64 index) { publish(index, {}); }
 
+void Device::discard_range(u64 first, u64 count)
+{
+	const PageSpan span = clip_pages(first, count, table_.size());
+	for (u64 i = span.first; i < span.end; i++)
+		discard_page(i);
+}
+
 // Compaction's mover.  The slot lock is what every reader, writer, discard
 // and slot free takes before touching the object, so holding it, with the
 // slot still naming `from`, the object is ours to copy.  A busy slot is
@@ -295,6 +304,7 @@ void Device::mark_idle(bool all, u32 max_age)
 	const u32 now = zcx_now_seconds();
 	const u32 cutoff = now > max_age ? now - max_age : 0;
 	for (u64 i = 0; i < table_.size(); i++) {
+		scan_yield(i);
 		Slot &slot = table_[i];
 		auto locked = slot.lock();
 		const SlotKind kind = slot.get().kind;

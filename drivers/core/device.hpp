@@ -44,6 +44,9 @@ public:
 	Result<bool> read_backing_compressed(u64 index, u64 block,
 					     const u8 *src, u8 *dst);
 	void discard_page(u64 index);
+	// Discard and write-zeroes of count pages from first (clipped to
+	// the disk).  Any context the I/O path runs in: does not yield.
+	void discard_range(u64 first, u64 count);
 	// Never sleeps or spins: a busy slot is left for a later write.
 	void slot_free_notify(u64 index);
 

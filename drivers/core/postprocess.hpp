@@ -73,8 +73,7 @@ void pp_plan_by(Table &table, u64 lo, u64 hi, u64 max_pages,
 				n++;
 			}
 		}
-		if ((i & 4095) == 4095)
-			zcx_cond_resched();
+		scan_yield(i);
 	}
 	pp_plan_cutoff(count, n, max_pages, largest_first, now, plan);
 }

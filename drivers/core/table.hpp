@@ -91,6 +91,29 @@ private:
 };
 static_assert(sizeof(Slot) == 16, "the table costs 16 bytes per page");
 
+// Whole-table scans call this for each slot i: on a disk of tens of
+// millions of slots a scan that never yields holds the CPU for seconds
+// (soft-lockup and RCU-stall reports).  Process context only.
+inline void scan_yield(u64 i)
+{
+	if ((i & 4095) == 4095)
+		zcx_cond_resched();
+}
+
+// Pages [first, first + count) of a disk of nr_pages, clipped to it; in
+// 64 bits, so a range that ends at the last page of a 2^32-page disk is
+// not empty.
+struct PageSpan {
+	u64 first;
+	u64 end;
+};
+inline PageSpan clip_pages(u64 first, u64 count, u64 nr_pages)
+{
+	if (first >= nr_pages)
+		return {nr_pages, nr_pages};
+	return {first, count < nr_pages - first ? first + count : nr_pages};
+}
+
 class Table : Pinned {
 public:
 	Table() = default;

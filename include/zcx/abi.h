@@ -197,6 +197,8 @@ int zcx_dev_read_backing_compressed(struct zcx_dev *dev, unsigned long index,
 				    void *dst);
 /* Discard / write-zeroes: frees the slot. */
 void zcx_dev_discard_page(struct zcx_dev *dev, unsigned long index);
+/* count pages from first, clipped to the disk (discard, write-zeroes). */
+void zcx_dev_discard_range(struct zcx_dev *dev, zcx_u64 first, zcx_u64 count);
 /* Called under the swap device's spinlock: never sleeps or spins. */
 void zcx_dev_slot_free_notify(struct zcx_dev *dev, unsigned long index);
 void zcx_dev_count_invalid_io(struct zcx_dev *dev);

@@ -1203,3 +1203,24 @@ TEST_F(RecompressTest, BudgetTakesLargestObjectsFirst)
 	EXPECT_EQ(huge_tried, 10);
 	EXPECT_EQ(text_tried, 0);
 }
+
+// discard_range (discard and write-zeroes bios) empties exactly its pages,
+// up to and including the disk's last page, and clips past it.
+TEST_F(DeviceTest, DiscardRangeTakesExactlyItsPagesToTheLastOne)
+{
+	create(64);
+	for (unsigned long i = 0; i < 64; i++)
+		ASSERT_EQ(write(i, test::make_page(test::Kind::text, i)), 0);
+	zcx_dev_discard_range(dev_, 60, 4);
+	zcx_dev_discard_range(dev_, 10, 2);
+	zcx_dev_discard_range(dev_, 64, 8);	// wholly past the end: nothing
+	for (unsigned long i = 0; i < 64; i++) {
+		const bool gone = i >= 60 || i == 10 || i == 11;
+		EXPECT_EQ(read_ok(i), gone ? Bytes(kPage, 0) : test::make_page(test::Kind::text, i)) << i;
+	}
+	EXPECT_EQ(stats().orig_data_size, 58 * kPage);
+	zcx_dev_discard_range(dev_, 62, ~0ULL);	// clipped, not wrapped
+	EXPECT_EQ(stats().orig_data_size, 58 * kPage);
+	zcx_dev_discard_range(dev_, 0, ~0ULL);
+	EXPECT_EQ(stats().orig_data_size, 0u);
+}

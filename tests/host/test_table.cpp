@@ -223,3 +223,26 @@ TEST_F(TableTest, PriorityBitsAndReplace)
 	EXPECT_EQ(got.size, 4096u);
 	EXPECT_EQ(slot.access_time(), 4242u);
 }
+
+// Discard and write-zeroes ranges are clipped in 64 bits: one that ends at
+// the last page of a 2^32-page disk is not empty (in 32 bits its end
+// wrapped to 0 and the discard did nothing).
+TEST(ClipPages, EndsAtTheLastPageOfA2To32PageDisk)
+{
+	const zcx::u64 pages = zcx::u64{1} << 32;
+	zcx::PageSpan s = zcx::clip_pages(pages - 1, 1, pages);
+	EXPECT_EQ(s.first, pages - 1);
+	EXPECT_EQ(s.end, pages);
+	s = zcx::clip_pages(pages - 16, 16, pages);
+	EXPECT_EQ(s.end - s.first, 16u);
+	s = zcx::clip_pages(0, pages, pages);
+	EXPECT_EQ(s.end, pages);
+	// Past the end is clipped, never wrapped.
+	s = zcx::clip_pages(pages - 2, ~zcx::u64{0}, pages);
+	EXPECT_EQ(s.first, pages - 2);
+	EXPECT_EQ(s.end, pages);
+	s = zcx::clip_pages(pages, 5, pages);
+	EXPECT_EQ(s.first, s.end);
+	s = zcx::clip_pages(~zcx::u64{0}, 1, pages);
+	EXPECT_EQ(s.first, s.end);
+}

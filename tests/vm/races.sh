@@ -1,0 +1,259 @@
+# shellcheck shell=bash
+# Background work against each other and against reset, hot_remove and
+# rmmod (issue 17).  A backing device whose writes are slow (device-mapper
+# `delay` over a loop device) holds a writeback batch in flight for as
+# long as the test needs, so each interleaving happens every time instead
+# of by luck.  Sourced by tests/vm/suite.sh, after writeback.sh
+# (setup_loop_backing, bd_field).
+
+# A dm-delay device over a fresh loop device of MB MiB: reads at once,
+# writes after WRITE_MS ms.  Prints its path.
+setup_slow_backing() { # MB WRITE_MS
+	local loopdev sectors dm
+	teardown_slow_backing # a failed test's
+	modprobe dm-delay 2>/dev/null || true
+	loopdev=$(setup_loop_backing "$1")
+	sectors=$(blockdev --getsz "$loopdev")
+	# The guest runs no udevd: devtmpfs makes /dev/dm-N, not /dev/mapper.
+	dmsetup create --noudevsync zcx-slow \
+		--table "0 $sectors delay $loopdev 0 0 $loopdev 0 $2" >&2 ||
+		fail "dmsetup create (delay target) failed"
+	dm=$(dmsetup info -c --noheadings -o blkdevname zcx-slow | tr -d ' ')
+	[[ -b /dev/$dm ]] || fail "no /dev/$dm for the delay target"
+	echo "/dev/$dm"
+}
+
+teardown_slow_backing() {
+	dmsetup remove --noudevsync zcx-slow 2>/dev/null || true
+	losetup -D 2>/dev/null || true
+}
+
+# Waits until the slow device holds a write: a writeback batch has been
+# copied out of its slots and submitted.  dm-delay's status line counts
+# the bios it is holding back: "0 SECTORS delay READS WRITES".
+wait_write_in_flight() {
+	local i
+	for i in $(seq 1 100); do
+		(($(dmsetup status zcx-slow | awk '{print $5}') > 0)) && return 0
+		sleep 0.1
+	done
+	fail "no write reached the slow backing device ($(dmsetup status zcx-slow))"
+}
+
+# One page of DATA's page N written to / read from zram0, direct.
+put_page() { # N FILE
+	dd if="$2" of=/dev/zram0 bs=4k seek="$1" count=1 oflag=direct conv=notrunc status=none
+}
+get_page() { # N FILE
+	dd if=/dev/zram0 of="$2" bs=4k skip="$1" count=1 iflag=direct status=none
+}
+
+# The issue's first interleaving, three rounds: page 5 written (A), a
+# writeback of it started, page 5 rewritten (B) while A's copy is on its
+# way to the device, a second writeback of page 5 asked for, then page 5
+# read.  With two overlapping runs the first committed its stale copy A
+# over B (the second saw no flag and freed B's block): B must come back.
+test_two_writeback_runs_no_stale_page() {
+	load_ours num_devices=1
+	local slow round a b run1 run2
+	slow=$(setup_slow_backing 16 1500)
+	set_attr zram0 backing_dev "$slow"
+	init_disk zram0 8M
+	make_stamped_data /tmp/ab 64 0
+	for round in 1 2 3; do
+		a=$((round * 2)) b=$((round * 2 + 1))
+		dd if=/tmp/ab of=/tmp/A bs=4k skip=$a count=1 status=none
+		dd if=/tmp/ab of=/tmp/B bs=4k skip=$b count=1 status=none
+		put_page 5 /tmp/A
+		(printf page_index=5 >/sys/block/zram0/writeback) &
+		run1=$!
+		wait_write_in_flight
+		put_page 5 /tmp/B
+		(printf page_index=5 >/sys/block/zram0/writeback) &
+		run2=$!
+		wait $run1 || fail "round $round: first writeback failed"
+		wait $run2 || fail "round $round: second writeback failed"
+		get_page 5 /tmp/got
+		if cmp -s /tmp/got /tmp/A; then
+			fail "round $round: page 5 read back its older contents (A)"
+		fi
+		cmp -s /tmp/got /tmp/B || fail "round $round: page 5 is neither A nor B"
+		# And from the device itself, once page 5 lives there.
+		[[ $(backing_reads_of_page zram0 5) == 1 ]] ||
+			fail "round $round: page 5 is not on the backing device"
+		get_page 5 /tmp/got
+		cmp -s /tmp/got /tmp/B || fail "round $round: page 5 changed on re-read"
+		note "round $round: B read back (bd_stat $(zattr zram0 bd_stat | xargs))"
+	done
+	reset_disk zram0
+	teardown_slow_backing
+}
+
+# A writeback run with batches of one page, held up by the slow device;
+# a reset queued behind it; then rmmod (stock waits for the reset, then
+# removes; ours used to warn, free the module and oops when the next
+# write bio completed).  The reset must also not wait for the whole run:
+# it stops after the batch in flight.
+test_rmmod_while_reset_waits_for_writeback() {
+	local slow start wb reset pages=64
+	load_ours num_devices=1
+	slow=$(setup_slow_backing 16 300)
+	set_attr zram0 backing_dev "$slow"
+	set_attr zram0 writeback_batch_size 1
+	init_disk zram0 8M
+	make_stamped_data /tmp/wbdata $pages 0
+	dd if=/tmp/wbdata of=/dev/zram0 bs=4k oflag=direct status=none
+	set_attr zram0 idle all
+	start=$SECONDS
+	(printf idle >/sys/block/zram0/writeback) 2>/dev/null &
+	wb=$!
+	wait_write_in_flight
+	(printf 1 >/sys/block/zram0/reset) &
+	reset=$!
+	sleep 0.5
+	rmmod zram || fail "rmmod failed while a reset waited"
+	[[ ! -d /sys/module/zram ]] || fail "zram still loaded"
+	wait $reset || true
+	wait $wb || true
+	# 64 pages at 0.3 s each is 19 s; one batch is 0.3 s.
+	note "writeback, reset and rmmod all done after $((SECONDS - start)) s (the whole run: ~$((pages * 3 / 10)) s)"
+	((SECONDS - start < pages * 3 / 20)) || fail "reset waited for the whole writeback run"
+	teardown_slow_backing
+
+	# The same without the reset: rmmod stops the run itself.
+	load_ours num_devices=1
+	slow=$(setup_slow_backing 16 300)
+	set_attr zram0 backing_dev "$slow"
+	set_attr zram0 writeback_batch_size 1
+	init_disk zram0 8M
+	dd if=/tmp/wbdata of=/dev/zram0 bs=4k oflag=direct status=none
+	set_attr zram0 idle all
+	(printf idle >/sys/block/zram0/writeback) 2>/dev/null &
+	wb=$!
+	wait_write_in_flight
+	rmmod zram || fail "rmmod failed during a writeback run"
+	wait $wb || true
+	teardown_slow_backing
+	note "rmmod during a writeback run: done"
+}
+
+# hot_remove racing a reset that waits behind a writeback run: the disk
+# goes, as with stock (hot_remove used to fail with EBUSY and leave it).
+test_hot_remove_while_reset_waits() {
+	local slow wb reset
+	load_ours num_devices=2
+	slow=$(setup_slow_backing 16 300)
+	set_attr zram1 backing_dev "$slow"
+	set_attr zram1 writeback_batch_size 1
+	init_disk zram1 8M
+	make_stamped_data /tmp/wbdata 64 0
+	dd if=/tmp/wbdata of=/dev/zram1 bs=4k oflag=direct status=none
+	set_attr zram1 idle all
+	(printf idle >/sys/block/zram1/writeback) 2>/dev/null &
+	wb=$!
+	wait_write_in_flight
+	(printf 1 >/sys/block/zram1/reset) &
+	reset=$!
+	sleep 0.5
+	printf 1 >/sys/class/zram-control/hot_remove || fail "hot_remove failed while a reset waited"
+	[[ ! -e /sys/block/zram1 ]] || fail "zram1 still there"
+	wait $reset || true
+	wait $wb || true
+	teardown_slow_backing
+	# The other disk is untouched and the module unloads.
+	init_disk zram0 4M
+	unload_zram
+	note "hot_remove during a waiting reset: zram1 gone, module unloaded"
+}
+
+# Concurrent idle_policy stores: whatever order they land in, what the
+# attribute says is what runs.  "off" used to set the policy, drop
+# init_lock and only then cancel the work, so an "interval=" store landing
+# in that gap had its freshly queued work cancelled: on, but never run.
+test_idle_policy_concurrent_stores() {
+	load_ours num_devices=1
+	set_attr zram0 recomp_algorithm "algo=zstd priority=1"
+	init_disk zram0 8M
+	local i runs stuck=0 rounds
+	rounds=$(scaled 100 40)
+	for i in $(seq 1 "$rounds"); do
+		(printf off >/sys/block/zram0/idle_policy) &
+		(printf "interval=1 recompress_after=3600" >/sys/block/zram0/idle_policy) &
+		wait
+	done
+	# Make sure it ends "on", then that it runs.
+	set_attr zram0 idle_policy "interval=1 recompress_after=3600"
+	runs=$(policy_stat zram0 runs)
+	sleep 3
+	(($(policy_stat zram0 runs) > runs)) || fail "idle_policy is on but its worker never ran"
+	for i in $(seq 1 "$rounds"); do
+		(printf off >/sys/block/zram0/idle_policy) &
+		(printf "interval=1 recompress_after=3600" >/sys/block/zram0/idle_policy) &
+		wait
+		if [[ $(zattr zram0 idle_policy) != off ]]; then
+			runs=$(policy_stat zram0 runs)
+			sleep 1.5
+			(($(policy_stat zram0 runs) > runs)) || stuck=$((stuck + 1))
+			((i < 10)) || break
+		fi
+	done
+	((stuck == 0)) || fail "$stuck times idle_policy read on but nothing ran"
+	set_attr zram0 idle_policy off
+	note "$rounds racing off/interval= pairs; the policy ran whenever it read on"
+}
+
+# fio verify on one region while two writeback loops (a `writeback idle`
+# loop and a page_indexes loop over the same pages), the idle policy's own
+# writeback and rewrites and trims of the churn region all run together,
+# over a slow backing device: every verified block reads back as written.
+test_fio_verify_during_racing_writebacks() {
+	load_ours num_devices=1
+	local slow mb loops
+	mb=$(scaled 32 8) # fio_verify's region, then the churn region at 2*mb
+	slow=$(setup_slow_backing $((mb * 4)) 20)
+	set_attr zram0 backing_dev "$slow"
+	set_attr zram0 writeback_batch_size 8
+	init_disk zram0 $((mb * 4))M
+	set_attr zram0 idle_policy "interval=1 writeback_after=1 writeback_pages=64"
+	fill_churn_region "$mb"
+	rm -f /tmp/fio-done
+	(
+		n=0
+		while [[ ! -e /tmp/fio-done ]]; do
+			echo all >/sys/block/zram0/idle
+			echo idle >/sys/block/zram0/writeback 2>/dev/null || true
+			n=$((n + 1))
+		done
+		echo $n >/tmp/wb-loop1
+	) &
+	local loop1=$!
+	(
+		n=0
+		while [[ ! -e /tmp/fio-done ]]; do
+			echo "page_indexes=0-$((mb * 256 - 1))" >/sys/block/zram0/writeback 2>/dev/null || true
+			echo "page_indexes=$((mb * 512))-$((mb * 768 - 1))" >/sys/block/zram0/writeback 2>/dev/null || true
+			n=$((n + 1))
+			sleep 0.1
+		done
+		echo $n >/tmp/wb-loop2
+	) &
+	local loop2=$!
+	verify_beside_churn racing-writebacks "$mb"
+	touch /tmp/fio-done
+	wait $loop1 $loop2
+	loops="$(cat /tmp/wb-loop1) + $(cat /tmp/wb-loop2)"
+	note "$loops writeback rounds; bd_stat $(zattr zram0 bd_stat | xargs); policy wrote $(policy_stat zram0 written); stale $(awk '/stale/ {print $2}' /sys/kernel/debug/zram/zram0/writeback 2>/dev/null)"
+	(($(bd_field zram0 3) > 0)) || fail "nothing was written back"
+	(($(bd_field zram0 2) > 0)) || fail "fio never read a written-back page"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+	set_attr zram0 idle_policy off
+	reset_disk zram0
+	teardown_slow_backing
+}
+
+# shellcheck disable=SC2034 # used by suite.sh
+race_tests=(test_two_writeback_runs_no_stale_page
+	test_rmmod_while_reset_waits_for_writeback
+	test_hot_remove_while_reset_waits
+	test_idle_policy_concurrent_stores
+	test_fio_verify_during_racing_writebacks)
