@@ -259,7 +259,10 @@ unsigned int zram_secondary_mask(struct zram *zram)
 	return mask;
 }
 
-/* init_lock held for reading.  One run at a time per disk. */
+/*
+ * init_lock held for reading.  One run at a time per disk; a reset or
+ * removal that claims the disk stops it after the page in progress.
+ */
 int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
 			struct zcx_recompress_result *result)
 {
@@ -268,6 +271,9 @@ int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
 	int ret;
 
 	memset(result, 0, sizeof(*result));
+	/* A waiting reset or removal gets init_lock after one page. */
+	BUILD_BUG_ON(sizeof(zram->claim) != 1);
+	req->stop = (const unsigned char *)&zram->claim;
 	req->configured = hweight32(zram_secondary_mask(zram));
 	if (!req->priorities)
 		req->priorities = zram_secondary_mask(zram);

@@ -195,6 +195,8 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 	for (u64 i = 0; i < table_.size(); i++) {
 		if (req.max_pages && result.tried == req.max_pages)
 			break;
+		if (req.stop && __atomic_load_n(req.stop, __ATOMIC_RELAXED))
+			break;
 		const Recompressed r =
 			ZCX_TRY(recompress_slot(i, req, idle_cutoff, &plan, page));
 		switch (r) {

@@ -295,6 +295,11 @@ struct zcx_recompress_request {
 	zcx_u64 max_pages;	/* slots tried, recompressed or not; 0: all */
 	unsigned int priorities; /* bit p: try priority p (1..3), lowest first */
 	unsigned int configured; /* secondary algorithms the disk has */
+	/*
+	 * Not NULL: the run stops before the next slot once *stop reads
+	 * non-zero (a reset or removal is waiting for the disk).
+	 */
+	const unsigned char *stop;
 };
 struct zcx_recompress_result {
 	zcx_u64 tried;		/* slots a secondary algorithm ran on */

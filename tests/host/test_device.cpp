@@ -808,6 +808,24 @@ TEST_F(RecompressTest, SmallerFormsReadBackAndCountersFollow)
 	EXPECT_EQ(read_ok(1), pages[1]);
 }
 
+// A reset or removal waiting for the disk (its claim, req.stop) stops a
+// run before the next slot, so it waits for one page, not a whole run.
+TEST_F(RecompressTest, StopsWhenAResetClaimsTheDisk)
+{
+	configure(1);
+	create(32);
+	for (int i = 0; i < 32; i++)
+		ASSERT_EQ(write(i, make_page(Kind::text, i)), 0);
+	unsigned char claim = 1;
+	zcx_recompress_request req{};
+	req.stop = &claim;
+	EXPECT_EQ(recompress(req).tried, 0u);
+	claim = 0;
+	EXPECT_EQ(recompress(req).tried, 32u);
+	for (int i = 0; i < 32; i++)
+		EXPECT_EQ(read_ok(i), make_page(Kind::text, i)) << i;
+}
+
 TEST_F(RecompressTest, SelectsByIdleHugeThresholdAndBudget)
 {
 	configure(1);
