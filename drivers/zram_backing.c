@@ -101,6 +101,7 @@ int zram_read_backing_compressed(struct zram *zram, u32 index,
 				 unsigned long block, struct page *page)
 {
 	struct page *bounce = alloc_page(GFP_NOIO);
+	bool counted = false;	/* the core counted a corrupt object */
 	unsigned int tries;
 	void *src, *dst;
 	int ret = -ENOMEM;
@@ -127,6 +128,7 @@ int zram_read_backing_compressed(struct zram *zram, u32 index,
 		dst = kmap_local_page(page);
 		ret = zcx_dev_read_page(zram->core, index, dst, &block);
 		kunmap_local(dst);
+		counted = ret < 0;
 		if (ret == ZCX_READ_BACKING) {
 			ret = zram_read_backing(zram, block, page);
 			break;
@@ -134,11 +136,16 @@ int zram_read_backing_compressed(struct zram *zram, u32 index,
 		if (ret != ZCX_READ_BACKING_COMPRESSED)
 			break;
 	}
-	if (ret == 1)
-		ret = -EIO; /* rewritten over and over: give up */
+	/*
+	 * Rewritten over and over: give up.  Still positive here: 1 (the
+	 * slot moved on) or ZCX_READ_BACKING_COMPRESSED (it moved to
+	 * another compressed block), which callers would take for success.
+	 */
+	if (ret > 0)
+		ret = -EIO;
 	__free_page(bounce);
 out:
-	if (ret)
+	if (ret && !counted)
 		zcx_dev_count_failed(zram->core, false);
 	return ret;
 }
