@@ -457,6 +457,73 @@ test_writeback_reads_under_fio() {
 	set_attr zram0 compressed_writeback 0
 }
 
+# Swap on a disk whose pages were written back: swap-ins read them
+# through rw_page (SWP_SYNCHRONOUS_IO: synchronous, no worker) or, for
+# readahead and swapoff, child bios; swap frees their slots, so blocks
+# are freed (and deferred) while other reads are in flight, and
+# writeback keeps running meanwhile.  Every page must come back intact.
+test_swap_writeback_reads() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0 loopdev cg=/sys/fs/cgroup/zram-wb-swap mb pid rc=0 i
+	loopdev=$(setup_loop_backing 256)
+	set_attr zram0 backing_dev "$loopdev"
+	init_disk zram0 256M
+	mkswap /dev/zram0 >/dev/null
+	swapon -p 100 /dev/zram0
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+	mkdir -p $cg
+	echo 32M >$cg/memory.max
+	mb=$(scaled 96 48)
+	rm -f /tmp/swap-filled /tmp/swap-go
+	: >/tmp/swap-workload.log
+	in_cgroup $cg python3 -c '
+import hashlib, os, sys, time
+PAGE = 4096
+pages = int(sys.argv[1]) * 256
+def page_bytes(i):
+    noise = hashlib.sha256(i.to_bytes(8, "little")).digest() * 64
+    return noise + bytes([i & 0xFF]) * (PAGE - len(noise))
+mem = bytearray(pages * PAGE)
+for i in range(pages):
+    mem[i * PAGE:(i + 1) * PAGE] = page_bytes(i)
+open("/tmp/swap-filled", "w").close()
+while not os.path.exists("/tmp/swap-go"):
+    time.sleep(0.2)
+bad = sum(1 for i in range(pages) if mem[i * PAGE:(i + 1) * PAGE] != page_bytes(i))
+print(f"swap-wb: {pages} pages, {bad} corrupt")
+sys.exit(1 if bad else 0)
+' "$mb"
+	pid=$!
+	for i in $(seq 600); do
+		[[ -e /tmp/swap-filled ]] && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.5
+	done
+	[[ -e /tmp/swap-filled ]] || { cat /tmp/swap-workload.log; fail "the filler did not finish"; }
+	set_attr zram0 idle all
+	set_attr zram0 writeback idle
+	note "after writeback: bd_stat $(cat $z/bd_stat), swap $(awk '$1 == "/dev/zram0" {print $4}' /proc/swaps) KiB"
+	(($(bd_field zram0 1) > 1000)) || fail "too little written back: $(cat $z/bd_stat)"
+	touch /tmp/swap-go
+	# Writeback goes on while the pages come back.
+	while kill -0 $pid 2>/dev/null; do
+		echo all >$z/idle
+		echo idle >$z/writeback 2>/dev/null || true
+		sleep 0.5
+	done
+	wait $pid || rc=$?
+	cat /tmp/swap-workload.log | sed 's/^/  /'
+	((rc == 0)) || fail "pages came back corrupt from swap (exit $rc)"
+	swapoff /dev/zram0 || fail "swapoff"
+	note "bd_stat $(cat $z/bd_stat); $(tr '\n' ' ' </sys/kernel/debug/zram/zram0/writeback)"
+	(($(bd_field zram0 2) > 1000)) || fail "few swap-ins from the backing device: $(cat $z/bd_stat)"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+	rmdir $cg
+	reset_disk zram0
+	losetup -d "$loopdev"
+}
+
 writeback_tests=(test_writeback_key_value test_writeback_batches_under_fio
 	test_writeback_failing_device test_compressed_writeback
-	test_writeback_read_races_free test_writeback_reads_under_fio)
+	test_writeback_read_races_free test_writeback_reads_under_fio
+	test_swap_writeback_reads)
