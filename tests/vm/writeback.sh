@@ -464,7 +464,7 @@ test_writeback_reads_under_fio() {
 # writeback keeps running meanwhile.  Every page must come back intact.
 test_swap_writeback_reads() {
 	load_ours num_devices=1
-	local z=/sys/block/zram0 loopdev cg=/sys/fs/cgroup/zram-wb-swap mb pid rc=0 i
+	local z=/sys/block/zram0 loopdev cg=/sys/fs/cgroup/zram-wb-swap mb pid rc=0
 	loopdev=$(setup_loop_backing 256)
 	set_attr zram0 backing_dev "$loopdev"
 	init_disk zram0 256M
@@ -494,7 +494,7 @@ print(f"swap-wb: {pages} pages, {bad} corrupt")
 sys.exit(1 if bad else 0)
 ' "$mb"
 	pid=$!
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		[[ -e /tmp/swap-filled ]] && break
 		kill -0 $pid 2>/dev/null || break
 		sleep 0.5
@@ -512,7 +512,7 @@ sys.exit(1 if bad else 0)
 		sleep 0.5
 	done
 	wait $pid || rc=$?
-	cat /tmp/swap-workload.log | sed 's/^/  /'
+	sed 's/^/  /' /tmp/swap-workload.log
 	((rc == 0)) || fail "pages came back corrupt from swap (exit $rc)"
 	swapoff /dev/zram0 || fail "swapoff"
 	note "bd_stat $(cat $z/bd_stat); $(tr '\n' ' ' </sys/kernel/debug/zram/zram0/writeback)"
