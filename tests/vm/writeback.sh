@@ -311,8 +311,7 @@ teardown_slow_backing() {
 # Waits (up to 10 s) until a read is held back by the delay of
 # setup_slow_backing (dm-delay's status: reads, writes, flushes delayed).
 wait_slow_read() {
-	local i
-	for i in $(seq 200); do
+	for _ in $(seq 200); do
 		(($(dmsetup status zcx-slow | awk '{print $4}') > 0)) && return 0
 		sleep 0.05
 	done
