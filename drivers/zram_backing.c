@@ -9,6 +9,7 @@
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/moduleparam.h>
@@ -38,16 +39,76 @@ unsigned int zcx_now_seconds(void)
 	return (unsigned int)ktime_get_boottime_seconds();
 }
 
+static struct zram *zram_of_host(struct zcx_host *h)
+{
+	return container_of((struct zram_host *)h, struct zram, host);
+}
+
+/*
+ * Blocks and the reads of them.  The core hands a written-back page's
+ * block out under its slot lock and drops the lock before the block is
+ * read; a discard or overwrite meanwhile frees the block, and the next
+ * writeback would fill it with another page, which the read would then
+ * return.  So every read is counted from the hand-out (the core calls
+ * zcx_backing_read_begin under that slot lock) until its I/O is over,
+ * and a block freed while any read is counted is deferred: it stays taken
+ * in bd_bitmap, marked in bd_deferred, and goes back only when the
+ * allocator sees no read in flight.  Any read of it began before the
+ * free (after the free no slot names it, and nothing reuses it), so none
+ * can be left then.  One counter for the disk, not one per block: reads
+ * cost one atomic increment and decrement, frees a spinlock, and the
+ * price is that a disk never idle from reads keeps its deferred blocks
+ * until the allocator runs short (it then waits for a quiet moment).
+ * Rechecking the slot after the read instead would need the slot lock
+ * in the completion (a work item per page) and still lose to an
+ * overwrite that lands back on the same block.
+ */
+void zcx_backing_read_begin(struct zcx_host *h, unsigned long block)
+{
+	atomic_long_inc(&zram_of_host(h)->bd_reads_in_flight);
+}
+
+static void zram_bd_read_end(struct zram *zram)
+{
+	/* The block's data is in: whoever sees the count drop may reuse it. */
+	smp_mb__before_atomic();
+	atomic_long_dec(&zram->bd_reads_in_flight);
+}
+
 void zcx_backing_free(struct zcx_host *h, unsigned long block)
 {
-	struct zram *zram = container_of((struct zram_host *)h, struct zram,
-					 host);
+	struct zram *zram = zram_of_host(h);
 
-	WARN_ON_ONCE(!test_and_clear_bit(block, zram->bd_bitmap));
+	spin_lock(&zram->bd_lock);
+	if (atomic_long_read(&zram->bd_reads_in_flight)) {
+		WARN_ON_ONCE(__test_and_set_bit(block, zram->bd_deferred));
+		zram->bd_nr_deferred++;
+		atomic64_inc(&zram->bd_deferrals);
+	} else {
+		WARN_ON_ONCE(!test_and_clear_bit(block, zram->bd_bitmap));
+	}
+	spin_unlock(&zram->bd_lock);
+	/* Blocks holding pages: a deferred one holds none. */
 	atomic64_dec(&zram->bd_count);
 }
 
-static unsigned long zram_bd_alloc_block(struct zram *zram)
+/* Deferred blocks back to the free pool, if no read is in flight. */
+static void zram_bd_reclaim_deferred(struct zram *zram)
+{
+	unsigned long block;
+
+	spin_lock(&zram->bd_lock);
+	if (zram->bd_nr_deferred &&
+	    !atomic_long_read(&zram->bd_reads_in_flight)) {
+		for_each_set_bit(block, zram->bd_deferred, zram->bd_nr_blocks)
+			clear_bit(block, zram->bd_bitmap);
+		bitmap_zero(zram->bd_deferred, zram->bd_nr_blocks);
+		zram->bd_nr_deferred = 0;
+	}
+	spin_unlock(&zram->bd_lock);
+}
+
+static unsigned long zram_bd_find_block(struct zram *zram)
 {
 	unsigned long block = 0;
 
@@ -59,6 +120,28 @@ static unsigned long zram_bd_alloc_block(struct zram *zram)
 		if (!test_and_set_bit(block, zram->bd_bitmap))
 			return block;
 	}
+}
+
+/* Process context (writeback): may wait for reads to drain. */
+static unsigned long zram_bd_alloc_block(struct zram *zram)
+{
+	unsigned long block;
+	unsigned int tries;
+
+	if (READ_ONCE(zram->bd_nr_deferred))
+		zram_bd_reclaim_deferred(zram);
+	block = zram_bd_find_block(zram);
+	/*
+	 * Full, but for blocks freed while reads were in flight: give the
+	 * reads a moment (up to about 100 ms) rather than fail the run.
+	 */
+	for (tries = 0; block == ULONG_MAX && READ_ONCE(zram->bd_nr_deferred) &&
+			tries < 100; tries++) {
+		usleep_range(500, 1000);
+		zram_bd_reclaim_deferred(zram);
+		block = zram_bd_find_block(zram);
+	}
+	return block;
 }
 
 static int zram_bd_rw(struct zram *zram, struct page *page,
@@ -76,7 +159,65 @@ static int zram_bd_rw(struct zram *zram, struct page *page,
 	return ret;
 }
 
-struct zram_backing_read {
+/*
+ * Reads of written-back pages complete on, and wait for, this queue of
+ * ours: WQ_MEM_RECLAIM (a rescuer thread), because they are swap-ins and
+ * page-cache fills that reclaim itself may be waiting for.  Waiting for
+ * system_unbound_wq from such a context draws the workqueue's
+ * flush-dependency warning, and under memory pressure the read waited
+ * for a new kworker.  High priority: a task is blocked on each item.
+ */
+static struct workqueue_struct *zram_bd_read_wq;
+
+/*
+ * Read bios come from a bioset of ours with a rescuer: a 1 MiB read
+ * allocates 256 of them inside our ->submit_bio, where they wait on
+ * current->bio_list until we return, so under memory pressure the
+ * mempool must not wait for bios of its own that cannot start.
+ */
+static struct bio_set zram_bd_read_bioset;
+
+int zram_backing_module_init(void)
+{
+	int ret;
+
+	zram_bd_read_wq = alloc_workqueue("zram_bd_read",
+					  WQ_MEM_RECLAIM | WQ_HIGHPRI, 0);
+	if (!zram_bd_read_wq)
+		return -ENOMEM;
+	ret = bioset_init(&zram_bd_read_bioset, BIO_POOL_SIZE,
+			  offsetof(struct zram_bd_read, bio),
+			  BIOSET_NEED_BVECS | BIOSET_NEED_RESCUER);
+	if (ret) {
+		destroy_workqueue(zram_bd_read_wq);
+		zram_bd_read_wq = NULL;
+	}
+	return ret;
+}
+
+/* After every disk is gone: no read is left to complete. */
+void zram_backing_module_exit(void)
+{
+	if (!zram_bd_read_wq)
+		return;
+	bioset_exit(&zram_bd_read_bioset);
+	destroy_workqueue(zram_bd_read_wq);
+	zram_bd_read_wq = NULL;
+}
+
+static void zram_bd_read_log(struct zram *zram, unsigned long block, int err)
+{
+	pr_err_ratelimited("%s: reading block %lu of the backing device failed: %d\n",
+			   zram->disk->disk_name, block, err);
+}
+
+/*
+ * The block layer runs one ->submit_bio at a time per task: a bio
+ * submitted and awaited from inside ours would never start.  There the
+ * read goes to a worker of our queue; elsewhere (rw_page) it is
+ * submitted and awaited right here.
+ */
+struct zram_bd_sync_read {
 	struct work_struct work;
 	struct zram *zram;
 	struct page *page;
@@ -84,86 +225,229 @@ struct zram_backing_read {
 	int ret;
 };
 
-static void zram_backing_read_work(struct work_struct *work)
+static void zram_bd_sync_read_work(struct work_struct *work)
 {
-	struct zram_backing_read *r =
-		container_of(work, struct zram_backing_read, work);
+	struct zram_bd_sync_read *r =
+		container_of(work, struct zram_bd_sync_read, work);
 
 	r->ret = zram_bd_rw(r->zram, r->page, r->block, REQ_OP_READ);
 }
 
-/*
- * A page written back compressed: its block into a bounce page, then
- * decompressed into page.  If the slot was rewritten between the core's
- * answer and the block read, read the page again from the start.
- */
-int zram_read_backing_compressed(struct zram *zram, u32 index,
-				 unsigned long block, struct page *page)
+static int zram_bd_read_wait(struct zram *zram, unsigned long block,
+			     struct page *page)
 {
-	struct page *bounce = alloc_page(GFP_NOIO);
-	unsigned int tries;
-	void *src, *dst;
-	int ret = -ENOMEM;
+	struct zram_bd_sync_read r = {
+		.zram = zram, .page = page, .block = block,
+	};
 
-	if (!bounce)
+	if (!current->bio_list)
+		return zram_bd_rw(zram, page, block, REQ_OP_READ);
+	INIT_WORK_ONSTACK(&r.work, zram_bd_sync_read_work);
+	queue_work(zram_bd_read_wq, &r.work);
+	flush_work(&r.work);
+	destroy_work_on_stack(&r.work);
+	return r.ret;
+}
+
+/*
+ * A written-back page the core handed out (ref), read and waited for:
+ * rw_page, and a part-page bvec's bounce page.  Ends the read begun by
+ * the core.  Failures are counted here, or by the core (corrupt).
+ */
+int zram_read_backing_sync(struct zram *zram, u32 index,
+			   const struct zcx_backing_ref *ref, struct page *page)
+{
+	struct page *bounce = NULL;
+	void *src, *dst;
+	int ret;
+
+	if (ref->size) {
+		bounce = alloc_page(GFP_NOIO);
+		if (!bounce) {
+			zram_bd_read_end(zram);
+			zcx_dev_count_failed(zram->core, false);
+			return -ENOMEM;
+		}
+	}
+	ret = zram_bd_read_wait(zram, ref->block, bounce ?: page);
+	zram_bd_read_end(zram);
+	if (ret) {
+		zram_bd_read_log(zram, ref->block, ret);
+		zcx_dev_count_failed(zram->core, false);
 		goto out;
-	for (tries = 0; tries < 8; tries++) {
-		ret = zram_read_backing(zram, block, bounce);
-		if (ret)
-			break;
+	}
+	atomic64_inc(&zram->bd_reads);
+	if (bounce) {
 		src = kmap_local_page(bounce);
 		dst = kmap_local_page(page);
-		ret = zcx_dev_read_backing_compressed(zram->core, index, block,
-						      src, dst);
+		ret = zcx_dev_decompress_backing(zram->core, index, ref, src,
+						 dst);
 		kunmap_local(dst);
 		kunmap_local(src);
-		if (ret < 0) {
-			__free_page(bounce);
-			return ret; /* corrupt: the core counted and logged it */
-		}
-		if (ret == 0)
-			break;
-		/* Moved on: in memory now, or on another block. */
-		dst = kmap_local_page(page);
-		ret = zcx_dev_read_page(zram->core, index, dst, &block);
-		kunmap_local(dst);
-		if (ret == ZCX_READ_BACKING) {
-			ret = zram_read_backing(zram, block, page);
-			break;
-		}
-		if (ret != ZCX_READ_BACKING_COMPRESSED)
-			break;
 	}
-	if (ret == 1)
-		ret = -EIO; /* rewritten over and over: give up */
-	__free_page(bounce);
 out:
-	if (ret)
-		zcx_dev_count_failed(zram->core, false);
+	if (bounce)
+		__free_page(bounce);
 	return ret;
 }
 
 /*
- * The block layer runs one ->submit_bio at a time per task: a bio
- * submitted and awaited from inside ours would never start.  Read from a
- * worker, as stock does.
+ * Reads whose caller does not wait: the parent bio completes once every
+ * child is done.  A compressed block is read into a bounce page and
+ * decompressed by a worker of our queue, off the completion path, which
+ * may be an interrupt.
  */
-int zram_read_backing(struct zram *zram, unsigned long block, struct page *page)
+static void zram_bd_read_finish(struct zram_bd_read *r, int err,
+				bool counted)
 {
-	struct zram_backing_read r = {
-		.zram = zram, .page = page, .block = block,
-	};
+	struct zram *zram = r->zram;
+	struct bio *parent = r->parent;
+	unsigned int i;
 
-	INIT_WORK_ONSTACK(&r.work, zram_backing_read_work);
-	queue_work(system_unbound_wq, &r.work);
-	flush_work(&r.work);
-	destroy_work_on_stack(&r.work);
-	if (r.ret)
-		pr_err_ratelimited("%s: reading block %lu of the backing device failed: %d\n",
-				   zram->disk->disk_name, block, r.ret);
-	else
-		atomic64_inc(&zram->bd_reads);
-	return r.ret;
+	if (err) {
+		for (i = 0; !counted && i < r->pages; i++)
+			zcx_dev_count_failed(zram->core, false);
+		parent->bi_status = errno_to_blk_status(err);
+	} else {
+		atomic64_add(r->pages, &zram->bd_reads);
+	}
+	if (r->bounce)
+		__free_page(r->bounce);
+	bio_put(&r->bio);
+	bio_endio(parent);
+}
+
+static void zram_bd_decompress_work(struct work_struct *work)
+{
+	struct zram_bd_read *r = container_of(work, struct zram_bd_read, work);
+	void *src = kmap_local_page(r->bounce);
+	void *dst = kmap_local_page(r->page);
+	int ret = zcx_dev_decompress_backing(r->zram->core, r->index, &r->ref,
+					     src, dst);
+
+	kunmap_local(dst);
+	kunmap_local(src);
+	if (!ret)
+		flush_dcache_page(r->page);
+	zram_bd_read_finish(r, ret, true);
+}
+
+static void zram_bd_read_end_io(struct bio *bio)
+{
+	struct zram_bd_read *r = container_of(bio, struct zram_bd_read, bio);
+	struct zram *zram = r->zram;
+	int err = blk_status_to_errno(bio->bi_status);
+
+	/* Every page's block is in (or failed): none is read any more. */
+	smp_mb__before_atomic();
+	atomic_long_sub(r->pages, &zram->bd_reads_in_flight);
+	if (err) {
+		zram_bd_read_log(zram, r->ref.block, err);
+		zram_bd_read_finish(r, err, false);
+		return;
+	}
+	if (r->bounce) {
+		INIT_WORK(&r->work, zram_bd_decompress_work);
+		queue_work(zram_bd_read_wq, &r->work);
+		return;
+	}
+	zram_bd_read_finish(r, 0, false);
+}
+
+static struct zram_bd_read *zram_bd_read_alloc(struct zram *zram,
+					       struct zram_bd_chain *chain,
+					       unsigned short nr_vecs,
+					       unsigned long block)
+{
+	struct bio *parent = chain->parent;
+	struct zram_bd_read *r;
+	struct bio *bio;
+
+	bio = bio_alloc_bioset(zram->bdev, nr_vecs,
+			       REQ_OP_READ | (parent->bi_opf &
+					      (REQ_SYNC | REQ_META | REQ_PRIO)),
+			       GFP_NOIO, &zram_bd_read_bioset);
+	r = container_of(bio, struct zram_bd_read, bio);
+	r->zram = zram;
+	r->parent = parent;
+	r->page = NULL;
+	r->bounce = NULL;
+	r->pages = 0;
+	bio->bi_iter.bi_sector = (sector_t)block << (PAGE_SHIFT - SECTOR_SHIFT);
+	bio->bi_end_io = zram_bd_read_end_io;
+	return r;
+}
+
+/* Submits the child being filled, if any. */
+void zram_read_backing_flush(struct zram_bd_chain *chain)
+{
+	struct zram_bd_read *r = chain->open;
+
+	if (!r)
+		return;
+	chain->open = NULL;
+	bio_inc_remaining(chain->parent);
+	submit_bio(&r->bio);
+}
+
+/*
+ * A whole-page read of a bio: child bios of the parent, all in flight at
+ * once, as stock 6.1 reads written-back pages (read_from_bdev_async), but
+ * with an end_io of our own instead of bio_chain()'s, so that the reads
+ * end (and a compressed block is decompressed) before the parent can
+ * complete.  Beyond stock: raw pages that follow each other in the parent
+ * and on the backing device share one child (writeback fills blocks in
+ * order, so a sequential read of written-back pages is mostly such runs),
+ * one request to the backing device instead of one per page.  The child
+ * being filled goes when the run breaks or at zram_read_backing_flush(),
+ * which the bio path calls before it ends the parent.  0: under way.
+ * Ends the read begun by the core.
+ */
+int zram_read_backing_async(struct zram *zram, u32 index,
+			    const struct zcx_backing_ref *ref,
+			    struct page *page, struct zram_bd_chain *chain)
+{
+	struct zram_bd_read *r = chain->open;
+	struct page *bounce;
+
+	if (!ref->size) {
+		if (r && ref->block == chain->next_block &&
+		    r->bio.bi_vcnt < r->bio.bi_max_vecs) {
+			__bio_add_page(&r->bio, page, PAGE_SIZE, 0);
+			r->pages++;
+			chain->next_block++;
+			return 0;
+		}
+		zram_read_backing_flush(chain);
+		r = zram_bd_read_alloc(zram, chain,
+				       min_t(u32, chain->end - index,
+					     BIO_MAX_VECS),
+				       ref->block);
+		r->ref = *ref;
+		r->index = index;
+		__bio_add_page(&r->bio, page, PAGE_SIZE, 0);
+		r->pages = 1;
+		chain->open = r;
+		chain->next_block = ref->block + 1;
+		return 0;
+	}
+
+	bounce = alloc_page(GFP_NOIO);
+	if (!bounce) {
+		zram_bd_read_end(zram);
+		zcx_dev_count_failed(zram->core, false);
+		return -ENOMEM;
+	}
+	r = zram_bd_read_alloc(zram, chain, 1, ref->block);
+	r->ref = *ref;
+	r->index = index;
+	r->page = page;
+	r->bounce = bounce;
+	r->pages = 1;
+	__bio_add_page(&r->bio, bounce, PAGE_SIZE, 0);
+	bio_inc_remaining(chain->parent);
+	submit_bio(&r->bio);
+	return 0;
 }
 
 void zram_backing_release(struct zram *zram)
@@ -171,9 +455,13 @@ void zram_backing_release(struct zram *zram)
 	if (zram->bdev)
 		blkdev_put(zram->bdev, BACKING_MODE);
 	kvfree(zram->bd_bitmap);
+	kvfree(zram->bd_deferred);
 	kfree(zram->backing_path);
 	zram->bdev = NULL;
 	zram->bd_bitmap = NULL;
+	zram->bd_deferred = NULL;
+	zram->bd_nr_deferred = 0;
+	atomic64_set(&zram->bd_deferrals, 0);
 	zram->backing_path = NULL;
 	zram->bd_nr_blocks = 0;
 	atomic64_set(&zram->bd_count, 0);
@@ -232,7 +520,13 @@ static ssize_t backing_dev_store(struct device *dev,
 	zram_backing_release(zram);
 	zram->bd_bitmap = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long),
 				   GFP_KERNEL);
-	if (!zram->bd_bitmap) {
+	zram->bd_deferred = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long),
+				     GFP_KERNEL);
+	if (!zram->bd_bitmap || !zram->bd_deferred) {
+		kvfree(zram->bd_bitmap);
+		kvfree(zram->bd_deferred);
+		zram->bd_bitmap = NULL;
+		zram->bd_deferred = NULL;
 		blkdev_put(bdev, BACKING_MODE);
 		ret = -ENOMEM;
 		goto out;

@@ -103,20 +103,24 @@ static bool valid_io_request(struct zram *zram, sector_t start,
 	return start < bound && end <= bound && start <= end;
 }
 
-/* One whole page in, from the core or, if written back, the backing device. */
-static int zram_read_page(struct zram *zram, u32 index, struct page *page)
+/*
+ * One whole page in, from the core or, if written back, from the backing
+ * device: through a child of chain's parent (which then completes after
+ * it), or without a chain synchronously.
+ */
+static int zram_read_page(struct zram *zram, u32 index, struct page *page,
+			  struct zram_bd_chain *chain)
 {
-	unsigned long block;
+	struct zcx_backing_ref ref;
 	void *mem = kmap_local_page(page);
-	int ret = zcx_dev_read_page(zram->core, index, mem, &block);
+	int ret = zcx_dev_read_page_ref(zram->core, index, mem, &ref);
 
 	kunmap_local(mem);
-	if (ret == ZCX_READ_BACKING) {
-		ret = zram_read_backing(zram, block, page);
-		if (ret)
-			zcx_dev_count_failed(zram->core, false);
-	} else if (ret == ZCX_READ_BACKING_COMPRESSED) {
-		ret = zram_read_backing_compressed(zram, index, block, page);
+	if (ret > 0) {
+		if (chain)
+			return zram_read_backing_async(zram, index, &ref, page,
+						       chain);
+		ret = zram_read_backing_sync(zram, index, &ref, page);
 	}
 	if (!ret)
 		flush_dcache_page(page);
@@ -143,7 +147,7 @@ static int zram_partial_io(struct zram *zram, struct bio_vec *bv, u32 index,
 		zcx_dev_count_failed(zram->core, is_write);
 		return -ENOMEM;
 	}
-	ret = zram_read_page(zram, index, bounce);
+	ret = zram_read_page(zram, index, bounce, NULL);
 	if (!ret) {
 		if (is_write)
 			memcpy_page(bounce, offset, bv->bv_page, bv->bv_offset,
@@ -159,13 +163,13 @@ static int zram_partial_io(struct zram *zram, struct bio_vec *bv, u32 index,
 }
 
 static int zram_bvec_rw(struct zram *zram, struct bio_vec *bv, u32 index,
-			u32 offset, bool is_write)
+			u32 offset, struct zram_bd_chain *chain, bool is_write)
 {
 	if (bv->bv_len != PAGE_SIZE)
 		return zram_partial_io(zram, bv, index, offset, is_write);
 	if (is_write)
 		return zram_write_page(zram, index, bv->bv_page);
-	return zram_read_page(zram, index, bv->bv_page);
+	return zram_read_page(zram, index, bv->bv_page, chain);
 }
 
 /* valid_io_request has made the range whole pages inside the disk. */
@@ -183,6 +187,11 @@ static void zram_rw_bio(struct zram *zram, struct bio *bio)
 	u32 offset = (bio->bi_iter.bi_sector & (SECTORS_PER_PAGE - 1))
 		     << SECTOR_SHIFT;
 	unsigned long start_time = bio_start_io_acct(bio);
+	struct zram_bd_chain chain = {
+		.parent = bio,
+		.end = index + DIV_ROUND_UP(offset + bio->bi_iter.bi_size,
+					    PAGE_SIZE),
+	};
 	struct bvec_iter iter;
 	struct bio_vec bv;
 
@@ -192,7 +201,8 @@ static void zram_rw_bio(struct zram *zram, struct bio *bio)
 		/* A segment may straddle two of our pages. */
 		while (left) {
 			bv.bv_len = min_t(u32, PAGE_SIZE - offset, left);
-			if (zram_bvec_rw(zram, &bv, index, offset, is_write)) {
+			if (zram_bvec_rw(zram, &bv, index, offset, &chain,
+					 is_write)) {
 				bio->bi_status = BLK_STS_IOERR;
 				goto out;
 			}
@@ -206,6 +216,7 @@ static void zram_rw_bio(struct zram *zram, struct bio *bio)
 		}
 	}
 out:
+	zram_read_backing_flush(&chain);
 	bio_end_io_acct(bio, start_time);
 	bio_endio(bio);
 }
@@ -264,7 +275,8 @@ static int zram_rw_page(struct block_device *bdev, sector_t sector,
 	if (is_write)
 		ret = zram_write_page(zram, sector >> SECTORS_PER_PAGE_SHIFT, page);
 	else
-		ret = zram_read_page(zram, sector >> SECTORS_PER_PAGE_SHIFT, page);
+		ret = zram_read_page(zram, sector >> SECTORS_PER_PAGE_SHIFT,
+				     page, NULL);
 	bdev_end_io_acct(bdev, op, start_time);
 	/* On error the caller retries through submit_bio, which reports it. */
 	if (!ret)
@@ -652,9 +664,10 @@ static int writeback_show(struct seq_file *m, void *unused)
 {
 	struct zram *zram = m->private;
 
-	seq_printf(m, "stale: %lld\nfailed: %lld\n",
+	seq_printf(m, "stale: %lld\nfailed: %lld\nread_deferred: %lld\n",
 		   (long long)atomic64_read(&zram->wb_stale),
-		   (long long)atomic64_read(&zram->wb_failed));
+		   (long long)atomic64_read(&zram->wb_failed),
+		   (long long)atomic64_read(&zram->bd_deferrals));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(writeback);
@@ -695,6 +708,7 @@ static int zram_add(void)
 	zram_policy_init(zram);
 	mutex_init(&zram->writeback_lock);
 	spin_lock_init(&zram->wb_limit_lock);
+	spin_lock_init(&zram->bd_lock);
 	zram->comp.backend[0] = zram_backend_default();
 	zram->wb_batch_size = ZRAM_WB_BATCH_DEFAULT;
 
@@ -902,6 +916,7 @@ static void destroy_devices(void)
 		unregister_blkdev(zram_major, "zram");
 	debugfs_remove_recursive(zram_debugfs_root);
 	zram_debugfs_root = NULL;
+	zram_backing_module_exit();
 	zram_comp_exit();
 }
 
@@ -919,9 +934,15 @@ static int __init zram_init(void)
 	ret = zram_comp_init();
 	if (ret)
 		return ret;
+	ret = zram_backing_module_init();
+	if (ret) {
+		zram_comp_exit();
+		return ret;
+	}
 	ret = class_register(&zram_control_class);
 	if (ret) {
 		pr_err("unable to register zram-control class\n");
+		zram_backing_module_exit();
 		zram_comp_exit();
 		return ret;
 	}

@@ -98,7 +98,18 @@ struct zram {
 	char *backing_path;
 	unsigned long *bd_bitmap;	/* one bit per page-sized block */
 	unsigned long bd_nr_blocks;
-	atomic64_t bd_count;		/* blocks in use */
+	/*
+	 * Reads of written-back pages from the core's hand-out of the
+	 * block to the end of its I/O; blocks freed meanwhile wait in
+	 * bd_deferred (still taken in bd_bitmap) until none is in flight.
+	 * bd_lock orders frees against taking deferred blocks back.
+	 */
+	atomic_long_t bd_reads_in_flight;
+	spinlock_t bd_lock;
+	unsigned long *bd_deferred;
+	unsigned long bd_nr_deferred;	/* under bd_lock */
+	atomic64_t bd_deferrals;	/* debugfs: frees deferred so far */
+	atomic64_t bd_count;		/* blocks holding pages */
 	atomic64_t bd_reads;
 	atomic64_t bd_writes;
 	/*
@@ -145,14 +156,51 @@ static inline struct zram *dev_to_zram(struct device *dev)
 }
 
 /* zram_backing.c */
-int zram_read_backing(struct zram *zram, unsigned long block, struct page *page);
+
+/*
+ * One child read bio of written-back pages (zram_read_backing_async):
+ * raw pages on consecutive blocks, or one compressed block.
+ */
+struct zram_bd_read {
+	struct work_struct work;	/* decompression, compressed blocks */
+	struct zram *zram;
+	struct bio *parent;
+	struct page *page;		/* compressed: the parent's page */
+	struct page *bounce;		/* compressed: the block; else NULL */
+	struct zcx_backing_ref ref;	/* of the first page */
+	u32 index;			/* of the first page */
+	unsigned int pages;		/* reads begun by the core */
+	struct bio bio;			/* last: the bioset's front_pad */
+};
+
+/* The reads of written-back pages of one parent bio. */
+struct zram_bd_chain {
+	struct bio *parent;
+	u32 end;			/* page index past the parent's last */
+	struct zram_bd_read *open;	/* raw run being filled, unsubmitted */
+	unsigned long next_block;	/* the block that would extend it */
+};
+
+int zram_backing_module_init(void);
+void zram_backing_module_exit(void);
+/*
+ * A page the core answered ZCX_READ_BACKING(_COMPRESSED) for, ref as it
+ * handed out; both end the read the core began.  sync: waits (rw_page,
+ * part-page I/O).  async: a child of chain->parent, which completes after
+ * it; 0 once under way, perhaps held in chain->open until
+ * zram_read_backing_flush().
+ */
+int zram_read_backing_sync(struct zram *zram, u32 index,
+			   const struct zcx_backing_ref *ref, struct page *page);
+int zram_read_backing_async(struct zram *zram, u32 index,
+			    const struct zcx_backing_ref *ref,
+			    struct page *page, struct zram_bd_chain *chain);
+void zram_read_backing_flush(struct zram_bd_chain *chain);
 void zram_backing_release(struct zram *zram);
 extern struct device_attribute dev_attr_backing_dev, dev_attr_idle,
 	dev_attr_writeback, dev_attr_writeback_limit,
 	dev_attr_writeback_limit_enable, dev_attr_bd_stat,
 	dev_attr_writeback_batch_size, dev_attr_compressed_writeback;
-int zram_read_backing_compressed(struct zram *zram, u32 index,
-				 unsigned long block, struct page *page);
 
 #define ZRAM_WB_BATCH_DEFAULT 32
 #define ZRAM_WB_BATCH_MAX 1024

@@ -36,27 +36,30 @@ int zcx_dev_write_page(zcx_dev *dev, unsigned long index, const void *src)
 		index, static_cast<const zcx::u8 *>(src)));
 }
 
+int zcx_dev_read_page_ref(zcx_dev *dev, unsigned long index, void *dst,
+			  zcx_backing_ref *ref)
+{
+	auto r = device(dev)->read_page(index, static_cast<zcx::u8 *>(dst), ref);
+	return r ? r.value() : zcx::to_errno(r);
+}
+
 int zcx_dev_read_page(zcx_dev *dev, unsigned long index, void *dst,
 		      unsigned long *backing_block)
 {
-	zcx::u64 block = 0;
-	auto r = device(dev)->read_page(index, static_cast<zcx::u8 *>(dst),
-					&block);
-	if (!r)
-		return zcx::to_errno(r);
-	if (r.value())
-		*backing_block = block;
-	return r.value();
+	zcx_backing_ref ref{};
+	const int r = zcx_dev_read_page_ref(dev, index, dst, &ref);
+	if (r > 0)
+		*backing_block = ref.block;
+	return r;
 }
 
-int zcx_dev_read_backing_compressed(zcx_dev *dev, unsigned long index,
-				    unsigned long block, const void *src,
-				    void *dst)
+int zcx_dev_decompress_backing(zcx_dev *dev, unsigned long index,
+			       const zcx_backing_ref *ref, const void *src,
+			       void *dst)
 {
-	auto r = device(dev)->read_backing_compressed(
-		index, block, static_cast<const zcx::u8 *>(src),
-		static_cast<zcx::u8 *>(dst));
-	return r ? r.value() : zcx::to_errno(r);
+	return zcx::to_errno(device(dev)->decompress_backing(
+		index, *ref, static_cast<const zcx::u8 *>(src),
+		static_cast<zcx::u8 *>(dst)));
 }
 
 void zcx_dev_mark_idle(zcx_dev *dev, int all, unsigned int max_age)

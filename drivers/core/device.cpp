@@ -186,41 +186,42 @@ void Device::release(const SlotContents &old)
 	free_object(old);
 }
 
-Result<int> Device::read_page(u64 index, u8 *dst, u64 *backing_block)
+Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 {
 	Slot &slot = table_[index];
 	auto locked = slot.lock();
 	const SlotContents c = slot.get();
 	slot.touch(zcx_now_seconds());
 	if (c.kind == SlotKind::backing) {
-		// Read outside the lock, as stock does: a racing overwrite
-		// may free the block first, but racing I/O to one block has
-		// no defined result anyway.  (A compressed block is checked
-		// again before it is decompressed.)
-		*backing_block = c.value;
+		// The block is read outside the lock.  A discard or
+		// overwrite may free it meanwhile; begun under the lock, the
+		// read is known to the C layer before any such free, and it
+		// keeps the block from going to another page until the read
+		// is over.  Size and algorithm go with it: by the time the
+		// block is in, the slot may name something else.
+		ref->block = c.value;
+		ref->size = c.size;
+		ref->priority = c.size ? c.priority : 0;
+		zcx_backing_read_begin(host_, c.value);
 		return c.size ? ZCX_READ_BACKING_COMPRESSED : ZCX_READ_BACKING;
 	}
 	ZCX_TRY(read_locked(index, c, dst));
 	return 0;
 }
 
-Result<bool> Device::read_backing_compressed(u64 index, u64 block,
-					     const u8 *src, u8 *dst)
+Result<void> Device::decompress_backing(u64 index, const zcx_backing_ref &ref,
+					const u8 *src, u8 *dst)
 {
-	Slot &slot = table_[index];
-	auto locked = slot.lock();
-	const SlotContents c = slot.get();
-	if (c.kind != SlotKind::backing || c.value != block || !c.size)
-		return true;
+	if (!ref.size || ref.size >= kPageSize || ref.priority >= ZCX_MAX_PRIORITIES)
+		return Errc::io;
 	int status;
-	// With the algorithm that made it: writeback commit kept its priority.
-	auto ok = decompress_page(host_, {src, c.size}, dst, &status, c.priority);
+	auto ok = decompress_page(host_, {src, ref.size}, dst, &status,
+				  ref.priority);
 	if (!ok) {
 		failed_reads_.inc();
 		zcx_report_corrupt(index, status);
-		return ok.error();
 	}
-	return false;
+	return ok;
 }
 
 Result<void> Device::read_locked(u64 index, const SlotContents &c, u8 *dst)

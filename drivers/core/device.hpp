@@ -33,16 +33,17 @@ public:
 	// means the system (or mem_limit) really has no room.
 	Result<void> write_page(u64 index, const u8 *src);
 	// -EIO, with a log line, if the stored object does not decompress.
-	// A written-back page is not read here: *backing_block says where
-	// it is and the result is ZCX_READ_BACKING, or
-	// ZCX_READ_BACKING_COMPRESSED if the block holds the compressed
-	// object (compressed_writeback); 0 when dst holds the page.
-	Result<int> read_page(u64 index, u8 *dst, u64 *backing_block);
+	// A written-back page is not read here: *ref says where it is (and,
+	// written back compressed, the object's size and algorithm), the
+	// read of its block is begun (zcx_backing_read_begin) under the slot
+	// lock, and the result is ZCX_READ_BACKING or
+	// ZCX_READ_BACKING_COMPRESSED; 0 when dst holds the page.
+	Result<int> read_page(u64 index, u8 *dst, zcx_backing_ref *ref);
 	// The block of a compressed written-back page, read by the C layer
-	// into src: decompressed into dst (false), or true if the slot no
-	// longer names that block (rewritten meanwhile: read again).
-	Result<bool> read_backing_compressed(u64 index, u64 block,
-					     const u8 *src, u8 *dst);
+	// into src, decompressed into dst as ref says.  No slot lock: the
+	// block could not be reused while it was read.
+	Result<void> decompress_backing(u64 index, const zcx_backing_ref &ref,
+					const u8 *src, u8 *dst);
 	void discard_page(u64 index);
 	// Discard and write-zeroes of count pages from first (clipped to
 	// the disk).  Any context the I/O path runs in: does not yield.

@@ -132,6 +132,15 @@ void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count);
 
 /* Frees a block of the backing device.  Never sleeps. */
 void zcx_backing_free(struct zcx_host *host, unsigned long block);
+/*
+ * A read of block of the backing device starts: called by the core under
+ * the lock of the slot that names the block, when it hands the block out
+ * (zcx_dev_read_page).  So a zcx_backing_free of that block, which comes
+ * only after the slot stops naming it, always follows this call, and the
+ * C layer can keep the block from being reused until the read is over
+ * (it ends the read itself).  Never sleeps.
+ */
+void zcx_backing_read_begin(struct zcx_host *host, unsigned long block);
 /* A point where process context may yield the CPU (cond_resched). */
 void zcx_cond_resched(void);
 /* Seconds since boot (CLOCK_BOOTTIME), for access tracking. */
@@ -176,25 +185,35 @@ int zcx_dev_write_page(struct zcx_dev *dev, unsigned long index,
 		       const void *src);
 /*
  * 0: dst holds the page.  ZCX_READ_BACKING: the page was written back and
- * lives in *backing_block of the backing device; the caller reads it.
+ * lives in ref->block of the backing device; the caller reads it.
+ * ZCX_READ_BACKING_COMPRESSED: the block holds the page's compressed
+ * object (compressed_writeback), ref->size bytes made by the algorithm of
+ * ref->priority; the caller reads the block and hands it to
+ * zcx_dev_decompress_backing.  In both cases zcx_backing_read_begin was
+ * called for the block.
  */
 #define ZCX_READ_BACKING 1
-/*
- * ZCX_READ_BACKING_COMPRESSED: the block holds the page's compressed
- * object (compressed_writeback); the caller reads the block and hands it
- * to zcx_dev_read_backing_compressed.
- */
 #define ZCX_READ_BACKING_COMPRESSED 2
+struct zcx_backing_ref {
+	unsigned long block;
+	unsigned int size;	/* compressed object's bytes; 0: a raw page */
+	unsigned int priority;	/* the algorithm that made it */
+};
+int zcx_dev_read_page_ref(struct zcx_dev *dev, unsigned long index, void *dst,
+			  struct zcx_backing_ref *ref);
+/* zcx_dev_read_page_ref for callers that need only the block. */
 int zcx_dev_read_page(struct zcx_dev *dev, unsigned long index, void *dst,
 		      unsigned long *backing_block);
 /*
- * src: the block read for a ZCX_READ_BACKING_COMPRESSED page.  0: dst
- * holds the page; 1: the slot no longer names that block (rewritten or
- * discarded meanwhile: read the page again); -EIO: it did not decompress.
+ * src: the block of a ZCX_READ_BACKING_COMPRESSED page, read after the
+ * core handed ref out.  No slot lock: the block cannot have been reused
+ * while the read was in flight (zcx_backing_read_begin), so it holds the
+ * object ref describes, even if the slot has moved on since.  0: dst holds
+ * the page; -EIO: it did not decompress (counted in failed_reads, logged).
  */
-int zcx_dev_read_backing_compressed(struct zcx_dev *dev, unsigned long index,
-				    unsigned long block, const void *src,
-				    void *dst);
+int zcx_dev_decompress_backing(struct zcx_dev *dev, unsigned long index,
+			       const struct zcx_backing_ref *ref,
+			       const void *src, void *dst);
 /* Discard / write-zeroes: frees the slot. */
 void zcx_dev_discard_page(struct zcx_dev *dev, unsigned long index);
 /* count pages from first, clipped to the disk (discard, write-zeroes). */

@@ -563,6 +563,8 @@ namespace {
 std::atomic<unsigned int> fake_now{1000};
 std::mutex backing_mu;
 std::vector<unsigned long> backing_freed;
+std::atomic<unsigned long> backing_reads_begun{0};
+host::BackingHooks backing_hooks;
 } // namespace
 
 unsigned int zcx_now_seconds(void) { return fake_now.load(); }
@@ -584,8 +586,22 @@ void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count)
 // Called with a slot lock held (or from swap's spinlock): may not sleep.
 void zcx_backing_free(zcx_host *, unsigned long block)
 {
-	std::lock_guard<std::mutex> g(backing_mu);
-	backing_freed.push_back(block);
+	{
+		std::lock_guard<std::mutex> g(backing_mu);
+		backing_freed.push_back(block);
+	}
+	if (backing_hooks.free)
+		backing_hooks.free(block);
+}
+
+// The contract: under the lock of the slot naming the block.
+void zcx_backing_read_begin(zcx_host *, unsigned long block)
+{
+	if (t_nbits == 0)
+		die("zcx_backing_read_begin(%lu) without a slot lock", block);
+	backing_reads_begun.fetch_add(1);
+	if (backing_hooks.begin)
+		backing_hooks.begin(block);
 }
 
 void zcx_report_corrupt(unsigned long index, int codec_status)
@@ -734,6 +750,10 @@ std::vector<unsigned long> backing_frees()
 	std::lock_guard<std::mutex> g(backing_mu);
 	return backing_freed;
 }
+
+unsigned long backing_reads() { return backing_reads_begun.load(); }
+
+void set_backing_hooks(BackingHooks hooks) { backing_hooks = std::move(hooks); }
 
 CorruptReports corrupt_reports()
 {

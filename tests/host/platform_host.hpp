@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace host {
@@ -80,6 +81,16 @@ void reset_counters(); // page_allocs and corrupt reports
 void set_now_seconds(unsigned int now);
 // Blocks the core has freed through zcx_backing_free, in order.
 std::vector<unsigned long> backing_frees();
+// zcx_backing_read_begin calls so far (each checked to hold a slot lock).
+unsigned long backing_reads();
+// Called after the platform's own bookkeeping, for a model of the C
+// layer's block allocator; empty functions: none.  Set while no other
+// thread runs the core.
+struct BackingHooks {
+	std::function<void(unsigned long)> free;
+	std::function<void(unsigned long)> begin;
+};
+void set_backing_hooks(BackingHooks hooks);
 
 // ---- Compression streams ----
 

@@ -1165,21 +1165,24 @@ TEST_F(DeviceTest, CompressedWritebackRoundTrip)
 	EXPECT_TRUE(std::equal(lzo.begin(), lzo.end(), block.begin()));
 	EXPECT_TRUE(std::all_of(block.begin() + len, block.end(),
 				[](std::uint8_t b) { return b == 0; }));
+	const Bytes object = block; // the block's contents on the device
 	ASSERT_EQ(zcx_dev_writeback_commit_len(dev_, 0, 7, len), 1);
 	EXPECT_EQ(stats().compr_data_size, kPage); // only the huge page left
 	EXPECT_EQ(stats().orig_data_size, 2 * kPage);
 
 	Bytes out(kPage);
-	unsigned long where = 0;
-	ASSERT_EQ(zcx_dev_read_page(dev_, 0, out.data(), &where), ZCX_READ_BACKING_COMPRESSED);
-	EXPECT_EQ(where, 7u);
-	ASSERT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, block.data(), out.data()), 0);
+	zcx_backing_ref ref{};
+	const unsigned long begun = host::backing_reads();
+	ASSERT_EQ(zcx_dev_read_page_ref(dev_, 0, out.data(), &ref), ZCX_READ_BACKING_COMPRESSED);
+	EXPECT_EQ(ref.block, 7u);
+	EXPECT_EQ(ref.size, lzo.size());
+	EXPECT_EQ(ref.priority, 0u);
+	EXPECT_EQ(host::backing_reads(), begun + 1);
+	ASSERT_EQ(zcx_dev_decompress_backing(dev_, 0, &ref, block.data(), out.data()), 0);
 	EXPECT_EQ(out, text);
-	// Another block: the slot moved on, read again.
-	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 8, block.data(), out.data()), 1);
-	// A block that is not the object: EIO, counted.
+	// A block that is not the object: EIO, counted once.
 	Bytes junk = make_page(Kind::random, 23);
-	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, junk.data(), out.data()), -ZCX_EIO);
+	EXPECT_EQ(zcx_dev_decompress_backing(dev_, 0, &ref, junk.data(), out.data()), -ZCX_EIO);
 	EXPECT_EQ(stats().failed_reads, 1u);
 	EXPECT_EQ(host::corrupt_reports().count, 1u);
 	EXPECT_EQ(host::corrupt_reports().last_index, 0u);
@@ -1189,15 +1192,123 @@ TEST_F(DeviceTest, CompressedWritebackRoundTrip)
 	EXPECT_EQ(len, kPage);
 	EXPECT_EQ(block, noise);
 	ASSERT_EQ(zcx_dev_writeback_commit_len(dev_, 1, 9, len), 1);
-	ASSERT_EQ(zcx_dev_read_page(dev_, 1, out.data(), &where), ZCX_READ_BACKING);
-	EXPECT_EQ(where, 9u);
+	ASSERT_EQ(zcx_dev_read_page_ref(dev_, 1, out.data(), &ref), ZCX_READ_BACKING);
+	EXPECT_EQ(ref.block, 9u);
+	EXPECT_EQ(ref.size, 0u);
 	EXPECT_EQ(stats().compr_data_size, 0u);
 
-	// Overwritten: the block is freed, and a late block read is stale.
+	// Overwritten after the block was handed out: the block is freed,
+	// and the late read still decompresses what ref names (the C layer
+	// keeps the block from reuse until the read ends).
+	ASSERT_EQ(zcx_dev_read_page_ref(dev_, 0, out.data(), &ref), ZCX_READ_BACKING_COMPRESSED);
 	ASSERT_EQ(write(0, noise), 0);
 	EXPECT_EQ(host::backing_frees().back(), 7u);
-	EXPECT_EQ(zcx_dev_read_backing_compressed(dev_, 0, 7, block.data(), out.data()), 1);
+	ASSERT_EQ(zcx_dev_decompress_backing(dev_, 0, &ref, object.data(), out.data()), 0);
+	EXPECT_EQ(out, text);
 	EXPECT_EQ(read_ok(0), noise);
+	EXPECT_EQ(stats().failed_reads, 1u);
+}
+
+// Issue 17 item 4, against a model of the C layer's block allocator
+// (drivers/zram_backing.c): lowest free block first; a block freed while
+// reads are in flight is deferred and goes back to the free pool only
+// when the allocator sees no read in flight.  One thread reads page 0
+// over and over, taking its time between the hand-out and the block
+// read; another writes page 0 back, discards or rewrites it and writes
+// page 1 back, so page 1 lands in the block page 0 just left whenever
+// the model lets it.  Every block read for page 0 must hold page 0's
+// stamp, never page 1's.
+TEST_F(DeviceTest, BackingReadNeverSeesAnotherPagesBlock)
+{
+	create(4);
+	constexpr unsigned long kBlocks = 8;
+	std::mutex mu; // the model's lock (the C layer's bd_lock)
+	std::vector<bool> used(kBlocks), deferred(kBlocks);
+	std::atomic<unsigned long> stamp[kBlocks];
+	for (auto &b : stamp)
+		b = ~0ul;
+	std::atomic<long> in_flight{0};
+	std::atomic<unsigned long> deferrals{0};
+	host::set_backing_hooks({
+		[&](unsigned long block) {
+			std::lock_guard<std::mutex> g(mu);
+			if (in_flight.load() > 0) {
+				deferred[block] = true;
+				deferrals++;
+			} else {
+				used[block] = false;
+			}
+		},
+		[&](unsigned long) { in_flight++; },
+	});
+	auto alloc = [&]() -> unsigned long {
+		std::lock_guard<std::mutex> g(mu);
+		if (in_flight.load() == 0) {
+			for (unsigned long b = 0; b < kBlocks; b++) {
+				if (deferred[b])
+					used[b] = deferred[b] = false;
+			}
+		}
+		for (unsigned long b = 0; b < kBlocks; b++) {
+			if (!used[b]) {
+				used[b] = true;
+				return b;
+			}
+		}
+		return ~0ul;
+	};
+	// Writes page index back into a fresh block stamped with its index.
+	auto write_back = [&](unsigned long index) {
+		Bytes copy(kPage);
+		if (zcx_dev_writeback_prepare(dev_, index, ZCX_WB_ANY, copy.data()) != 1)
+			return;
+		const unsigned long b = alloc();
+		if (b == ~0ul) {
+			zcx_dev_writeback_abort(dev_, index);
+			return;
+		}
+		stamp[b] = index;
+		if (!zcx_dev_writeback_commit(dev_, index, b))
+			zcx_backing_free(streams_, b);
+	};
+
+	const Bytes page0 = make_page(Kind::text, 31);
+	const Bytes page1 = make_page(Kind::text, 32);
+	std::atomic<bool> stop{false};
+	std::atomic<unsigned long> backing_reads{0}, wrong{0};
+	std::thread reader([&] {
+		Bytes out(kPage);
+		while (!stop.load()) {
+			zcx_backing_ref ref{};
+			const int r = zcx_dev_read_page_ref(dev_, 0, out.data(), &ref);
+			if (r != ZCX_READ_BACKING)
+				continue;
+			std::this_thread::yield(); // the block I/O
+			if (stamp[ref.block].load() != 0)
+				wrong++;
+			in_flight--;
+			backing_reads++;
+		}
+	});
+	for (int round = 0; round < 1500; round++) {
+		ASSERT_EQ(write(0, page0), 0);
+		ASSERT_EQ(write(1, page1), 0);
+		write_back(0);
+		std::this_thread::yield();
+		if (round & 1)
+			zcx_dev_discard_page(dev_, 0);
+		else
+			ASSERT_EQ(write(0, page1), 0);
+		write_back(1);
+		zcx_dev_discard_page(dev_, 1);
+	}
+	stop = true;
+	reader.join();
+	host::set_backing_hooks({});
+	EXPECT_EQ(wrong.load(), 0u);
+	EXPECT_GT(backing_reads.load(), 0u);
+	std::printf("backing reads %lu, blocks deferred %lu\n",
+		    backing_reads.load(), deferrals.load());
 }
 
 // A recompress budget goes to the largest objects first (upstream 6.13):

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Guest side of `scripts/bench.sh writeback`: in one boot, stock zram and
-# ours (writeback_batch_size 1 and 32) alternating for ROUNDS rounds:
+# ours (writeback_batch_size 1 and 32, and 32 with compressed_writeback)
+# alternating for ROUNDS rounds:
 # 64 MiB of real files on a 128 MiB disk backed by a loop device (file
 # on the guest's tmpfs), `idle all`, then `writeback idle` timed; then
 # the written-back pages read back (dd, direct).  Then ours only, with a
@@ -18,7 +19,7 @@ make_real_tar "$MB"
 modprobe loop
 z=/sys/block/zram0
 
-setup() { # stock|ours [BATCH]
+setup() { # stock|ours [BATCH [COMPRESSED]]
 	(unload_zram)
 	if [[ $1 == stock ]]; then
 		load_stock num_devices=1
@@ -26,6 +27,7 @@ setup() { # stock|ours [BATCH]
 		insmod_zram "$KO" num_devices=1
 		assert_ours
 		echo "$2" >$z/writeback_batch_size
+		echo "${3:-0}" >$z/compressed_writeback
 	fi
 	rm -f /tmp/backing.img
 	truncate -s $((MB * 2 + 32))M /tmp/backing.img
@@ -55,15 +57,18 @@ timed_writeback() { # TARGET ROUND
 	r0=$(now)
 	dd if=/dev/zram0 of=/dev/null bs=1M count="$MB" iflag=direct status=none
 	r1=$(now)
+	# Untimed: through the page cache (readahead, rw_page), every byte.
+	cmp -n $((MB << 20)) /tmp/real.tar /dev/zram0 || fail "$1: read back differs"
 	echo "WB $1 $2 $(echo "$t1 - $t0" | bc -l) $pages $(echo "$MB / ($r1 - $r0)" | bc -l)"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
-	for target in stock ours-b1 ours-b32; do
+	for target in stock ours-b1 ours-b32 ours-cw32; do
 		case $target in
 		stock) setup stock ;;
 		ours-b1) setup ours 1 ;;
 		ours-b32) setup ours 32 ;;
+		ours-cw32) setup ours 32 1 ;;
 		esac
 		timed_writeback $target "$round"
 		teardown

@@ -285,5 +285,244 @@ test_compressed_writeback() {
 	losetup -d "$loopdev"
 }
 
+# A backing device whose reads take MS milliseconds and whose writes go
+# straight through: device-mapper's delay target over a loop device.
+# Prints the dm device.  DM_DISABLE_UDEV: the guest runs no udevd, so
+# libdevmapper makes the /dev/mapper node itself instead of waiting.
+setup_slow_backing() { # SIZE-MiB MS
+	local loopdev sectors
+	modprobe dm-delay
+	# A test that failed half-way left it behind.
+	DM_DISABLE_UDEV=1 dmsetup remove zcx-slow >/dev/null 2>&1 || true
+	loopdev=$(setup_loop_backing "$1")
+	sectors=$(blockdev --getsz "$loopdev")
+	DM_DISABLE_UDEV=1 dmsetup create zcx-slow \
+		--table "0 $sectors delay $loopdev 0 $2 $loopdev 0 0" || fail "dmsetup create"
+	echo /dev/mapper/zcx-slow
+}
+
+teardown_slow_backing() {
+	local loopdev
+	loopdev=$(dmsetup deps -o devname zcx-slow | sed -n 's/.*(\(loop[0-9]*\)).*/\/dev\/\1/p')
+	DM_DISABLE_UDEV=1 dmsetup remove zcx-slow
+	losetup -d "$loopdev"
+}
+
+# Waits (up to 10 s) until a read is held back by the delay of
+# setup_slow_backing (dm-delay's status: reads, writes, flushes delayed).
+wait_slow_read() {
+	for _ in $(seq 200); do
+		(($(dmsetup status zcx-slow | awk '{print $4}') > 0)) && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Page 0 of zram0 into FILE, read (O_DIRECT) into a buffer 512 bytes into
+# a page: the bio's two segments each cover part of a page.
+read_partial() { # FILE
+	python3 - "$1" <<'PY'
+import mmap, os, sys
+fd = os.open('/dev/zram0', os.O_RDONLY | os.O_DIRECT)
+buf = mmap.mmap(-1, 2 * 4096)
+if os.preadv(fd, [memoryview(buf)[512:512 + 4096]], 0) != 4096:
+    sys.exit('short read')
+open(sys.argv[1], 'wb').write(buf[512:512 + 4096])
+PY
+}
+
+# What FILE (a read of page 0) holds, per 512-byte sector: page 0's old
+# data (/tmp/race-a), zeros or its new data (/tmp/race-new); a read split
+# into part-page segments may mix them.  Fails on anything else, and says
+# so if it is page 1's (/tmp/race-b).
+classify_read() { # FILE
+	python3 - "$1" <<'PY'
+import sys
+read = lambda p: open(p, 'rb').read()
+got, kinds = read(sys.argv[1]), {'old': read('/tmp/race-a'), 'zeros': bytes(4096),
+                                 'new': read('/tmp/race-new')}
+other = read('/tmp/race-b')
+seen = []
+for s in range(0, 4096, 512):
+    k = [n for n, d in kinds.items() if got[s:s + 512] == d[s:s + 512]]
+    if not k:
+        print("page 1's data" if got[s:s + 512] == other[s:s + 512] else 'unknown data')
+        sys.exit(1)
+    if k[0] not in seen:
+        seen.append(k[0])
+print('+'.join(seen))
+PY
+}
+
+# Issue 17 item 4: a read of a written-back page is in flight (the backing
+# device takes 3 s to read) while the page is discarded or rewritten,
+# which frees its block, and another page is written back: the block
+# allocator hands out the lowest free block, the one being read.  The
+# read must return the page's old data, zeros or its new data (or fail),
+# never the other page's.  Whole-page direct reads (a bio) and a read
+# into a buffer at offset 512 (two part-page segments: the synchronous
+# path), raw and compressed writeback.
+test_writeback_read_races_free() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0 slow cw how race got reader
+	make_stamped_data /tmp/race-data 16 0
+	head -c 4096 /tmp/race-data >/tmp/race-a
+	dd if=/tmp/race-data of=/tmp/race-b bs=4k skip=1 count=1 status=none
+	head -c 4096 /dev/urandom >/tmp/race-new
+	head -c 4096 /dev/zero >/tmp/race-zero
+	for cw in 0 1; do
+		for how in discard overwrite; do
+			for race in direct partial; do
+				slow=$(setup_slow_backing 16 3000)
+				set_attr zram0 compressed_writeback $cw
+				set_attr zram0 backing_dev "$slow"
+				init_disk zram0 16M
+				dd if=/tmp/race-data of=/dev/zram0 bs=64k oflag=direct status=none
+				set_attr zram0 writeback page_index=0
+				[[ $(bd_field zram0 1) == 1 ]] || fail "page 0 not written back: $(cat $z/bd_stat)"
+				if [[ $race == direct ]]; then
+					dd if=/dev/zram0 of=/tmp/race-out bs=4k count=1 iflag=direct status=none &
+				else
+					read_partial /tmp/race-out &
+				fi
+				reader=$!
+				wait_slow_read || fail "cw=$cw $how $race: the read never reached the backing device"
+				if [[ $how == discard ]]; then
+					# -f: no probe for signatures, which would
+					# read page 0 first and wait out the delay.
+					blkdiscard -f -o 0 -l 4096 /dev/zram0
+				else
+					dd if=/tmp/race-new of=/dev/zram0 bs=4k count=1 oflag=direct status=none
+				fi
+				set_attr zram0 writeback page_index=1
+				# Or the test raced nothing.
+				(($(dmsetup status zcx-slow | awk '{print $4}') > 0)) ||
+					fail "cw=$cw $how $race: the read was over before the free and the writeback"
+				if wait $reader; then
+					got=$(classify_read /tmp/race-out) ||
+						fail "cw=$cw $how $race: page 0 read $got"
+				else
+					got="an error (allowed), no"
+				fi
+				# Everything still reads back as written.
+				cmp -s <(dd if=/dev/zram0 bs=4k skip=1 count=15 iflag=direct status=none) \
+					<(dd if=/tmp/race-data bs=4k skip=1 count=15 status=none) ||
+					fail "cw=$cw $how $race: pages 1-15 differ"
+				[[ $(bd_field zram0 1) == 1 ]] || fail "cw=$cw $how $race: bd_count $(cat $z/bd_stat)"
+				note "compressed_writeback=$cw, $how during a $race read: $got data; bd_stat $(cat $z/bd_stat)"
+				reset_disk zram0
+				teardown_slow_backing
+			done
+		done
+	done
+	set_attr zram0 compressed_writeback 0
+}
+
+# Reads of written-back pages in flight all the time (the backing device
+# takes 5 ms per read) while fio writes and verifies (crc32c) the disk and
+# writeback runs over and over: whole-page reads of 4 KiB and of 64 KiB
+# (sixteen child bios per read), raw and compressed writeback.  Rewrites
+# free blocks while reads of them are in flight, so frees are deferred.
+test_writeback_reads_under_fio() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0 slow cw bs writer
+	for cw in 0 1; do
+		slow=$(setup_slow_backing 64 5)
+		set_attr zram0 compressed_writeback $cw
+		set_attr zram0 backing_dev "$slow"
+		init_disk zram0 64M
+		rm -f /tmp/wb-done
+		(
+			while [[ ! -e /tmp/wb-done ]]; do
+				echo all >$z/idle
+				echo idle >$z/writeback 2>/dev/null || true
+				sleep 0.2
+			done
+		) &
+		writer=$!
+		for bs in 4k 64k; do
+			fio_verify zram0 "wb-reads-cw$cw-$bs" --refill_buffers \
+				--buffer_compress_percentage=50 --bs=$bs --iodepth=16
+		done
+		touch /tmp/wb-done
+		wait $writer
+		note "compressed_writeback=$cw: bd_stat $(cat $z/bd_stat);" \
+			"$(tr '\n' ' ' </sys/kernel/debug/zram/zram0/writeback)"
+		(($(bd_field zram0 2) > 0)) || fail "cw=$cw: nothing read from the backing device"
+		[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "cw=$cw: failed I/O"
+		reset_disk zram0
+		teardown_slow_backing
+	done
+	set_attr zram0 compressed_writeback 0
+}
+
+# Swap on a disk whose pages were written back: swap-ins read them
+# through rw_page (SWP_SYNCHRONOUS_IO: synchronous, no worker) or, for
+# readahead and swapoff, child bios; swap frees their slots, so blocks
+# are freed (and deferred) while other reads are in flight, and
+# writeback keeps running meanwhile.  Every page must come back intact.
+test_swap_writeback_reads() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0 loopdev cg=/sys/fs/cgroup/zram-wb-swap mb pid rc=0
+	loopdev=$(setup_loop_backing 256)
+	set_attr zram0 backing_dev "$loopdev"
+	init_disk zram0 256M
+	mkswap /dev/zram0 >/dev/null
+	swapon -p 100 /dev/zram0
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+	mkdir -p $cg
+	echo 32M >$cg/memory.max
+	mb=$(scaled 96 48)
+	rm -f /tmp/swap-filled /tmp/swap-go
+	: >/tmp/swap-workload.log
+	in_cgroup $cg python3 -c '
+import hashlib, os, sys, time
+PAGE = 4096
+pages = int(sys.argv[1]) * 256
+def page_bytes(i):
+    noise = hashlib.sha256(i.to_bytes(8, "little")).digest() * 64
+    return noise + bytes([i & 0xFF]) * (PAGE - len(noise))
+mem = bytearray(pages * PAGE)
+for i in range(pages):
+    mem[i * PAGE:(i + 1) * PAGE] = page_bytes(i)
+open("/tmp/swap-filled", "w").close()
+while not os.path.exists("/tmp/swap-go"):
+    time.sleep(0.2)
+bad = sum(1 for i in range(pages) if mem[i * PAGE:(i + 1) * PAGE] != page_bytes(i))
+print(f"swap-wb: {pages} pages, {bad} corrupt")
+sys.exit(1 if bad else 0)
+' "$mb"
+	pid=$!
+	for _ in $(seq 600); do
+		[[ -e /tmp/swap-filled ]] && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.5
+	done
+	[[ -e /tmp/swap-filled ]] || { cat /tmp/swap-workload.log; fail "the filler did not finish"; }
+	set_attr zram0 idle all
+	set_attr zram0 writeback idle
+	note "after writeback: bd_stat $(cat $z/bd_stat), swap $(awk '$1 == "/dev/zram0" {print $4}' /proc/swaps) KiB"
+	(($(bd_field zram0 1) > 1000)) || fail "too little written back: $(cat $z/bd_stat)"
+	touch /tmp/swap-go
+	# Writeback goes on while the pages come back.
+	while kill -0 $pid 2>/dev/null; do
+		echo all >$z/idle
+		echo idle >$z/writeback 2>/dev/null || true
+		sleep 0.5
+	done
+	wait $pid || rc=$?
+	sed 's/^/  /' /tmp/swap-workload.log
+	((rc == 0)) || fail "pages came back corrupt from swap (exit $rc)"
+	swapoff /dev/zram0 || fail "swapoff"
+	note "bd_stat $(cat $z/bd_stat); $(tr '\n' ' ' </sys/kernel/debug/zram/zram0/writeback)"
+	(($(bd_field zram0 2) > 1000)) || fail "few swap-ins from the backing device: $(cat $z/bd_stat)"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+	rmdir $cg
+	reset_disk zram0
+	losetup -d "$loopdev"
+}
+
 writeback_tests=(test_writeback_key_value test_writeback_batches_under_fio
-	test_writeback_failing_device test_compressed_writeback)
+	test_writeback_failing_device test_compressed_writeback
+	test_writeback_read_races_free test_writeback_reads_under_fio
+	test_swap_writeback_reads)
