@@ -228,6 +228,19 @@ static ssize_t algorithm_params_store(struct device *dev,
 		}
 		goto out;
 	}
+	/*
+	 * Levels and dictionaries are lib/zstd's and lib/lz4's, which only
+	 * the companion calls; the crypto API has neither.  Loading it now
+	 * also serves a disk that chose the algorithm before it was there.
+	 * (Only zstd, lz4 and lz4hc take either, so only they get here.)
+	 */
+	if (!zram_comp_config_bind(&zram->comp, prio)) {
+		pr_info("%s: %s levels and dictionaries need %s.ko; without it %s goes through the crypto API at its default level (modprobe %s, or insmod it, and write algorithm_params again)\n",
+			zram->disk->disk_name, b->name, ZRAM_CODECS_MODULE,
+			b->name, ZRAM_CODECS_MODULE);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
 	if (dict_kv) {
 		dict_len = zram_read_dict(zram, dict_kv, &dict);
 		if (dict_len < 0) {
