@@ -28,21 +28,21 @@ fail() {
 
 note() { echo "  $*"; }
 
-# insmod of a zram.ko by path.  zram.ko links against no module; its
-# companion zram_codecs.ko (zstd, lz4, lz4hc through lib/zstd and lib/lz4)
-# does, so when one sits beside zram.ko it goes in first, after the modules
-# it links against (modinfo's depends), as modprobe would.  Where they are
-# built in (the debug kernel) modprobe has nothing to do.  T_NO_CODECS=1:
-# zram.ko alone, as a bare insmod from the build directory.
+# insmod of a zram.ko by path, as modprobe would load it: first the
+# modules it links against (modinfo's depends; none since issue 17, but an
+# older build's for comparison may have some), and its companion
+# zram_codecs.ko (zstd, lz4, lz4hc through lib/zstd and lib/lz4) when one
+# sits beside it, after the modules that one links against.  Where they
+# are built in (the debug kernel) modprobe has nothing to do.
+# T_NO_CODECS=1: without the companion, as a bare insmod.
 insmod_zram() { # KO [PARAM...]
 	local dep codecs
 	codecs=$(dirname "$1")/zram_codecs.ko
-	if [[ ${T_NO_CODECS:-0} != 1 && -f $codecs && ! -d /sys/module/zram_codecs ]]; then
-		for dep in $(modinfo -F depends "$codecs" | tr , ' '); do
-			modprobe -q "$dep" 2>/dev/null || true
-		done
-		insmod "$codecs" || return 1
-	fi
+	[[ ${T_NO_CODECS:-0} != 1 && -f $codecs && ! -d /sys/module/zram_codecs ]] || codecs=
+	for dep in $(modinfo -F depends "$1" ${codecs:+"$codecs"} | tr , ' '); do
+		modprobe -q "$dep" 2>/dev/null || true
+	done
+	[[ -z $codecs ]] || insmod "$codecs" || return 1
 	insmod "$@"
 }
 
