@@ -22,6 +22,7 @@ modules:
 	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "no 6.1 kernel+headers: run scripts/setup.sh" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(PWD) CXX=$(CXX) modules
 	scripts/check-ko.sh zram.ko $(KDIR)
+	scripts/check-ko.sh zram_codecs.ko $(KDIR)
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(PWD) clean
@@ -48,8 +49,9 @@ kunit: setup
 bench: setup
 	scripts/bench.sh
 
-# Installs into /lib/modules/$(KVER)/updates, which depmod ranks above the
-# stock module: `modprobe zram` then loads ours.  INSTALL_MOD_PATH stages.
+# Installs zram.ko and zram_codecs.ko into /lib/modules/$(KVER)/updates,
+# which depmod ranks above the stock module: `modprobe zram` then loads
+# ours, and zram.ko's request_module finds the companion.  INSTALL_MOD_PATH stages.
 # Debian's headers carry no signing key: install unsigned.  Kbuild skips
 # depmod without a System.map in the headers, so run it here.
 install: modules
@@ -57,5 +59,6 @@ install: modules
 	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)
 
 uninstall:
-	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/updates/zram.ko
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/updates/zram.ko \
+		$(INSTALL_MOD_PATH)/lib/modules/$(KVER)/updates/zram_codecs.ko
 	depmod -a $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) $(KVER)

@@ -1,32 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Compressors and per-CPU streams.  LZO and LZO-RLE call the kernel's
- * built-in lib/lzo directly; zstd and lz4hc call lib/zstd and lib/lz4
- * directly too, as upstream zram does since 6.12, so that algorithm_params
- * can choose their level and dictionary (the crypto API offers neither).  Their compressors are
- * modules on Debian (zstd_compress, lz4hc_compress): modprobe loads them
- * first, insmod needs them loaded (6.1's symbol_get refuses their
- * non-GPL exports).  lz4 too, for its dictionaries; 842 goes through
- * the crypto API.  Every
- * algorithm of a disk
- * (comp_algorithm and each recomp_algorithm) has its own per-CPU streams
- * (buffer + compressor state), created by a CPU-hotplug callback and used
- * with preemption disabled.
+ * built-in lib/lzo directly.  zstd, lz4 and lz4hc go through the companion
+ * module zram_codecs.ko (drivers/zram_codecs.c), which calls lib/zstd and
+ * lib/lz4 directly so that algorithm_params can set levels and
+ * dictionaries; zram.ko itself links against no compressor module, so a
+ * bare insmod works.  Without the companion (an insmod from the build
+ * directory, nothing installed) the same three go through the crypto API,
+ * which loads their modules itself, at their default level and with no
+ * dictionary; 842 always does.  Every algorithm of a disk (comp_algorithm
+ * and each recomp_algorithm) has its own per-CPU streams (buffer +
+ * compressor state), created by a CPU-hotplug callback and used with
+ * preemption disabled.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cpuhotplug.h>
 #include <linux/crypto.h>
-#include <linux/lz4.h>
+#include <linux/kmod.h>
+#include <linux/lz4.h>	/* lz4hc's levels only: no function of it is called */
 #include <linux/lzo.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
-#include <linux/zstd.h>
 
 #include "zcx/abi.h"
+#include "zram_codecs.h"
 #include "zram_drv.h"
 
 /* Stock 6.1's list and order; what the running kernel lacks is not shown. */
@@ -53,10 +55,44 @@ const struct zram_backend *zram_backend_default(void)
 	return &zram_backends[1]; /* lzo-rle, as stock's CONFIG_ZRAM_DEF_COMP */
 }
 
+/* The companion's codec of a backend, or NULL for the others. */
+static const struct zram_codec *zram_codec_of(const struct zram_codecs *t,
+					      const struct zram_backend *backend)
+{
+	switch (backend->kind) {
+	case ZRAM_BACKEND_ZSTD:
+		return t->zstd;
+	case ZRAM_BACKEND_LZ4:
+		return t->lz4;
+	case ZRAM_BACKEND_LZ4HC:
+		return t->lz4hc;
+	default:
+		return NULL;
+	}
+}
+
+static bool zram_backend_needs_codec(const struct zram_backend *backend)
+{
+	return backend->kind == ZRAM_BACKEND_ZSTD ||
+	       backend->kind == ZRAM_BACKEND_LZ4 ||
+	       backend->kind == ZRAM_BACKEND_LZ4HC;
+}
+
+/* Whether the companion is loaded now; loads nothing. */
+static bool zram_codecs_loaded(void)
+{
+	const struct zram_codecs *t = symbol_get(zram_codecs_table);
+
+	if (!t)
+		return false;
+	symbol_put(zram_codecs_table);
+	return true;
+}
+
 /*
- * May load the algorithm's module; process context only.  The ablation
- * build offers LZO only: its reads cannot take the stream mutex under a
- * slot lock, and only the stateless LZO decompressor needs none.
+ * May load the algorithm's crypto module; process context only.  The
+ * ablation build offers LZO only: its reads cannot take the stream mutex
+ * under a slot lock, and only the stateless LZO decompressor needs none.
  */
 static bool zram_backend_available(const struct zram_backend *backend)
 {
@@ -67,7 +103,11 @@ static bool zram_backend_available(const struct zram_backend *backend)
 	case ZRAM_BACKEND_ZSTD:
 	case ZRAM_BACKEND_LZ4HC:
 	case ZRAM_BACKEND_LZ4:
-		return !IS_ENABLED(ZCX_STREAMS_MUTEX);
+		if (IS_ENABLED(ZCX_STREAMS_MUTEX))
+			return false;
+		if (zram_codecs_loaded())
+			return true;
+		break;
 	case ZRAM_BACKEND_CRYPTO:
 		break;
 	}
@@ -112,16 +152,64 @@ ssize_t zram_backends_show(const struct zram_backend *selected, char *buf)
 	return zram_backends_show_at(selected, buf, 0);
 }
 
-void zram_comp_config_set(struct zram_comp_config *cfg, unsigned int p,
-			  const struct zram_backend *backend)
+/*
+ * Binds priority p to the companion's codec for its algorithm, loading the
+ * companion if need be, and holds the companion in memory while bound
+ * (symbol_get's module reference): a disk's level and dictionary mean
+ * something only to it, so it stays from the choice of the algorithm until
+ * another choice or the disk's removal, across disksize and reset.  Not
+ * bound (no companion): the algorithm goes through the crypto API.
+ * Process context.
+ */
+bool zram_comp_config_bind(struct zram_comp_config *cfg, unsigned int p)
 {
-	if (cfg->backend[p] == backend)
+	const struct zram_codecs *t;
+
+	if (!cfg->backend[p] || !zram_backend_needs_codec(cfg->backend[p]))
+		return false;
+	if (cfg->codec[p])
+		return true;
+	t = symbol_get(zram_codecs_table);
+	if (!t) {
+		/* modprobe runs apart from us: nothing of ours is locked. */
+		request_module(ZRAM_CODECS_MODULE);
+		t = symbol_get(zram_codecs_table);
+	}
+	if (!t)
+		return false;
+	cfg->codec[p] = zram_codec_of(t, cfg->backend[p]);
+	return true;
+}
+
+static void zram_comp_config_unbind(struct zram_comp_config *cfg,
+				    unsigned int p)
+{
+	if (!cfg->codec[p])
 		return;
-	cfg->backend[p] = backend;
+	cfg->codec[p] = NULL;
+	symbol_put(zram_codecs_table);
+}
+
+void zram_comp_config_params_reset(struct zram_comp_config *cfg,
+				   unsigned int p)
+{
 	cfg->level[p] = 0;
 	kvfree(cfg->dict[p]);
 	cfg->dict[p] = NULL;
 	cfg->dict_len[p] = 0;
+}
+
+void zram_comp_config_set(struct zram_comp_config *cfg, unsigned int p,
+			  const struct zram_backend *backend)
+{
+	if (cfg->backend[p] != backend) {
+		zram_comp_config_unbind(cfg, p);
+		zram_comp_config_params_reset(cfg, p);
+		cfg->backend[p] = backend;
+	}
+	/* Chosen again after loading the companion: now through it. */
+	if (backend)
+		zram_comp_config_bind(cfg, p);
 }
 
 void zram_comp_config_release(struct zram_comp_config *cfg)
@@ -134,60 +222,18 @@ void zram_comp_config_release(struct zram_comp_config *cfg)
 
 /* ---- per-CPU streams ---- */
 
-/* lib/zstd's state for one stream: both directions, sized for one page. */
-struct zram_zstd_ctx {
-	zstd_parameters params;
-	zstd_cctx *cctx;
-	zstd_dctx *dctx;
-	void *cwork, *dwork;
-};
-
-static void zram_zstd_ctx_free(struct zram_zstd_ctx *z)
-{
-	if (!z)
-		return;
-	kvfree(z->cwork);
-	kvfree(z->dwork);
-	kfree(z);
-}
-
-static struct zram_zstd_ctx *zram_zstd_ctx_alloc(int level)
-{
-	struct zram_zstd_ctx *z = kzalloc(sizeof(*z), GFP_KERNEL);
-	size_t csize, dsize;
-
-	if (!z)
-		return NULL;
-	z->params = zstd_get_params(level, PAGE_SIZE);
-	csize = zstd_cctx_workspace_bound(&z->params.cParams);
-	dsize = zstd_dctx_workspace_bound();
-	z->cwork = kvzalloc(csize, GFP_KERNEL);
-	z->dwork = kvzalloc(dsize, GFP_KERNEL);
-	if (z->cwork && z->dwork) {
-		z->cctx = zstd_init_cctx(z->cwork, csize);
-		z->dctx = zstd_init_dctx(z->dwork, dsize);
-	}
-	if (!z->cctx || !z->dctx) {
-		zram_zstd_ctx_free(z);
-		return NULL;
-	}
-	return z;
-}
-
 static void zram_stream_free(const struct zram_comp *comp,
 			     struct zcx_stream *stream)
 {
 	free_pages((unsigned long)stream->buffer, 1);
-	switch (comp->backend->kind) {
-	case ZRAM_BACKEND_CRYPTO:
-		if (!IS_ERR_OR_NULL(stream->ctx))
-			crypto_free_comp(stream->ctx);
-		break;
-	case ZRAM_BACKEND_ZSTD:
-		zram_zstd_ctx_free(stream->ctx);
-		break;
-	default:
+	if (comp->codec) {
+		if (stream->ctx)
+			comp->codec->ctx_free(stream->ctx);
+	} else if (comp->backend->kind == ZRAM_BACKEND_LZO ||
+		   comp->backend->kind == ZRAM_BACKEND_LZO_RLE) {
 		kvfree(stream->ctx);
+	} else if (!IS_ERR_OR_NULL(stream->ctx)) {
+		crypto_free_comp(stream->ctx);
 	}
 	stream->buffer = NULL;
 	stream->ctx = NULL;
@@ -200,22 +246,13 @@ static int zram_stream_alloc(const struct zram_comp *comp,
 
 	BUILD_BUG_ON(ZCX_STREAM_BUFFER_SIZE != PAGE_SIZE << 1);
 	stream->buffer = (void *)__get_free_pages(GFP_KERNEL, 1);
-	switch (backend->kind) {
-	case ZRAM_BACKEND_CRYPTO:
-		stream->ctx = crypto_alloc_comp(backend->name, 0, 0);
-		break;
-	case ZRAM_BACKEND_ZSTD:
-		stream->ctx = zram_zstd_ctx_alloc(comp->level);
-		break;
-	case ZRAM_BACKEND_LZ4HC:
-		stream->ctx = kvmalloc(LZ4HC_MEM_COMPRESS, GFP_KERNEL);
-		break;
-	case ZRAM_BACKEND_LZ4:
-		stream->ctx = kvmalloc(LZ4_MEM_COMPRESS, GFP_KERNEL);
-		break;
-	default:
+	if (comp->codec)
+		stream->ctx = comp->codec->ctx_alloc(&comp->params);
+	else if (backend->kind == ZRAM_BACKEND_LZO ||
+		 backend->kind == ZRAM_BACKEND_LZO_RLE)
 		stream->ctx = kvmalloc(LZO1X_1_MEM_COMPRESS, GFP_KERNEL);
-	}
+	else
+		stream->ctx = crypto_alloc_comp(backend->name, 0, 0);
 	if (!stream->buffer || IS_ERR_OR_NULL(stream->ctx)) {
 		zram_stream_free(comp, stream);
 		return -ENOMEM;
@@ -275,6 +312,7 @@ static void zram_host_free_streams(struct zram_host *host)
 		free_percpu(host->comps[p].streams);
 		host->comps[p].streams = NULL;
 		host->comps[p].backend = NULL;
+		host->comps[p].codec = NULL;
 	}
 	host->initialised = false;
 }
@@ -291,9 +329,10 @@ int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg)
 		if (!b)
 			continue;
 		host->comps[p].backend = b;
-		host->comps[p].level = cfg->level[p] ?: b->default_level;
-		host->comps[p].dict = cfg->dict[p];
-		host->comps[p].dict_len = cfg->dict_len[p];
+		host->comps[p].codec = cfg->codec[p];
+		host->comps[p].params.level = cfg->level[p] ?: b->default_level;
+		host->comps[p].params.dict = cfg->dict[p];
+		host->comps[p].params.dict_len = cfg->dict_len[p];
 		host->comps[p].streams = alloc_percpu(struct zcx_stream);
 		if (!host->comps[p].streams) {
 			zram_host_free_streams(host);
@@ -331,6 +370,7 @@ int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg)
 	int ret;
 
 	host->comps[0].backend = cfg->backend[0];
+	host->comps[0].codec = NULL; /* LZO only, see zram_backend_available */
 	ret = zram_stream_alloc(&host->comps[0], &host->single);
 	if (ret) {
 		host->comps[0].backend = NULL;
@@ -396,11 +436,12 @@ int zcx_compress(struct zcx_host *h, unsigned int priority,
 		 struct zcx_stream *stream, const void *src, zcx_size_t *dst_len)
 {
 	struct zram_comp *comp = &((struct zram_host *)h)->comps[priority];
-	struct zram_zstd_ctx *z;
 	unsigned int len;
-	size_t out;
 	int ret;
 
+	if (comp->codec)
+		return comp->codec->compress(stream->ctx, &comp->params, src,
+					     PAGE_SIZE, stream->buffer, dst_len);
 	switch (comp->backend->kind) {
 	case ZRAM_BACKEND_LZO:
 		ret = lzo1x_1_compress(src, PAGE_SIZE, stream->buffer, dst_len,
@@ -410,98 +451,40 @@ int zcx_compress(struct zcx_host *h, unsigned int priority,
 		ret = lzorle1x_1_compress(src, PAGE_SIZE, stream->buffer,
 					  dst_len, stream->ctx);
 		return ret == LZO_E_OK ? 0 : -EINVAL;
-	case ZRAM_BACKEND_ZSTD:
-		z = stream->ctx;
-		out = zstd_compress_cctx(z->cctx, stream->buffer, *dst_len,
-					      src, PAGE_SIZE, &z->params);
-		if (zstd_is_error(out))
-			return -EINVAL;
-		*dst_len = out;
-		return 0;
-	case ZRAM_BACKEND_LZ4HC:
-		if (comp->dict) {
-			LZ4_streamHC_t *hc = stream->ctx;
-
-			/*
-			 * lib/lz4 exports no LZ4_resetStreamHC: loading the
-			 * dictionary resets the state but for the level,
-			 * which is set here as it would.
-			 */
-			memset(hc, 0, sizeof(*hc));
-			LZ4_loadDictHC(hc, comp->dict, comp->dict_len);
-			hc->internal_donotuse.compressionLevel = comp->level;
-			ret = LZ4_compress_HC_continue(hc, src, stream->buffer,
-						       PAGE_SIZE, *dst_len);
-		} else {
-			ret = LZ4_compress_HC(src, stream->buffer, PAGE_SIZE,
-					      *dst_len, comp->level, stream->ctx);
-		}
-		if (ret <= 0)
-			return -EINVAL;
-		*dst_len = ret;
-		return 0;
-	case ZRAM_BACKEND_LZ4:
-		if (comp->dict) {
-			/* memset is LZ4_resetStream, which is not exported. */
-			memset(stream->ctx, 0, LZ4_MEM_COMPRESS);
-			LZ4_loadDict(stream->ctx, comp->dict, comp->dict_len);
-			ret = LZ4_compress_fast_continue(stream->ctx, src,
-							 stream->buffer, PAGE_SIZE,
-							 *dst_len, 1);
-		} else {
-			ret = LZ4_compress_default(src, stream->buffer, PAGE_SIZE,
-						   *dst_len, stream->ctx);
-		}
-		if (ret <= 0)
-			return -EINVAL;
-		*dst_len = ret;
-		return 0;
-	case ZRAM_BACKEND_CRYPTO:
+	default:
 		len = *dst_len;
 		ret = crypto_comp_compress(stream->ctx, src, PAGE_SIZE,
 					   stream->buffer, &len);
 		*dst_len = len;
 		return ret;
 	}
-	return -EINVAL;
 }
 
 int zcx_decompress(struct zcx_host *h, unsigned int priority, const void *src,
 		   zcx_size_t src_len, void *dst, zcx_size_t *dst_len)
 {
 	struct zram_comp *comp = &((struct zram_host *)h)->comps[priority];
-	struct zram_zstd_ctx *z;
+	const struct zram_codec *codec = comp->codec;
 	unsigned int len;
-	size_t out;
 	int ret;
 
+	if (codec && codec->stateless_decompress)
+		return codec->decompress(NULL, &comp->params, src, src_len, dst,
+					 dst_len);
+	if (codec) {
+		/* The workspace is per stream: borrow this CPU's. */
+		ret = codec->decompress(zcx_stream_get(h, priority)->ctx,
+					&comp->params, src, src_len, dst,
+					dst_len);
+		zcx_stream_put(h);
+		return ret;
+	}
 	switch (comp->backend->kind) {
 	case ZRAM_BACKEND_LZO:
 	case ZRAM_BACKEND_LZO_RLE:
 		/* Stateless; reads either LZO bitstream version. */
 		return lzo1x_decompress_safe(src, src_len, dst, dst_len);
-	case ZRAM_BACKEND_LZ4HC:
-	case ZRAM_BACKEND_LZ4:
-		if (comp->dict)
-			ret = LZ4_decompress_safe_usingDict(src, dst, src_len,
-							    *dst_len, comp->dict,
-							    comp->dict_len);
-		else
-			ret = LZ4_decompress_safe(src, dst, src_len, *dst_len);
-		if (ret < 0)
-			return ret;
-		*dst_len = ret;
-		return 0;
-	case ZRAM_BACKEND_ZSTD:
-		/* The workspace is per stream: borrow this CPU's. */
-		z = zcx_stream_get(h, priority)->ctx;
-		out = zstd_decompress_dctx(z->dctx, dst, *dst_len, src, src_len);
-		zcx_stream_put(h);
-		if (zstd_is_error(out))
-			return -EINVAL;
-		*dst_len = out;
-		return 0;
-	case ZRAM_BACKEND_CRYPTO:
+	default:
 		break;
 	}
 	/* Transforms keep their workspace: borrow this CPU's. */

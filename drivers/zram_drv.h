@@ -11,14 +11,19 @@
 #include <linux/workqueue.h>
 
 #include "zcx/abi.h"
+#include "zram_codecs.h"
 
 enum zram_backend_kind {
 	ZRAM_BACKEND_LZO,     /* lib/lzo, built into Debian's kernel */
 	ZRAM_BACKEND_LZO_RLE,
 	ZRAM_BACKEND_CRYPTO,  /* crypto API, module loaded on demand */
-	ZRAM_BACKEND_ZSTD,    /* lib/zstd directly: any level */
-	ZRAM_BACKEND_LZ4HC,   /* lib/lz4 directly: any level, a dictionary */
-	ZRAM_BACKEND_LZ4,     /* lib/lz4 directly: a dictionary */
+	/*
+	 * zram_codecs.ko (lib/zstd, lib/lz4 directly) when loaded, else the
+	 * crypto API: see zram_comp_config_bind.
+	 */
+	ZRAM_BACKEND_ZSTD,    /* levels */
+	ZRAM_BACKEND_LZ4HC,   /* levels, a dictionary */
+	ZRAM_BACKEND_LZ4,     /* a dictionary */
 };
 
 struct zram_backend {
@@ -33,10 +38,12 @@ struct zram_backend {
  * What a disk compresses with, chosen before init and kept across reset:
  * comp_algorithm at priority 0, recomp_algorithm at 1..3 (NULL: none), and
  * algorithm_params' level (0: the algorithm's default) and dictionary
- * (kvmalloc'd; NULL: none) of each.
+ * (kvmalloc'd; NULL: none) of each, and the companion's codec for it
+ * (NULL: none, or not loaded; a module reference while set).
  */
 struct zram_comp_config {
 	const struct zram_backend *backend[ZCX_MAX_PRIORITIES];
+	const struct zram_codec *codec[ZCX_MAX_PRIORITIES];
 	int level[ZCX_MAX_PRIORITIES];
 	void *dict[ZCX_MAX_PRIORITIES];
 	size_t dict_len[ZCX_MAX_PRIORITIES];
@@ -45,9 +52,9 @@ struct zram_comp_config {
 /* One algorithm of an initialised disk, with its per-CPU streams. */
 struct zram_comp {
 	const struct zram_backend *backend;	/* NULL: priority unused */
-	int level;
-	const void *dict;	/* the config's: it cannot change while in use */
-	size_t dict_len;
+	const struct zram_codec *codec;	/* NULL: lib/lzo or the crypto API */
+	/* The config's dictionary: it cannot change while in use. */
+	struct zram_codec_params params;
 	struct zcx_stream __percpu *streams;
 };
 
@@ -271,6 +278,10 @@ int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg);
 /* Another algorithm at priority p (or none): its level and dictionary go. */
 void zram_comp_config_set(struct zram_comp_config *cfg, unsigned int p,
 			  const struct zram_backend *backend);
+/* Whether priority p now goes through zram_codecs.ko (loads it if need be). */
+bool zram_comp_config_bind(struct zram_comp_config *cfg, unsigned int p);
+void zram_comp_config_params_reset(struct zram_comp_config *cfg,
+				   unsigned int p);
 void zram_comp_config_release(struct zram_comp_config *cfg);
 void zram_host_destroy(struct zram_host *host);
 int zram_comp_init(void);

@@ -55,6 +55,29 @@ static int kv_algo_or_priority(const struct zcx_kv *kv, bool primary,
 }
 
 /*
+ * Upstream's recomp_algorithm, recompress and algorithm_params skip keys
+ * they do not know, so a tool written for a newer kernel still sets what
+ * this one knows (zram-generator 1.2 writes "algo=zstd dictionary=/etc/x
+ * level=9"); a key without a value stays EINVAL, as there.  Each skipped
+ * key is logged once per write, so that a typo is not silent.  kv is a
+ * token of buf; every token before it parsed.
+ */
+static void zram_kv_skipped(struct zram *zram, const char *attr,
+			    const char *buf, size_t len, const struct zcx_kv *kv)
+{
+	struct zcx_kv prev;
+	size_t pos = 0;
+
+	while (zcx_kv_next(buf, len, &pos, &prev) == 1 && prev.key != kv->key) {
+		if (prev.key_len == kv->key_len &&
+		    !memcmp(prev.key, kv->key, kv->key_len))
+			return;
+	}
+	pr_info("%s: %s: skipped unknown key %.*s\n", zram->disk->disk_name,
+		attr, (int)kv->key_len, kv->key);
+}
+
+/*
  * algo= names the priority (from first on) that has that algorithm, as
  * upstream; with priority= too, that one must.  The priority or -EINVAL.
  */
@@ -101,8 +124,15 @@ static ssize_t recomp_algorithm_store(struct device *dev,
 	struct zcx_kv kv;
 
 	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
-		if (kv_algo_or_priority(&kv, false, &backend, &prio) != 1)
+		int known;
+
+		if (!kv.value)
 			return -EINVAL;
+		known = kv_algo_or_priority(&kv, false, &backend, &prio);
+		if (known < 0)
+			return known;
+		if (!known)
+			zram_kv_skipped(zram, "recomp_algorithm", buf, len, &kv);
 	}
 	if (ret || !backend)
 		return -EINVAL;
@@ -150,9 +180,9 @@ static ssize_t zram_read_dict(struct zram *zram, const struct zcx_kv *kv,
 }
 
 /*
- * "algo=NAME|priority=N [level=N] [dict=PATH]", at least one of the last
- * two.  Levels: zstd, lz4hc.  Dictionaries: lz4, lz4hc; zstd's need
- * dictionary functions lib/zstd does not export in 6.1.
+ * "[algo=NAME|priority=N] [level=N] [dict=PATH]", the primary without
+ * algo= or priority=.  Levels: zstd, lz4hc.  Dictionaries: lz4, lz4hc;
+ * zstd's need dictionary functions lib/zstd does not export in 6.1.
  */
 static ssize_t algorithm_params_store(struct device *dev,
 				      struct device_attribute *attr,
@@ -170,8 +200,11 @@ static ssize_t algorithm_params_store(struct device *dev,
 	u64 level = 0;
 
 	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
-		int known = kv_algo_or_priority(&kv, true, &backend, &prio);
+		int known;
 
+		if (!kv.value)
+			return -EINVAL;
+		known = kv_algo_or_priority(&kv, true, &backend, &prio);
 		if (known < 0)
 			return known;
 		if (known) {
@@ -180,16 +213,18 @@ static ssize_t algorithm_params_store(struct device *dev,
 			if (zcx_kv_u64(&kv, &level))
 				return -EINVAL;
 			has_level = true;
-		} else if (zcx_kv_key_is(&kv, "dict") && kv.value) {
+		} else if (zcx_kv_key_is(&kv, "dict")) {
 			dict_token = kv;
 			dict_kv = &dict_token;
 		} else {
-			return -EINVAL;
+			zram_kv_skipped(zram, "algorithm_params", buf, len, &kv);
 		}
 	}
-	if (ret || (!backend && prio == ZRAM_NO_PRIORITY) ||
-	    (!has_level && !dict_kv))
+	if (ret)
 		return -EINVAL;
+	/* Upstream: neither algo= nor priority= means the primary. */
+	if (!backend && prio == ZRAM_NO_PRIORITY)
+		prio = 0;
 
 	down_write(&zram->init_lock);
 	if (zram->core) {
@@ -228,18 +263,35 @@ static ssize_t algorithm_params_store(struct device *dev,
 		}
 		goto out;
 	}
+	/*
+	 * Levels and dictionaries are lib/zstd's and lib/lz4's, which only
+	 * the companion calls; the crypto API has neither.  Loading it now
+	 * also serves a disk that chose the algorithm before it was there.
+	 * (Only zstd, lz4 and lz4hc take either, so only they get here.)
+	 */
+	if ((has_level || dict_kv) && !zram_comp_config_bind(&zram->comp, prio)) {
+		pr_info("%s: %s levels and dictionaries need %s.ko; without it %s goes through the crypto API at its default level (modprobe %s, or insmod it, and write algorithm_params again)\n",
+			zram->disk->disk_name, b->name, ZRAM_CODECS_MODULE,
+			b->name, ZRAM_CODECS_MODULE);
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
 	if (dict_kv) {
 		dict_len = zram_read_dict(zram, dict_kv, &dict);
 		if (dict_len < 0) {
 			ret = dict_len;
 			goto out;
 		}
-		kvfree(zram->comp.dict[prio]);
-		zram->comp.dict[prio] = dict;
-		zram->comp.dict_len[prio] = dict_len;
 	}
-	if (has_level)
-		zram->comp.level[prio] = level;
+	/*
+	 * As upstream's comp_params_store: a write sets the whole of the
+	 * priority's parameters, so what it leaves out is the default
+	 * ("algo=zstd" alone: default level, no dictionary).
+	 */
+	zram_comp_config_params_reset(&zram->comp, prio);
+	zram->comp.dict[prio] = dict;
+	zram->comp.dict_len[prio] = dict_len;
+	zram->comp.level[prio] = level;
 	ret = 0;
 out:
 	up_write(&zram->init_lock);
@@ -314,8 +366,11 @@ static ssize_t recompress_store(struct device *dev,
 	u64 v;
 
 	while ((ret = zcx_kv_next(buf, len, &pos, &kv)) == 1) {
-		int known = kv_algo_or_priority(&kv, false, &backend, &prio);
+		int known;
 
+		if (!kv.value)
+			return -EINVAL;
+		known = kv_algo_or_priority(&kv, false, &backend, &prio);
 		if (known < 0)
 			return known;
 		if (known) {
@@ -340,7 +395,7 @@ static ssize_t recompress_store(struct device *dev,
 				return -EINVAL;
 			req.threshold = v;
 		} else {
-			return -EINVAL;
+			zram_kv_skipped(zram, "recompress", buf, len, &kv);
 		}
 	}
 	if (ret)

@@ -59,7 +59,7 @@ if [[ $mode == recompress ]]; then
 	make -s
 	mkdir -p bench/results "$out"
 	# A copy: a rebuild of the checkout meanwhile changes nothing.
-	cp zram.ko "$out/zram.ko"
+	cp zram.ko zram_codecs.ko "$out/"
 	T_KO=$(pwd)/$out/zram.ko VM_TIMEOUT=${VM_TIMEOUT:-3600} \
 		scripts/vm-run.sh -o "$out" tests/vm/recompress-bench.sh
 	{
@@ -77,7 +77,7 @@ if [[ $mode == memory ]]; then
 	# Each variant built from a copy of its sources (and ours copied), so
 	# a rebuild of the checkout during the run changes nothing.
 	mkdir -p "$out"
-	cp zram.ko "$out/zram.ko"
+	cp zram.ko zram_codecs.ko "$out/"
 	variants="ours=$(pwd)/$out/zram.ko"
 	build_variant() { # NAME REV MAKE-ARGS...
 		local name=$1 rev=$2 src=build/memory-src-$1
@@ -106,7 +106,7 @@ fi
 if [[ $mode == writeback ]]; then
 	export T_ROUNDS=${1:-${T_ROUNDS:-3}}
 	mkdir -p "$out"
-	cp zram.ko "$out/zram.ko"
+	cp zram.ko zram_codecs.ko "$out/"
 	# VM_ICOUNT=1: one vCPU, guest time = instructions (CPU cost, no
 	# cross-CPU wake-up latency); default 2 vCPUs, wall clock.
 	smp=2
@@ -139,10 +139,11 @@ if [[ $mode == ablation ]]; then
 fi
 
 export T_ROUNDS=${1:-${T_ROUNDS:-3}}
-# A copy of the module: rebuilding the checkout's during a run of over an
+# A copy of the modules (zram.ko and its companion, which insmod_zram
+# loads from beside it): rebuilding the checkout's during a run of over an
 # hour must not change what later rounds load.
 mkdir -p "$out"
-cp zram.ko "$out/zram.ko"
+cp zram.ko zram_codecs.ko "$out/"
 export T_KO=$(pwd)/$out/zram.ko
 VM_ICOUNT=1 VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-7200} \
 	scripts/vm-run.sh -o "$out" tests/vm/bench.sh

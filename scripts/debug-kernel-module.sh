@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Sourced by scripts/kunit.sh and scripts/debug-vm.sh: builds (or reuses)
-# the debug kernel and builds zram.ko against it in WORK/src, a copy of the
-# sources, so the checkout's zram.ko stays the stock-headers build.
+# the debug kernel and builds zram.ko and zram_codecs.ko against it in
+# WORK/src, a copy of the sources, so the checkout's modules stay the
+# stock-headers build; tests/vm/lib.sh loads the companion from beside
+# DEBUG_KO.
 # Sets kbuild, kver and DEBUG_KO.
 debug_kernel_module() { # WORK
 	local work=$1

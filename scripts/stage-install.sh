@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs zram.ko the two ways a user would, `make install` and DKMS, into
+# Installs zram.ko and zram_codecs.ko the two ways a user would, `make install` and DKMS, into
 # staging trees under build/stage instead of this machine's /lib/modules
 # (the VM boots with this machine's root: a real install would make every
 # later `modprobe zram` in the tests load ours).  tests/vm/interface.sh's
@@ -17,6 +17,7 @@ echo "stage-install: make install INSTALL_MOD_PATH=$stage/make"
 make --no-print-directory install INSTALL_MOD_PATH="$stage/make" >"$stage/make.log" 2>&1 ||
 	{ cat "$stage/make.log"; exit 1; }
 test -f "$stage/make/lib/modules/$kver/updates/zram.ko"
+test -f "$stage/make/lib/modules/$kver/updates/zram_codecs.ko"
 
 # dkms reads its trees only from framework.conf.d: point them at build/
 # for the length of this run.
@@ -37,6 +38,8 @@ echo "stage-install: dkms add/build/install zram-cxx/0.1 -k $kver"
 	dkms build zram-cxx/0.1 -k "$kver"
 	dkms install zram-cxx/0.1 -k "$kver" --no-depmod
 } >"$stage/dkms.log" 2>&1 || { cat "$stage/dkms.log"; exit 1; }
-find "$stage/dkms/lib/modules/$kver" -name 'zram.ko*' | grep -q . ||
-	{ cat "$stage/dkms.log"; echo "stage-install: dkms installed no zram.ko" >&2; exit 1; }
+for m in zram zram_codecs; do
+	find "$stage/dkms/lib/modules/$kver" -name "$m.ko*" | grep -q . ||
+		{ cat "$stage/dkms.log"; echo "stage-install: dkms installed no $m.ko" >&2; exit 1; }
+done
 echo "stage-install: ok"

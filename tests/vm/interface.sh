@@ -280,6 +280,91 @@ test_writeback() {
 	losetup -d "$loopdev"
 }
 
+# Issue 17: exactly `insmod zram.ko num_devices=4`, with none of the
+# compressor modules loaded (a fresh boot), loads: zram.ko links against
+# none.  Without its companion zram_codecs.ko (not installed here, so
+# request_module finds nothing) zstd, lz4 and lz4hc work through the crypto
+# API as primary and secondary algorithm, and levels are EOPNOTSUPP; with
+# the companion loaded, the same disk takes a level, which then holds the
+# companion until the disk lets go of the algorithm.
+test_bare_insmod() {
+	unload_zram
+	local m a r z=/sys/block/zram0 mb data=/tmp/bare-data crypto level
+	# Stock kernel: modules, and nothing else here uses them; the debug
+	# kernel builds them in.
+	for m in zstd lz4 lz4hc zstd_compress lz4_compress lz4hc_compress; do
+		[[ ! -d /sys/module/$m/holders ]] || rmmod $m 2>/dev/null || true
+	done
+	! grep -qE '^(zstd_compress|lz4_compress|lz4hc_compress|zram_codecs) ' /proc/modules ||
+		fail "compressor modules still loaded: $(grep -E '^(zstd|lz4)' /proc/modules)"
+	[[ -z $(modinfo -F depends "$KO") ]] || fail "zram.ko depends on $(modinfo -F depends "$KO")"
+	(cd "$(dirname "$KO")" && insmod zram.ko num_devices=4) || fail "insmod zram.ko num_devices=4 failed"
+	assert_ours
+	settle_udev
+	[[ -b /dev/zram3 ]] || fail "no /dev/zram3"
+	mb=$(scaled 8 2)
+	make_real_data $data "$mb"
+	for a in zstd lz4 lz4hc; do
+		# A secondary algorithm that shrinks some of the primary's pages.
+		r=zstd
+		[[ $a != zstd ]] || r=lz4hc
+		set_attr zram0 comp_algorithm $a
+		set_attr zram0 recomp_algorithm "algo=$r"
+		[[ $(zattr zram0 comp_algorithm) == *"[$a]"* ]] || fail "$a not selected"
+		init_disk zram0 $((mb * 2))M
+		dd if=$data of=/dev/zram0 bs=1M oflag=direct status=none
+		echo 3 >/proc/sys/vm/drop_caches
+		cmp -n $((mb << 20)) $data /dev/zram0 || fail "$a (crypto API) reads back wrong"
+		echo all >$z/idle
+		set_attr zram0 recompress "type=idle"
+		echo 3 >/proc/sys/vm/drop_caches
+		cmp -n $((mb << 20)) $data /dev/zram0 || fail "$a then $r (crypto API) reads back wrong"
+		note "$a, then $r: $(mm_field zram0 2) bytes for $(mm_field zram0 1), $(awk 'index($3, "r") { n++ } END { print n + 0 }' /sys/kernel/debug/zram/zram0/block_state) pages recompressed"
+		reset_disk zram0
+	done
+	[[ ! -d /sys/module/zram_codecs ]] || fail "zram_codecs got loaded, yet it is installed nowhere here"
+	set_attr zram0 comp_algorithm zstd
+	expect_write_error $z/algorithm_params "algo=zstd level=19" "Operation not supported"
+	dmesg | grep -q 'zram0: zstd levels and dictionaries need zram_codecs.ko' ||
+		fail "no log line telling to load zram_codecs"
+	expect_write_error $z/algorithm_params "algo=lz4hc level=12" "Invalid argument" # not chosen
+	set_attr zram0 recomp_algorithm "algo=lz4hc"
+	expect_write_error $z/algorithm_params "algo=lz4hc level=12" "Operation not supported"
+	init_disk zram0 $((mb * 2))M
+	dd if=$data of=/dev/zram0 bs=1M oflag=direct status=none
+	crypto=$(mm_field zram0 2)
+	reset_disk zram0
+
+	# The companion, loaded by hand (or by modprobe, test_modprobe_installed).
+	for m in $(modinfo -F depends "$(dirname "$KO")/zram_codecs.ko" | tr , ' '); do
+		modprobe $m
+	done
+	insmod "$(dirname "$KO")/zram_codecs.ko" || fail "insmod zram_codecs.ko failed"
+	set_attr zram0 algorithm_params "algo=zstd level=19"
+	set_attr zram0 algorithm_params "algo=lz4hc level=12"
+	init_disk zram0 $((mb * 2))M
+	dd if=$data of=/dev/zram0 bs=1M oflag=direct status=none
+	echo 3 >/proc/sys/vm/drop_caches
+	cmp -n $((mb << 20)) $data /dev/zram0 || fail "zstd level 19 reads back wrong"
+	level=$(mm_field zram0 2)
+	note "zstd: $crypto bytes through the crypto API (level 3), $level at level 19"
+	((level < crypto)) || fail "level 19 stored $level bytes, not fewer than level 3's $crypto"
+	echo all >$z/idle
+	set_attr zram0 recompress "type=idle"
+	cmp -n $((mb << 20)) $data /dev/zram0 || fail "after recompress to lz4hc level 12: reads back wrong"
+	# The disk holds the companion, even reset, while it has the algorithm.
+	! rmmod zram_codecs 2>/dev/null || fail "zram_codecs removed under a disk using it"
+	reset_disk zram0
+	! rmmod zram_codecs 2>/dev/null || fail "zram_codecs removed under a disk set to use it"
+	set_attr zram0 comp_algorithm lzo-rle
+	set_attr zram0 recomp_algorithm "algo=lzo"
+	rmmod zram_codecs || fail "zram_codecs still held with no disk using it"
+	# And `modprobe -r zram` is not held up by the companion.
+	insmod "$(dirname "$KO")/zram_codecs.ko" || fail "insmod zram_codecs.ko again failed"
+	modprobe -r zram || fail "modprobe -r zram with zram_codecs loaded failed"
+	rmmod zram_codecs
+}
+
 # After `make install` or DKMS (staged by scripts/stage-install.sh), plain
 # `modprobe zram` must load ours, not the stock module.
 test_modprobe_installed() {
@@ -297,13 +382,22 @@ test_modprobe_installed() {
 			"/lib/modules/$kver"
 		depmod -a
 		[[ $(modinfo -n zram) == */updates/* ]] || fail "$tree: modinfo -n zram is $(modinfo -n zram)"
+		[[ $(modinfo -n zram_codecs) == */updates/* ]] || fail "$tree: zram_codecs not installed"
 		modprobe zram num_devices=2
 		assert_ours
 		init_disk zram1 16M
 		head -c 1M /dev/urandom >/tmp/m
 		dd if=/tmp/m of=/dev/zram1 bs=64k oflag=direct status=none
 		cmp -n $((1 << 20)) /tmp/m /dev/zram1 || fail "$tree: data differs"
-		note "$tree install: modprobe zram loaded $(modinfo -n zram)"
+		# Choosing zstd loads the companion (request_module), so its level works.
+		[[ ! -d /sys/module/zram_codecs ]] || fail "$tree: zram_codecs loaded before any disk chose zstd"
+		set_attr zram0 comp_algorithm zstd
+		[[ -d /sys/module/zram_codecs ]] || fail "$tree: choosing zstd did not load zram_codecs"
+		set_attr zram0 algorithm_params "algo=zstd level=9"
+		init_disk zram0 16M
+		dd if=/tmp/m of=/dev/zram0 bs=64k oflag=direct status=none
+		cmp -n $((1 << 20)) /tmp/m /dev/zram0 || fail "$tree: zstd level 9 data differs"
+		note "$tree install: modprobe zram loaded $(modinfo -n zram), zstd loaded $(modinfo -n zram_codecs)"
 		unload_zram
 		umount "/lib/modules/$kver"
 	done
@@ -313,6 +407,6 @@ test_modprobe_installed() {
 	unload_zram
 }
 
-interface_tests=(test_comp_algorithms test_hot_add_remove test_mem_limit
+interface_tests=(test_comp_algorithms test_bare_insmod test_hot_add_remove test_mem_limit
 	test_stat_files test_writeback test_zramctl test_zramswap test_zram_generator
 	test_modprobe_installed)

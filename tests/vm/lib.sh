@@ -28,14 +28,21 @@ fail() {
 
 note() { echo "  $*"; }
 
-# insmod of a zram.ko by path, after the modules it links against
-# (zstd_compress, lz4hc_compress: modinfo's depends), as modprobe would.
-# Where they are built in (the debug kernel) modprobe has nothing to do.
+# insmod of a zram.ko by path, as modprobe would load it: first the
+# modules it links against (modinfo's depends; none since issue 17, but an
+# older build's for comparison may have some), and its companion
+# zram_codecs.ko (zstd, lz4, lz4hc through lib/zstd and lib/lz4) when one
+# sits beside it, after the modules that one links against.  Where they
+# are built in (the debug kernel) modprobe has nothing to do.
+# T_NO_CODECS=1: without the companion, as a bare insmod.
 insmod_zram() { # KO [PARAM...]
-	local dep
-	for dep in $(modinfo -F depends "$1" | tr , ' '); do
+	local dep codecs
+	codecs=$(dirname "$1")/zram_codecs.ko
+	[[ ${T_NO_CODECS:-0} != 1 && -f $codecs && ! -d /sys/module/zram_codecs ]] || codecs=
+	for dep in $(modinfo -F depends "$1" ${codecs:+"$codecs"} | tr , ' '); do
 		modprobe -q "$dep" 2>/dev/null || true
 	done
+	[[ -z $codecs ]] || insmod "$codecs" || return 1
 	insmod "$@"
 }
 
@@ -71,14 +78,17 @@ assert_ours() {
 		fail "loaded zram (srcversion '$have') is not $KO ('$want')"
 }
 
+# zram.ko, then the companion, which only zram.ko's disks hold.
 unload_zram() {
-	local i
-	[[ -d /sys/module/zram ]] || return 0
-	for i in 1 2 3 4 5; do
-		rmmod zram 2>/dev/null && return 0
-		sleep 0.5
+	local i m
+	for m in zram zram_codecs; do
+		[[ -d /sys/module/$m ]] || continue
+		for i in 1 2 3 4 5; do
+			rmmod $m 2>/dev/null && break
+			sleep 0.5
+		done
+		[[ ! -d /sys/module/$m ]] || rmmod $m || fail "cannot unload $m"
 	done
-	rmmod zram || fail "cannot unload zram"
 }
 
 # Real files into /tmp/real.tar, MB MiB of it: a third each of tars of
