@@ -254,7 +254,7 @@ static int zram_bd_read_wait(struct zram *zram, unsigned long block,
  * rw_page, and a part-page bvec's bounce page.  Ends the read begun by
  * the core.  Failures are counted here, or by the core (corrupt).
  */
-int zram_read_backing_sync(struct zram *zram, u32 index,
+int zram_read_backing_sync(struct zram *zram, unsigned long index,
 			   const struct zcx_backing_ref *ref, struct page *page)
 {
 	struct page *bounce = NULL;
@@ -403,7 +403,7 @@ void zram_read_backing_flush(struct zram_bd_chain *chain)
  * which the bio path calls before it ends the parent.  0: under way.
  * Ends the read begun by the core.
  */
-int zram_read_backing_async(struct zram *zram, u32 index,
+int zram_read_backing_async(struct zram *zram, unsigned long index,
 			    const struct zcx_backing_ref *ref,
 			    struct page *page, struct zram_bd_chain *chain)
 {

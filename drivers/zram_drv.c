@@ -108,7 +108,7 @@ static bool valid_io_request(struct zram *zram, sector_t start,
  * device: through a child of chain's parent (which then completes after
  * it), or without a chain synchronously.
  */
-static int zram_read_page(struct zram *zram, u32 index, struct page *page,
+static int zram_read_page(struct zram *zram, unsigned long index, struct page *page,
 			  struct zram_bd_chain *chain)
 {
 	struct zcx_backing_ref ref;
@@ -127,7 +127,7 @@ static int zram_read_page(struct zram *zram, u32 index, struct page *page,
 	return ret;
 }
 
-static int zram_write_page(struct zram *zram, u32 index, struct page *page)
+static int zram_write_page(struct zram *zram, unsigned long index, struct page *page)
 {
 	void *mem = kmap_local_page(page);
 	int ret = zcx_dev_write_page(zram->core, index, mem);
@@ -137,7 +137,7 @@ static int zram_write_page(struct zram *zram, u32 index, struct page *page)
 }
 
 /* A bvec that covers part of a page: read-modify-write through a bounce. */
-static int zram_partial_io(struct zram *zram, struct bio_vec *bv, u32 index,
+static int zram_partial_io(struct zram *zram, struct bio_vec *bv, unsigned long index,
 			   u32 offset, bool is_write)
 {
 	struct page *bounce = alloc_page(GFP_NOIO);
@@ -162,7 +162,7 @@ static int zram_partial_io(struct zram *zram, struct bio_vec *bv, u32 index,
 	return ret;
 }
 
-static int zram_bvec_rw(struct zram *zram, struct bio_vec *bv, u32 index,
+static int zram_bvec_rw(struct zram *zram, struct bio_vec *bv, unsigned long index,
 			u32 offset, struct zram_bd_chain *chain, bool is_write)
 {
 	if (bv->bv_len != PAGE_SIZE)
@@ -183,7 +183,7 @@ static void zram_discard(struct zram *zram, struct bio *bio)
 static void zram_rw_bio(struct zram *zram, struct bio *bio)
 {
 	bool is_write = op_is_write(bio_op(bio));
-	u32 index = bio->bi_iter.bi_sector >> SECTORS_PER_PAGE_SHIFT;
+	unsigned long index = bio->bi_iter.bi_sector >> SECTORS_PER_PAGE_SHIFT;
 	u32 offset = (bio->bi_iter.bi_sector & (SECTORS_PER_PAGE - 1))
 		     << SECTOR_SHIFT;
 	unsigned long start_time = bio_start_io_acct(bio);

@@ -175,7 +175,7 @@ struct zram_bd_read {
 	struct page *page;		/* compressed: the parent's page */
 	struct page *bounce;		/* compressed: the block; else NULL */
 	struct zcx_backing_ref ref;	/* of the first page */
-	u32 index;			/* of the first page */
+	unsigned long index;		/* of the first page */
 	unsigned int pages;		/* reads begun by the core */
 	struct bio bio;			/* last: the bioset's front_pad */
 };
@@ -197,9 +197,9 @@ void zram_backing_module_exit(void);
  * it; 0 once under way, perhaps held in chain->open until
  * zram_read_backing_flush().
  */
-int zram_read_backing_sync(struct zram *zram, u32 index,
+int zram_read_backing_sync(struct zram *zram, unsigned long index,
 			   const struct zcx_backing_ref *ref, struct page *page);
-int zram_read_backing_async(struct zram *zram, u32 index,
+int zram_read_backing_async(struct zram *zram, unsigned long index,
 			    const struct zcx_backing_ref *ref,
 			    struct page *page, struct zram_bd_chain *chain);
 void zram_read_backing_flush(struct zram_bd_chain *chain);
