@@ -304,6 +304,7 @@ static int zram_cpu_dead(unsigned int cpu, struct hlist_node *node)
 	return 0;
 }
 
+#ifndef ZCX_STREAMS_MUTEX
 static void zram_host_free_streams(struct zram_host *host)
 {
 	unsigned int p;
@@ -317,7 +318,6 @@ static void zram_host_free_streams(struct zram_host *host)
 	host->initialised = false;
 }
 
-#ifndef ZCX_STREAMS_MUTEX
 int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg)
 {
 	unsigned int p;
