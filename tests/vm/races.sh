@@ -4,40 +4,12 @@
 # `delay` over a loop device) holds a writeback batch in flight for as
 # long as the test needs, so each interleaving happens every time instead
 # of by luck.  Sourced by tests/vm/suite.sh, after writeback.sh
-# (setup_loop_backing, bd_field).
-
-# A dm-delay device over a fresh loop device of MB MiB: reads at once,
-# writes after WRITE_MS ms.  Prints its path.
-setup_slow_backing() { # MB WRITE_MS
-	local loopdev sectors dm
-	teardown_slow_backing # a failed test's
-	modprobe dm-delay 2>/dev/null || true
-	loopdev=$(setup_loop_backing "$1")
-	sectors=$(blockdev --getsz "$loopdev")
-	# The guest runs no udevd: devtmpfs makes /dev/dm-N, not /dev/mapper.
-	dmsetup create --noudevsync zcx-slow \
-		--table "0 $sectors delay $loopdev 0 0 $loopdev 0 $2" >&2 ||
-		fail "dmsetup create (delay target) failed"
-	dm=$(dmsetup info -c --noheadings -o blkdevname zcx-slow | tr -d ' ')
-	[[ -b /dev/$dm ]] || fail "no /dev/$dm for the delay target"
-	echo "/dev/$dm"
-}
-
-teardown_slow_backing() {
-	dmsetup remove --noudevsync zcx-slow 2>/dev/null || true
-	losetup -D 2>/dev/null || true
-}
+# (setup_slow_backing, bd_field).
 
 # Waits until the slow device holds a write: a writeback batch has been
-# copied out of its slots and submitted.  dm-delay's status line counts
-# the bios it is holding back: "0 SECTORS delay READS WRITES".
+# copied out of its slots and submitted.
 wait_write_in_flight() {
-	local i
-	for i in $(seq 1 100); do
-		(($(dmsetup status zcx-slow | awk '{print $5}') > 0)) && return 0
-		sleep 0.1
-	done
-	fail "no write reached the slow backing device ($(dmsetup status zcx-slow))"
+	wait_slow_write || fail "no write reached the slow backing device ($(dmsetup status zcx-slow))"
 }
 
 # One page of DATA's page N written to / read from zram0, direct.
@@ -56,7 +28,7 @@ get_page() { # N FILE
 test_two_writeback_runs_no_stale_page() {
 	load_ours num_devices=1
 	local slow round a b run1 run2
-	slow=$(setup_slow_backing 16 1500)
+	slow=$(setup_slow_backing 16 0 1500)
 	set_attr zram0 backing_dev "$slow"
 	init_disk zram0 8M
 	make_stamped_data /tmp/ab 64 0
@@ -97,7 +69,7 @@ test_two_writeback_runs_no_stale_page() {
 test_rmmod_while_reset_waits_for_writeback() {
 	local slow start wb reset pages=64
 	load_ours num_devices=1
-	slow=$(setup_slow_backing 16 300)
+	slow=$(setup_slow_backing 16 0 300)
 	set_attr zram0 backing_dev "$slow"
 	set_attr zram0 writeback_batch_size 1
 	init_disk zram0 8M
@@ -122,7 +94,7 @@ test_rmmod_while_reset_waits_for_writeback() {
 
 	# The same without the reset: rmmod stops the run itself.
 	load_ours num_devices=1
-	slow=$(setup_slow_backing 16 300)
+	slow=$(setup_slow_backing 16 0 300)
 	set_attr zram0 backing_dev "$slow"
 	set_attr zram0 writeback_batch_size 1
 	init_disk zram0 8M
@@ -142,7 +114,7 @@ test_rmmod_while_reset_waits_for_writeback() {
 test_hot_remove_while_reset_waits() {
 	local slow wb reset
 	load_ours num_devices=2
-	slow=$(setup_slow_backing 16 300)
+	slow=$(setup_slow_backing 16 0 300)
 	set_attr zram1 backing_dev "$slow"
 	set_attr zram1 writeback_batch_size 1
 	init_disk zram1 8M
@@ -210,7 +182,7 @@ test_fio_verify_during_racing_writebacks() {
 	load_ours num_devices=1
 	local slow mb loops
 	mb=$(scaled 32 8) # fio_verify's region, then the churn region at 2*mb
-	slow=$(setup_slow_backing $((mb * 4)) 20)
+	slow=$(setup_slow_backing $((mb * 4)) 0 20)
 	set_attr zram0 backing_dev "$slow"
 	set_attr zram0 writeback_batch_size 8
 	init_disk zram0 $((mb * 4))M

@@ -285,11 +285,13 @@ test_compressed_writeback() {
 	losetup -d "$loopdev"
 }
 
-# A backing device whose reads take MS milliseconds and whose writes go
-# straight through: device-mapper's delay target over a loop device.
-# Prints the dm device.  DM_DISABLE_UDEV: the guest runs no udevd, so
-# libdevmapper makes the /dev/mapper node itself instead of waiting.
-setup_slow_backing() { # SIZE-MiB MS
+# A backing device whose reads take READ-MS milliseconds and whose writes
+# take WRITE-MS (default 0: straight through): device-mapper's delay target
+# over a loop device, so a test holds a read or a writeback batch in
+# flight for as long as it needs.  Prints the dm device.  DM_DISABLE_UDEV:
+# the guest runs no udevd, so libdevmapper makes the /dev/mapper node
+# itself instead of waiting.
+setup_slow_backing() { # SIZE-MiB READ-MS [WRITE-MS]
 	local loopdev sectors
 	modprobe dm-delay
 	# A test that failed half-way left it behind.
@@ -297,7 +299,7 @@ setup_slow_backing() { # SIZE-MiB MS
 	loopdev=$(setup_loop_backing "$1")
 	sectors=$(blockdev --getsz "$loopdev")
 	DM_DISABLE_UDEV=1 dmsetup create zcx-slow \
-		--table "0 $sectors delay $loopdev 0 $2 $loopdev 0 0" || fail "dmsetup create"
+		--table "0 $sectors delay $loopdev 0 $2 $loopdev 0 ${3:-0}" || fail "dmsetup create"
 	echo /dev/mapper/zcx-slow
 }
 
@@ -308,15 +310,18 @@ teardown_slow_backing() {
 	losetup -d "$loopdev"
 }
 
-# Waits (up to 10 s) until a read is held back by the delay of
-# setup_slow_backing (dm-delay's status: reads, writes, flushes delayed).
-wait_slow_read() {
+# Waits (up to 10 s) until the delay of setup_slow_backing holds back a
+# read (field 4 of dm-delay's status: reads, writes, flushes delayed) or
+# a write (field 5).
+wait_slow_io() { # 4|5
 	for _ in $(seq 200); do
-		(($(dmsetup status zcx-slow | awk '{print $4}') > 0)) && return 0
+		(($(dmsetup status zcx-slow | awk -v f="$1" '{print $f}') > 0)) && return 0
 		sleep 0.05
 	done
 	return 1
 }
+wait_slow_read() { wait_slow_io 4; }
+wait_slow_write() { wait_slow_io 5; }
 
 # Page 0 of zram0 into FILE, read (O_DIRECT) into a buffer 512 bytes into
 # a page: the bio's two segments each cover part of a page.
