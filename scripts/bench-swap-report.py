@@ -51,7 +51,9 @@ for r in runs:
     fl, ac, idl, ck = (s.get(p, {}) for p in ("filled", "accessed", "idle", "checked"))
     res = r.get("sb_result", {})
     secs = num(res, "secs")
-    busy = (num(ac, "cpu_total") - num(ac, "cpu_idle")) - (num(fl, "cpu_total") - num(fl, "cpu_idle"))
+    busy = num(res, "busy", float("nan"))
+    if busy != busy:  # older swapbench: from the snapshots around the phase
+        busy = (num(ac, "cpu_total") - num(ac, "cpu_idle")) - (num(fl, "cpu_total") - num(fl, "cpu_idle"))
     self_cpu = num(res, "self_cpu")
     recomp_total = num(ac, "policy_recompressed")
     row = {
