@@ -45,6 +45,10 @@ def num(d, k, default=0.0):
     return float(d.get(k, default)) if d else default
 
 
+# The report's order, whatever order the guest ran them in.
+ORDER = ["stock-lzo-rle", "stock-zstd", "ours-lzo-rle", "ours-lz4", "ours-policy"]
+runs.sort(key=lambda r: (r["scenario"] != runs[0]["scenario"],
+                         ORDER.index(r["config"]) if r["config"] in ORDER else len(ORDER)))
 rows = []
 for r in runs:
     s = r["snaps"]
