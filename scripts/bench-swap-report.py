@@ -47,7 +47,8 @@ def num(d, k, default=0.0):
 
 # The report's order, whatever order the guest ran them in.
 ORDER = ["stock-lzo-rle", "stock-zstd", "ours-lzo-rle", "ours-lz4", "ours-policy"]
-runs.sort(key=lambda r: (r["scenario"] != runs[0]["scenario"],
+first = runs[0]["scenario"]
+runs.sort(key=lambda r: (r["scenario"] != first,
                          ORDER.index(r["config"]) if r["config"] in ORDER else len(ORDER)))
 rows = []
 for r in runs:
@@ -84,6 +85,10 @@ for r in runs:
         "policy_recomp_idle": int(num(idl, "policy_recompressed") - recomp_total),
         "policy_tried_access": int(num(ac, "policy_tried") - num(fl, "policy_tried")),
         "stored_recomp_access_end": int(num(ac, "stored_recompressed")),
+        # Recompressed pages freed (swapped in, mostly) during the accesses:
+        # recompressions so far less those still stored, at both ends.
+        "recomp_freed_access": int((recomp_total - num(ac, "stored_recompressed")) -
+                                   (num(fl, "policy_recompressed") - num(fl, "stored_recompressed"))),
         "stored_recomp_idle": int(num(idl, "stored_recompressed")),
         "final_s": num(r.get("sb_final", {}), "secs"),
         "final_swapin": int(num(ck, "pswpin") - num(idl, "pswpin")),
@@ -109,7 +114,7 @@ labels = {
     "ours-lzo-rle": "ours, lzo-rle",
     "ours-lz4": "ours, lz4",
     "ours-policy": "ours, lzo-rle, zstd recompression, `idle_policy` `" +
-                   next((r["policy"] for r in runs if r["config"] == "ours-policy"), "?") + "`",
+                   setup.get("policy", "?").replace(",", " ") + "`",
 }
 
 
@@ -153,7 +158,7 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
                   f" {mb(row['mem_used_idle'])} | {ratio(row, 'mem_used_idle')} | {row['fails']} |")
     md += ["", "Where the time goes (access phase; guest seconds):", "",
            "| configuration | access phase s | program's CPU s | other CPU s |"
-           " policy recompressed during accesses | of them stored so at the end |"
+           " policy recompressed during accesses | recompressed pages swapped in or rewritten during them |"
            " recompressed while idle | final check s | its swap-ins | µs per swap-in |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
@@ -164,7 +169,7 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
         md.append(f"| {row['config']} | {row['access_s']:.2f} | {row['self_cpu_s']:.2f} |"
                   f" {row['others_cpu_s']:.2f} |"
                   f" {row['policy_recomp_access'] if pol else ''} |"
-                  f" {row['stored_recomp_access_end'] if pol else ''} |"
+                  f" {row['recomp_freed_access'] if pol else ''} |"
                   f" {row['policy_recomp_idle'] if pol else ''} |"
                   f" {row['final_s']:.2f} | {row['final_swapin']:,} | {per:.1f} |")
     md.append("")
@@ -172,9 +177,9 @@ md += ["Swap-ins and swap-outs: /proc/vmstat pswpin/pswpout over the access phas
        " Pool: mm_stat mem_used_total. Program's CPU: its getrusage over the access"
        " phase; other CPU: the guest's busy time (/proc/stat) in the same phase minus"
        " the program's (kswapd, kworkers, the idle policy's worker among them)."
-       " \"Of them stored so at the end\": pages flagged `r` in debugfs block_state"
-       " when the accesses end; the rest of the pages the policy recompressed during"
-       " the accesses were swapped in (or rewritten) again before then."
+       " Recompressed pages swapped in or rewritten: the policy's recompressions"
+       " (debugfs idle_policy) less the pages flagged `r` in debugfs block_state,"
+       " at the end of the accesses less the same at their start."
        " Final check: every page read once after the idle period, index order.", ""]
 if wall:
     md += [f"The run took {wall // 60} min {wall % 60} s of wall clock on the host"
