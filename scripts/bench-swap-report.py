@@ -45,6 +45,12 @@ def num(d, k, default=0.0):
     return float(d.get(k, default)) if d else default
 
 
+# A run cut short (VM_TIMEOUT) leaves a configuration without its result:
+# named in the report, not tabulated.
+unfinished = [r for r in runs if "sb_done" not in r]
+runs = [r for r in runs if "sb_done" in r]
+if not runs:
+    sys.exit("bench-swap-report: no finished run in " + log_path)
 # The report's order, whatever order the guest ran them in.
 ORDER = ["stock-lzo-rle", "stock-zstd", "ours-lzo-rle", "ours-lz4", "ours-policy"]
 first = runs[0]["scenario"]
@@ -159,7 +165,7 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
     md += ["", "Where the time goes (access phase; guest seconds):", "",
            "| configuration | access phase s | program's CPU s | other CPU s |"
            " policy recompressed during accesses | recompressed pages swapped in or rewritten during them |"
-           " recompressed while idle | final check s | its swap-ins | µs per swap-in |",
+           " recompressed while idle | final check s | its swap-ins | µs per page swapped in |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         if row["scenario"] != scen:
@@ -181,6 +187,9 @@ md += ["Swap-ins and swap-outs: /proc/vmstat pswpin/pswpout over the access phas
        " (debugfs idle_policy) less the pages flagged `r` in debugfs block_state,"
        " at the end of the accesses less the same at their start."
        " Final check: every page read once after the idle period, index order.", ""]
+if unfinished:
+    md += ["Not finished (the run was cut short): " +
+           ", ".join(f"{r['scenario']} {r['config']}" for r in unfinished) + ".", ""]
 if wall:
     md += [f"The run took {wall // 60} min {wall % 60} s of wall clock on the host"
            " (boot, data, every configuration).", ""]
@@ -252,6 +261,6 @@ os.remove(dat)
 os.remove(tl)
 print("\n".join(md))
 bad = [r for r in rows if r["fails"] != 0 or r["rc"] != 0]
-if bad:
+if bad or unfinished:
     sys.exit("bench-swap-report: checksum failures or failed runs: " +
-             ", ".join(f"{r['scenario']} {r['config']}" for r in bad))
+             ", ".join(f"{r['scenario']} {r['config']}" for r in bad + unfinished))
