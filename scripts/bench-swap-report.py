@@ -98,6 +98,15 @@ for r in runs:
         "stored_recomp_idle": int(num(idl, "stored_recompressed")),
         "final_s": num(r.get("sb_final", {}), "secs"),
         "final_swapin": int(num(ck, "pswpin") - num(idl, "pswpin")),
+        "final_self_cpu_s": num(ck, "self_cpu") - num(idl, "self_cpu"),
+        "final_others_cpu_s": ((num(ck, "cpu_total") - num(ck, "cpu_idle")) -
+                               (num(idl, "cpu_total") - num(idl, "cpu_idle")) -
+                               (num(ck, "self_cpu") - num(idl, "self_cpu"))),
+        # The debugfs counters move at the end of each policy run and the
+        # r flags as it goes, so this is a lower bound: recompressions
+        # whose page had been swapped in or rewritten by the end of the
+        # idle period.
+        "recomp_freed_by_idle_end": int(num(idl, "policy_recompressed") - num(idl, "stored_recompressed")),
         "fails": int(num(r.get("sb_done", {}), "fails", -1)),
         "rc": r.get("rc", -1),
     }
@@ -130,8 +139,11 @@ def ratio(row, key):
 
 
 mb = lambda b: f"{b / 1e6:.1f}"
+# The commit that ran, as scripts/bench.sh recorded it beside the log.
+rev_file = os.path.join(os.path.dirname(log_path), "rev")
+rev = open(rev_file).read().strip() if os.path.exists(rev_file) else "?"
 md = [f"# Swap: a program living on zram swap (issue 19)", "",
-      f"`scripts/bench.sh swap` ({subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()}),"
+      f"`scripts/bench.sh swap` ({rev}),"
       " one boot of Debian's 6.1 under QEMU's icount (one vCPU; guest time is a"
       " function of the instructions executed).", "",
       f"swapbench (`tests/swapbench/swapbench.c`): {cfg0.get('mib', '?')} MiB of anonymous memory"
@@ -164,29 +176,38 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
                   f" {mb(row['mem_used_idle'])} | {ratio(row, 'mem_used_idle')} | {row['fails']} |")
     md += ["", "Where the time goes (access phase; guest seconds):", "",
            "| configuration | access phase s | program's CPU s | other CPU s |"
-           " policy recompressed during accesses | recompressed pages swapped in or rewritten during them |"
-           " recompressed while idle | final check s | its swap-ins | µs per page swapped in |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           " policy recompressed during accesses | while idle | recompressions lost to swap-in or rewrite by the idle period's end |"
+           " final check s | program's CPU s | other CPU s | its swap-ins | program's µs per page swapped in |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         if row["scenario"] != scen:
             continue
         pol = row["config"] == "ours-policy"
-        per = row["final_s"] / row["final_swapin"] * 1e6 if row["final_swapin"] else 0
+        per = row["final_self_cpu_s"] / row["final_swapin"] * 1e6 if row["final_swapin"] else 0
+        if pol:
+            policy = (f"{row['policy_recomp_access']:,} | {row['policy_recomp_idle']:,} |"
+                      f" >= {row['recomp_freed_by_idle_end']:,}")
+        else:
+            policy = " | |"
         md.append(f"| {row['config']} | {row['access_s']:.2f} | {row['self_cpu_s']:.2f} |"
-                  f" {row['others_cpu_s']:.2f} |"
-                  f" {row['policy_recomp_access'] if pol else ''} |"
-                  f" {row['recomp_freed_access'] if pol else ''} |"
-                  f" {row['policy_recomp_idle'] if pol else ''} |"
-                  f" {row['final_s']:.2f} | {row['final_swapin']:,} | {per:.1f} |")
+                  f" {row['others_cpu_s']:.2f} | {policy} |"
+                  f" {row['final_s']:.2f} | {row['final_self_cpu_s']:.2f} | {row['final_others_cpu_s']:.2f} |"
+                  f" {row['final_swapin']:,} | {per:.1f} |")
     md.append("")
 md += ["Swap-ins and swap-outs: /proc/vmstat pswpin/pswpout over the access phase."
        " Pool: mm_stat mem_used_total. Program's CPU: its getrusage over the access"
        " phase; other CPU: the guest's busy time (/proc/stat) in the same phase minus"
        " the program's (kswapd, kworkers, the idle policy's worker among them)."
-       " Recompressed pages swapped in or rewritten: the policy's recompressions"
-       " (debugfs idle_policy) less the pages flagged `r` in debugfs block_state,"
-       " at the end of the accesses less the same at their start."
-       " Final check: every page read once after the idle period, index order.", ""]
+       " Policy counts: debugfs zram/zram0/idle_policy `recompressed`, which moves"
+       " when a run ends (a run in progress is not in it yet). Recompressions lost:"
+       " that count less the pages flagged `r` in debugfs block_state at the end of"
+       " the idle period, a lower bound on the recompressed pages the program"
+       " swapped in (or rewrote) again, each a wasted recompression and a zstd"
+       " decompression on its way back."
+       " Final check: every page read once after the idle period, index order, the"
+       " program's CPU and the rest as above (the policy keeps running meanwhile);"
+       " µs per page swapped in: the program's CPU over its swap-ins (the checksums"
+       " and the swap-outs it causes included).", ""]
 if unfinished:
     md += ["Not finished (the run was cut short): " +
            ", ".join(f"{r['scenario']} {r['config']}" for r in unfinished) + ".", ""]

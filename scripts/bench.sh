@@ -141,6 +141,8 @@ if [[ $mode == swap ]]; then
 	# static binary's pages are all it reads from there.
 	gcc -O2 -Wall -Wextra -static -o "$out/swapbench" tests/swapbench/swapbench.c
 	name=${SWAP_NAME:-swap}
+	# The report names the commit that ran, even when regenerated later.
+	echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- drivers include lib tests scripts || echo +changes)" >"$out/rev"
 	start=$SECONDS
 	T_KO=$(pwd)/$out/zram.ko T_SWAPBENCH=$(pwd)/$out/swapbench VM_ICOUNT=1 \
 		VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-7200} \

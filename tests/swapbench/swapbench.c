@@ -51,12 +51,13 @@ static struct {
 	unsigned ticks;		/* samples during the access phase */
 	uint64_t seed;
 	int thp;
+	long corrupt;		/* page to spoil after the fill (-1: none) */
 	const char *data;
 	const char *dev;
 } opt = {
 	.mib = 384, .accesses = 1000000, .cold = 0, .hot = 10,
 	.hot_share = 90, .rewrite = 5, .idle = 10, .ticks = 10,
-	.seed = 19, .thp = 0, .data = "/tmp/real.tar", .dev = NULL,
+	.seed = 19, .thp = 0, .corrupt = -1, .data = "/tmp/real.tar", .dev = NULL,
 };
 
 static uint64_t rng_state;
@@ -218,7 +219,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: swapbench [--mib N] [--accesses N] [--cold PCT] [--hot PCT]\n"
 		"                 [--hot-share PCT] [--rewrite N] [--idle S] [--seed N]\n"
-		"                 [--ticks N] [--data FILE] [--dev zramN] [--thp]\n");
+		"                 [--ticks N] [--data FILE] [--dev zramN] [--thp]\n"
+		"                 [--corrupt PAGE]\n");
 	exit(2);
 }
 
@@ -230,7 +232,8 @@ int main(int argc, char **argv)
 		{ "hot-share", 1, 0, 'H' }, { "rewrite", 1, 0, 'r' },
 		{ "idle", 1, 0, 'i' }, { "seed", 1, 0, 's' },
 		{ "ticks", 1, 0, 't' }, { "data", 1, 0, 'd' },
-		{ "dev", 1, 0, 'D' }, { "thp", 0, 0, 'T' }, { 0, 0, 0, 0 },
+		{ "dev", 1, 0, 'D' }, { "thp", 0, 0, 'T' },
+		{ "corrupt", 1, 0, 'C' }, { 0, 0, 0, 0 },
 	};
 	unsigned char *mem, *donor;
 	uint64_t *sums, npages, nwarm, nhot, fails = 0, rewrites = 0;
@@ -254,6 +257,7 @@ int main(int argc, char **argv)
 		case 'd': opt.data = optarg; break;
 		case 'D': opt.dev = optarg; break;
 		case 'T': opt.thp = 1; break;
+		case 'C': opt.corrupt = strtol(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
@@ -339,6 +343,9 @@ int main(int argc, char **argv)
 	close(fd);
 	for (uint64_t i = 0; i < npages; i++)
 		sums[i] = page_sum(mem + i * PAGE, i);
+	/* The checker's own test: one byte off must fail the run. */
+	if (opt.corrupt >= 0 && (uint64_t)opt.corrupt < npages)
+		mem[opt.corrupt * PAGE + 123] ^= 1;
 	printf("SB config mib=%lu pages=%" PRIu64 " warm=%" PRIu64 " hot=%" PRIu64
 	       " accesses=%lu hot_share=%u rewrite=%u idle=%u seed=%" PRIu64
 	       " thp=%d fill_s=%.3f\n",
