@@ -68,6 +68,7 @@ make --no-print-directory modules >/dev/null
 name=report${T_ALGO:+-$T_ALGO}${T_ALGO_OURS:+-ours-$T_ALGO_OURS}${T_IDLE_POLICY:+-idle-policy}
 out=build/bench-$mode
 [[ $mode != main ]] || out=build/bench-$name
+[[ $mode != swap ]] || out=build/bench-${SWAP_NAME:-swap}
 rm -rf "$out"
 if [[ $mode == recompress ]]; then
 	make -s
