@@ -378,7 +378,7 @@ test_writeback_read_races_free() {
 	for cw in 0 1; do
 		for how in discard overwrite; do
 			for race in direct partial; do
-				slow=$(setup_slow_backing 16 3000)
+				slow=$(setup_slow_backing 16 $(scaled 3000 8000))
 				set_attr zram0 compressed_writeback $cw
 				set_attr zram0 backing_dev "$slow"
 				init_disk zram0 16M
