@@ -127,6 +127,57 @@ int zcx_decompress(struct zcx_host *host, unsigned int priority,
 		   const void *src, zcx_size_t src_len, void *dst,
 		   zcx_size_t *dst_len);
 
+/*
+ * Grouped recompression (drivers/core/group.hpp): up to
+ * ZCX_GROUP_MAX_PAGES neighbouring pages compressed as one stream with a
+ * secondary algorithm.
+ */
+#define ZCX_GROUP_MAX_PAGES 16
+#define ZCX_GROUP_MAX_BYTES (ZCX_GROUP_MAX_PAGES * ZCX_PAGE_SIZE)
+/* What a compressor may write for a whole group (LZO's worst case). */
+#define ZCX_GROUP_COMPRESS_BOUND \
+	(ZCX_GROUP_MAX_BYTES + ZCX_GROUP_MAX_BYTES / 16 + 64 + 3)
+/*
+ * A compressor of the algorithm of that priority with a workspace of its
+ * own, sized for max_src bytes of input (its window spans a whole group),
+ * for one recompression run: process context, may sleep; used with
+ * preemption enabled.  NULL: no memory.
+ */
+struct zcx_group_codec;
+struct zcx_group_codec *zcx_group_codec_create(struct zcx_host *host,
+					       unsigned int priority,
+					       zcx_size_t max_src);
+void zcx_group_codec_destroy(struct zcx_host *host,
+			     struct zcx_group_codec *codec);
+/*
+ * Compresses src_len bytes into dst, whose capacity is *dst_len (at least
+ * ZCX_GROUP_COMPRESS_BOUND); *dst_len becomes the compressed length.
+ * 0, or a negative value (output would not fit, codec failure).  A group
+ * decompresses with zcx_decompress, *dst_len the group's bytes.
+ */
+int zcx_group_compress(struct zcx_host *host, struct zcx_group_codec *codec,
+		       const void *src, zcx_size_t src_len, void *dst,
+		       zcx_size_t *dst_len);
+/*
+ * One CPU's buffers for reading a grouped page: packed gathers the
+ * group's compressed pieces, plain receives the decompressed group (each
+ * ZCX_GROUP_MAX_BYTES); cached_handle and cached_stamp name the group
+ * plain holds (0: none), so that reading its neighbours costs a copy.
+ * zcx_group_buffers_prepare creates them for every possible CPU, once per
+ * initialised disk (process context, may sleep; 0 or -ENOMEM); they go
+ * with the disk.  get enters this CPU's buffers with preemption disabled
+ * until put; callable in atomic context once prepared.
+ */
+struct zcx_group_buffers {
+	void *packed;
+	void *plain;
+	zcx_u64 cached_handle;
+	zcx_u64 cached_stamp;
+};
+int zcx_group_buffers_prepare(struct zcx_host *host);
+struct zcx_group_buffers *zcx_group_buffers_get(struct zcx_host *host);
+void zcx_group_buffers_put(struct zcx_host *host);
+
 /* count copies of word at dst (the kernel's memset64: rep stosq on x86). */
 void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count);
 
@@ -172,6 +223,8 @@ struct zcx_stats {
 	zcx_u64 pool_chunks;       /* multi-page (16 KiB) chunks in the pool */
 	zcx_u64 pool_page_chunks;  /* single-page fallback chunks */
 	zcx_u64 pool_compactable;  /* pages compaction could free (estimate) */
+	zcx_u64 groups;            /* group objects (grouped recompression) */
+	zcx_u64 grouped_pages;     /* pages stored in them */
 };
 
 /* Allocates the table and pool for disksize bytes (a multiple of pages). */
@@ -319,12 +372,19 @@ struct zcx_recompress_request {
 	 * non-zero (a reset or removal is waiting for the disk).
 	 */
 	const unsigned char *stop;
+	/*
+	 * 2..ZCX_GROUP_MAX_PAGES, a power of two: compress the eligible
+	 * slots of each aligned run of this many as one group.  0: page by
+	 * page, as upstream.
+	 */
+	unsigned int group_pages;
 };
 struct zcx_recompress_result {
 	zcx_u64 tried;		/* slots a secondary algorithm ran on */
 	zcx_u64 recompressed;	/* now stored smaller */
 	zcx_u64 incompressible;	/* no algorithm shrank them: now marked */
 	zcx_u64 changed;	/* rewritten or freed meanwhile: left as is */
+	zcx_u64 groups;		/* groups formed (recompressed counts their pages) */
 };
 int zcx_dev_recompress(struct zcx_dev *dev,
 		       const struct zcx_recompress_request *req, void *page,
@@ -334,7 +394,7 @@ int zcx_dev_recompress(struct zcx_dev *dev,
 struct zcx_slot_state {
 	unsigned int access_time; /* seconds since boot */
 	unsigned char same, written_back, huge, idle, recompressed,
-		incompressible;
+		incompressible, grouped;
 };
 /* 0 for an empty slot, 1 and *out filled otherwise. */
 int zcx_dev_slot_state(struct zcx_dev *dev, unsigned long index,
