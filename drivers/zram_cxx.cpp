@@ -6,6 +6,7 @@
 #include "core/c_api.cpp"
 #include "core/codec.cpp"
 #include "core/device.cpp"
+#include "core/group.cpp"
 #include "core/kv.cpp"
 #include "core/parse.cpp"
 #include "core/recompress.cpp"

@@ -6,6 +6,7 @@ set(ZCX_CORE_SOURCES
     ${ZCX_ROOT}/drivers/core/c_api.cpp
     ${ZCX_ROOT}/drivers/core/codec.cpp
     ${ZCX_ROOT}/drivers/core/device.cpp
+    ${ZCX_ROOT}/drivers/core/group.cpp
     ${ZCX_ROOT}/drivers/core/kv.cpp
     ${ZCX_ROOT}/drivers/core/parse.cpp
     ${ZCX_ROOT}/drivers/core/recompress.cpp

@@ -34,7 +34,9 @@ Device::~Device()
 	// Nobody else can reach the table now: no slot locks needed.
 	if (pool_) {
 		for (u64 i = 0; i < table_.size(); i++) {
-			release(table_[i].get());
+			SlotContents old = table_[i].get();
+			unlink_locked(&old);
+			release(old);
 			scan_yield(i);
 		}
 	}
@@ -147,6 +149,7 @@ void Device::publish(u64 index, const SlotContents &next)
 		old = slot.get();
 		slot.set(next);
 		slot.touch(zcx_now_seconds());
+		unlink_locked(&old);
 	}
 	release(old);
 }
@@ -159,7 +162,10 @@ void Device::account(const SlotContents &c, bool adding)
 	// Written-back pages still count as stored, as with stock; a
 	// compressed one's size is on the device, not in memory.
 	pages_stored_.add(sign);
-	if (c.kind != SlotKind::backing)
+	// A group's bytes count once, from its forming to its freeing.
+	if (c.kind == SlotKind::grouped)
+		grouped_pages_.add(sign);
+	else if (c.kind != SlotKind::backing)
 		compr_bytes_.add(sign * c.size);
 	if (c.kind == SlotKind::same)
 		same_pages_.add(sign);
@@ -178,6 +184,8 @@ void Device::free_object(const SlotContents &c)
 		zcx_page_free(zcx_pfn_to_page(c.value));
 	else if (c.kind == SlotKind::backing)
 		zcx_backing_free(host_, c.value);
+	else if (c.kind == SlotKind::grouped && c.last_of_group)
+		free_group(c.value);
 }
 
 void Device::release(const SlotContents &old)
@@ -240,6 +248,8 @@ Result<void> Device::read_locked(u64 index, const SlotContents &c, u8 *dst)
 	}
 	case SlotKind::compressed:
 		break;
+	case SlotKind::grouped:
+		return read_grouped(index, c, dst);
 	case SlotKind::backing:
 		return Errc::io; // callers handle it before
 	}
@@ -282,7 +292,9 @@ xv::MoveResult Device::move_object(void *ctx, xv::Owner index, xv::Handle from)
 	// yet published, or replaced and about to be freed by its writer.
 	if (c.kind != SlotKind::compressed || c.value != from) {
 		slot.unlock();
-		return xv::MoveResult::skipped;
+		// Or one of a group's objects, which the window's first
+		// slot owns.
+		return dev->move_group_object(index, from);
 	}
 	auto to = dev->pool_->alloc_for_move(c.size, index);
 	if (!to) {
@@ -376,6 +388,7 @@ bool Device::writeback_commit(u64 index, u64 block, u32 len)
 					 size ? old.priority : u8{0}};
 		account(moved, true);
 		slot.set(moved);
+		unlink_locked(&old);
 	}
 	release(old);
 	return true;
@@ -395,8 +408,9 @@ void Device::slot_free_notify(u64 index)
 		miss_free_.inc();
 		return;
 	}
-	const SlotContents old = slot.get();
+	SlotContents old = slot.get();
 	slot.clear();
+	unlink_locked(&old);
 	slot.unlock();
 	notify_free_.inc();
 	release(old);
@@ -423,6 +437,8 @@ void Device::get_stats(zcx_stats *out) const
 	out->pool_page_chunks = pool_->single_page_chunks();
 	out->pool_chunks = pool_->multi_page_chunks();
 	out->pool_compactable = pool_->compactable_pages();
+	out->groups = groups_.load();
+	out->grouped_pages = grouped_pages_.load();
 }
 
 } // namespace zcx

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "codec.hpp"
+#include "group.hpp"
 #include "postprocess.hpp"
 #include "table.hpp"
 #include "xvmalloc/xvmalloc.hpp"
@@ -18,6 +19,8 @@ namespace zcx {
 using RecompressRequest = zcx_recompress_request;
 using RecompressResult = zcx_recompress_result;
 using SlotState = zcx_slot_state;
+
+unsigned int group_priority(const RecompressRequest &req);
 
 class Device : Pinned {
 public:
@@ -110,6 +113,24 @@ private:
 					  xv::Handle from);
 	Result<SlotContents> store_raw(const u8 *src);
 	enum class Recompressed { skipped, kept, smaller, incompressible, changed };
+	// Grouped recompression (group.cpp).
+	struct GroupRun;
+	Result<void> recompress_groups(const RecompressRequest &req,
+				       u32 idle_cutoff, zcx_pp_plan *plan,
+				       u8 *page, RecompressResult *result);
+	Result<void> group_window(u64 window, GroupRun &run,
+				  const RecompressRequest &req, u32 idle_cutoff,
+				  zcx_pp_plan *plan, u8 *page,
+				  RecompressResult *result);
+	bool group_eligible(Slot &slot, const SlotContents &c,
+			    const RecompressRequest &req, u32 idle_cutoff,
+			    unsigned int priority);
+	Result<void> read_grouped(u64 index, const SlotContents &c, u8 *dst);
+	// Slot locked, its contents just replaced: old lets go of its group,
+	// if grouped (old->last_of_group: it was the last member).
+	void unlink_locked(SlotContents *old);
+	void free_group(xv::Handle header);
+	xv::MoveResult move_group_object(xv::Owner window, xv::Handle from);
 	Result<Recompressed> recompress_slot(u64 index, const RecompressRequest &req,
 					     u32 idle_cutoff, zcx_pp_plan *plan,
 					     u8 *page);
@@ -147,6 +168,9 @@ private:
 	Atomic<u64> notify_free_;
 	Atomic<u64> writestall_;
 	Atomic<u64> miss_free_;
+	Atomic<u64> groups_;
+	Atomic<u64> grouped_pages_;
+	Atomic<u64> group_stamp_;
 };
 
 } // namespace zcx

@@ -8,7 +8,9 @@ bool pp_eligible(const Slot &slot, const SlotContents &c, u64 index,
 {
 	if (index < f.lo || index >= f.hi)
 		return false;
-	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge)
+	// A page of a group goes out decompressed, alone (group.hpp).
+	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge &&
+	    c.kind != SlotKind::grouped)
 		return false; // nothing, same-filled, or already written back
 	if (slot.has(Slot::kUnderWriteback) || slot.has(Slot::kUnderRecompress))
 		return false;

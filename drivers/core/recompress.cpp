@@ -187,10 +187,17 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 	if (req.max_pages) {
 		pp_plan_by(table_, 0, table_.size(), req.max_pages, true, now, &plan,
 			   [&](Slot &slot, const SlotContents &c, u64) {
+				   if (req.group_pages)
+					   return group_eligible(slot, c, req, idle_cutoff,
+								 group_priority(req));
 				   return recompress_eligible(slot, c, req, idle_cutoff);
 			   });
 	} else {
 		pp_plan_cutoff(nullptr, 0, 0, false, now, &plan);
+	}
+	if (req.group_pages) {
+		ZCX_TRY(recompress_groups(req, idle_cutoff, &plan, page, &result));
+		return result;
 	}
 	for (u64 i = 0; i < table_.size(); i++) {
 		if (req.max_pages && result.tried == req.max_pages)
@@ -236,6 +243,7 @@ bool Device::slot_state(u64 index, SlotState *out)
 	out->idle = slot.has(Slot::kIdle);
 	out->recompressed = c.priority != 0;
 	out->incompressible = slot.has(Slot::kIncompressible);
+	out->grouped = c.kind == SlotKind::grouped;
 	return true;
 }
 

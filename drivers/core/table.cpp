@@ -10,7 +10,10 @@ SlotContents Slot::get() const
 	c.value = value_;
 	c.size = static_cast<u32>(flags & kSizeMask);
 	c.priority = static_cast<u8>((flags & kPriorityMask) >> kPriorityShift);
-	if (flags & kSame)
+	if (flags & kGrouped) {
+		c.kind = SlotKind::grouped;
+		c.member = static_cast<u8>((flags & kMemberMask) >> kMemberShift);
+	} else if (flags & kSame)
 		c.kind = SlotKind::same;
 	else if (flags & kHuge)
 		c.kind = SlotKind::huge;
@@ -45,6 +48,9 @@ void Slot::store(const SlotContents &c, unsigned long kept)
 		flags |= kHuge;
 	else if (c.kind == SlotKind::backing)
 		flags |= kBacking;
+	else if (c.kind == SlotKind::grouped)
+		flags |= kGrouped | ((static_cast<unsigned long>(c.member) << kMemberShift) &
+				     kMemberMask);
 	value_ = c.kind == SlotKind::empty ? 0 : c.value;
 	// A plain store keeps the (held) lock bit set; spinners' atomic
 	// test-and-set never changes the word while it is held.

@@ -11,9 +11,10 @@
 namespace zcx {
 
 // What a slot holds, decoded.  `value` is an xvmalloc handle (compressed),
-// the pfn of a whole page (huge), the repeated word (same) or the block
-// index on the backing device (backing: written back).
-enum class SlotKind { empty, same, compressed, huge, backing };
+// the pfn of a whole page (huge), the repeated word (same), the block
+// index on the backing device (backing: written back) or the handle of a
+// group's header (grouped: one page of a group, group.hpp).
+enum class SlotKind { empty, same, compressed, huge, backing, grouped };
 
 struct SlotContents {
 	SlotKind kind = SlotKind::empty;
@@ -22,6 +23,11 @@ struct SlotContents {
 	// Which algorithm compressed it: 0 is comp_algorithm, 1..3 the
 	// recomp_algorithm of that priority.
 	u8 priority = 0;
+	// grouped: the page's place in its group's stream.
+	u8 member = 0;
+	// grouped, once the slot has let go of it: it was the group's last
+	// member, so whoever released the slot frees the group.
+	bool last_of_group = false;
 };
 
 // comp_algorithm plus up to three secondary algorithms, as upstream.
@@ -49,8 +55,16 @@ public:
 	static constexpr unsigned long kUnderRecompress = 1UL << (kSizeBits + 7);
 	static constexpr unsigned int kPriorityShift = kSizeBits + 8;
 	static constexpr unsigned long kPriorityMask = 3UL << kPriorityShift;
+	// One page of a group (value: the group's header) and its place in
+	// the group's stream: 5 of the 9 bits left, so a grouped page costs
+	// the table nothing.  The size bits hold the page's share of the
+	// group, for selections by size.
+	static constexpr unsigned long kGrouped = 1UL << (kPriorityShift + 2);
+	static constexpr unsigned int kMemberShift = kPriorityShift + 3;
+	static constexpr unsigned long kMemberMask = 15UL << kMemberShift;
 	static constexpr unsigned int kTimeShift = 32;
-	static_assert(kPriorityShift + 2 <= kTimeShift);
+	static_assert(kMemberShift + 4 <= kTimeShift);
+	static_assert(ZCX_GROUP_MAX_PAGES == 16, "four member bits");
 	static_assert(kMaxPriorities == 4, "two priority bits");
 
 	// Callers hold lock() for everything below.

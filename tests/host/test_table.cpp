@@ -24,6 +24,8 @@ const char *name(SlotKind k)
 	case SlotKind::same: return "same";
 	case SlotKind::compressed: return "compressed";
 	case SlotKind::huge: return "huge";
+	case SlotKind::backing: return "backing";
+	case SlotKind::grouped: return "grouped";
 	}
 	return "?";
 }

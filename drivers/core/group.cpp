@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+// Groups (group.hpp): forming them in a recompression run, reading one
+// page of one, letting go of one, and moving their objects for compaction.
+//
+// Forming follows single-page recompression's protocol (recompress.cpp):
+// each member's page is copied out under its lock and marked
+// kUnderRecompress; the group is compressed with no slot lock held and
+// preemption enabled (the run's own compressor, not a per-CPU stream);
+// then each member is committed under its lock only if the mark is still
+// there.  A member that changed meanwhile keeps its new data and its bit
+// of the live mask is cleared: the group forms without it.
+#include "device.hpp"
+#include "postprocess.hpp"
+
+namespace zcx {
+
+namespace {
+
+// A group must save at least this share of what its members took
+// (1/kWorthShift): reading a member decompresses the whole group.
+constexpr unsigned int kWorthShift = 4;
+
+usize member_cost(const SlotContents &c)
+{
+	if (c.kind == SlotKind::huge)
+		return kPageSize;
+	return xv::block_size_for_request(c.size) + xv::kHeaderSize;
+}
+
+} // namespace
+
+// The first secondary algorithm the run may use (algo= or priority= name
+// one): groups are compressed with it alone.
+unsigned int group_priority(const RecompressRequest &req)
+{
+	for (unsigned int p = 1; p < kMaxPriorities; p++) {
+		if (req.priorities & (1u << p))
+			return p;
+	}
+	return 0;
+}
+
+// One run's means: its own compressor, sized for a whole group, and the
+// buffers a group is assembled and compressed in.
+struct Device::GroupRun : Pinned {
+	zcx_host *host = nullptr;
+	zcx_group_codec *codec = nullptr;
+	u8 *plain = nullptr;
+	u8 *packed = nullptr;
+	unsigned int pages = 0;
+	unsigned int priority = 0;
+
+	~GroupRun()
+	{
+		if (codec)
+			zcx_group_codec_destroy(host, codec);
+		zcx_vfree(plain);
+		zcx_vfree(packed);
+	}
+};
+
+bool Device::group_eligible(Slot &slot, const SlotContents &c,
+			    const RecompressRequest &req, u32 idle_cutoff,
+			    unsigned int priority)
+{
+	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge)
+		return false;
+	if (slot.has(Slot::kUnderWriteback | Slot::kUnderRecompress |
+		     Slot::kIncompressible))
+		return false;
+	if (req.idle && !slot.has(Slot::kIdle))
+		return false;
+	if (req.min_age && slot.access_time() > idle_cutoff)
+		return false;
+	if (req.huge && c.kind != SlotKind::huge)
+		return false;
+	if (req.threshold && c.size < req.threshold)
+		return false;
+	// A page the group's algorithm already compressed alone may still
+	// gain from its neighbours; one a later algorithm made may not.
+	return c.priority <= priority;
+}
+
+Result<void> Device::recompress_groups(const RecompressRequest &req,
+				       u32 idle_cutoff, zcx_pp_plan *plan,
+				       u8 *page, RecompressResult *result)
+{
+	GroupRun run;
+	run.host = host_;
+	run.pages = req.group_pages;
+	run.priority = group_priority(req);
+	if (!run.priority || run.pages < 2 || run.pages > kMaxGroupPages ||
+	    (run.pages & (run.pages - 1)))
+		return Errc::inval;
+	if (zcx_group_buffers_prepare(host_))
+		return Errc::nomem;
+	run.plain = static_cast<u8 *>(zcx_vzalloc(run.pages * kPageSize));
+	run.packed = static_cast<u8 *>(zcx_vzalloc(ZCX_GROUP_COMPRESS_BOUND));
+	run.codec = zcx_group_codec_create(host_, run.priority,
+					   run.pages * kPageSize);
+	if (!run.plain || !run.packed || !run.codec)
+		return Errc::nomem;
+	for (u64 w = 0; w < table_.size(); w += run.pages) {
+		if (req.max_pages && result->tried >= req.max_pages)
+			break;
+		if (req.stop && __atomic_load_n(req.stop, __ATOMIC_RELAXED))
+			break;
+		ZCX_TRY(group_window(w, run, req, idle_cutoff, plan, page, result));
+		zcx_cond_resched();
+	}
+	return {};
+}
+
+Result<void> Device::group_window(u64 window, GroupRun &run,
+				  const RecompressRequest &req, u32 idle_cutoff,
+				  zcx_pp_plan *plan, u8 *page,
+				  RecompressResult *result)
+{
+	const u64 end = min(window + run.pages, table_.size());
+	u8 offsets[kMaxGroupPages];
+	unsigned int members = 0;
+	usize old_cost = 0;
+	Result<void> failed = {};
+
+	for (u64 i = window; i < end; i++) {
+		Slot &slot = table_[i];
+		auto locked = slot.lock();
+		const SlotContents c = slot.get();
+		if (!group_eligible(slot, c, req, idle_cutoff, run.priority))
+			continue;
+		if (req.max_pages && result->tried + members >= req.max_pages)
+			break;
+		if (!pp_take(plan, c.size))
+			continue;
+		failed = read_locked(i, c, run.plain + members * kPageSize);
+		if (!failed)
+			break;
+		slot.change(Slot::kUnderRecompress, true);
+		offsets[members++] = static_cast<u8>(i - window);
+		old_cost += member_cost(c);
+	}
+	auto unmark = [&] {
+		for (unsigned int k = 0; k < members; k++) {
+			Slot &slot = table_[window + offsets[k]];
+			auto locked = slot.lock();
+			slot.change(Slot::kUnderRecompress, false);
+		}
+	};
+	if (!failed || members == 0) {
+		unmark();
+		return failed;
+	}
+	result->tried += members;
+	if (members == 1) {
+		// Alone in its window: recompressed as a page, as without
+		// groups (its budget is already taken).
+		unmark();
+		zcx_pp_plan any{};
+		any.budget = kPpUnlimited;
+		any.at_cutoff = kPpUnlimited;
+		const Recompressed r = ZCX_TRY(recompress_slot(
+			window + offsets[0], req, idle_cutoff, &any, page));
+		if (r == Recompressed::smaller)
+			result->recompressed++;
+		else if (r == Recompressed::incompressible)
+			result->incompressible++;
+		else if (r == Recompressed::changed)
+			result->changed++;
+		return {};
+	}
+
+	zcx_size_t len = ZCX_GROUP_COMPRESS_BOUND;
+	const int status = zcx_group_compress(host_, run.codec, run.plain,
+					      members * kPageSize, run.packed,
+					      &len);
+	const usize cost = status == 0 ? group_cost(len) : ~usize{0};
+	if (status != 0 || len == 0 || len > ZCX_GROUP_MAX_BYTES ||
+	    cost + (cost >> kWorthShift) >= old_cost) {
+		unmark();
+		return {};
+	}
+
+	// The objects, with no slot lock held (may sleep for memory).
+	const auto owner = static_cast<xv::Owner>(window);
+	const unsigned int nr_pieces =
+		static_cast<unsigned int>((len + kPieceBytes - 1) / kPieceBytes);
+	xv::Handle pieces[kMaxGroupPieces] = {};
+	auto header_or = pool_->alloc(GroupHeader::bytes_for(nr_pieces), Gfp::noio,
+				      owner);
+	unsigned int made = 0;
+	if (header_or) {
+		for (; made < nr_pieces; made++) {
+			const usize n = min(kPieceBytes, usize{len} - made * kPieceBytes);
+			auto piece = pool_->alloc(n, Gfp::noio, owner);
+			if (!piece)
+				break;
+			pieces[made] = piece.value();
+			u8 *object = pool_->map(pieces[made]);
+			memcpy(object, run.packed + made * kPieceBytes, n);
+			pool_->unmap(object);
+		}
+	}
+	if (!header_or || made < nr_pieces) {
+		for (unsigned int i = 0; i < made; i++)
+			pool_->free(pieces[i]);
+		if (header_or)
+			pool_->free(header_or.value());
+		unmark();
+		return Errc::nomem;
+	}
+	const xv::Handle header = header_or.value();
+	const u64 stamp = group_stamp_.add(1);
+	{
+		auto *g = reinterpret_cast<GroupHeader *>(pool_->map(header));
+		g->live = GroupHeader::kForming | ((1u << members) - 1);
+		g->packed_len = static_cast<u32>(len);
+		g->stamp_lo = static_cast<u32>(stamp);
+		g->stamp_hi = static_cast<u32>(stamp >> 32);
+		g->window = owner;
+		g->pages = static_cast<u8>(members);
+		g->priority = static_cast<u8>(run.priority);
+		g->nr_pieces = static_cast<u8>(nr_pieces);
+		g->unused = 0;
+		memcpy(g->offsets, offsets, sizeof(offsets));
+		for (unsigned int i = 0; i < nr_pieces; i++)
+			g->set_piece(i, pieces[i]);
+		pool_->unmap(reinterpret_cast<u8 *>(g));
+	}
+	groups_.inc();
+	compr_bytes_.add(len);
+
+	const u32 share = static_cast<u32>(len / members);
+	unsigned int committed = 0;
+	for (unsigned int k = 0; k < members; k++) {
+		Slot &slot = table_[window + offsets[k]];
+		SlotContents current;
+		{
+			auto locked = slot.lock();
+			if (!slot.has(Slot::kUnderRecompress)) {
+				// Rewritten, freed or written back meanwhile:
+				// it keeps its new data, the group goes on
+				// without this page.
+				auto *g = reinterpret_cast<GroupHeader *>(
+					pool_->map(header));
+				__atomic_fetch_and(&g->live, ~(1u << k),
+						   __ATOMIC_ACQ_REL);
+				pool_->unmap(reinterpret_cast<u8 *>(g));
+				result->changed++;
+				continue;
+			}
+			slot.change(Slot::kUnderRecompress, false);
+			current = slot.get();
+			SlotContents next{SlotKind::grouped, header, share,
+					  static_cast<u8>(run.priority)};
+			next.member = static_cast<u8>(k);
+			account(next, true);
+			slot.replace(next);
+			unlink_locked(&current);
+		}
+		release(current);
+		committed++;
+	}
+	result->recompressed += committed;
+	if (committed)
+		result->groups++;
+
+	// Forming is over: from now on the last member to go frees it.
+	auto *g = reinterpret_cast<GroupHeader *>(pool_->map(header));
+	const u32 was = __atomic_fetch_and(&g->live, ~GroupHeader::kForming,
+					   __ATOMIC_ACQ_REL);
+	pool_->unmap(reinterpret_cast<u8 *>(g));
+	if ((was & ~GroupHeader::kForming) == 0)
+		free_group(header);
+	return {};
+}
+
+Result<void> Device::read_grouped(u64 index, const SlotContents &c, u8 *dst)
+{
+	zcx_group_buffers *b = zcx_group_buffers_get(host_);
+	const auto *g = reinterpret_cast<const GroupHeader *>(pool_->map(c.value));
+	Result<void> ok = {};
+	if (c.member >= g->pages) {
+		ok = Errc::io;
+	} else if (b->cached_handle != c.value || b->cached_stamp != g->stamp()) {
+		// The cache names a group only while plain holds all of it.
+		b->cached_handle = 0;
+		for (unsigned int i = 0; i < g->nr_pieces; i++) {
+			const u8 *piece = pool_->map(g->piece(i));
+			memcpy(static_cast<u8 *>(b->packed) + i * kPieceBytes, piece,
+			       g->piece_len(i));
+			pool_->unmap(piece);
+		}
+		zcx_size_t out = g->pages * kPageSize;
+		const int status = zcx_decompress(host_, g->priority, b->packed,
+						  g->packed_len, b->plain, &out);
+		if (status != 0 || out != g->pages * kPageSize) {
+			failed_reads_.inc();
+			zcx_report_corrupt(index, status);
+			ok = Errc::io;
+		} else {
+			b->cached_handle = c.value;
+			b->cached_stamp = g->stamp();
+		}
+	}
+	if (ok)
+		memcpy(dst, static_cast<const u8 *>(b->plain) + c.member * kPageSize,
+		       kPageSize);
+	pool_->unmap(reinterpret_cast<const u8 *>(g));
+	zcx_group_buffers_put(host_);
+	return ok;
+}
+
+void Device::unlink_locked(SlotContents *old)
+{
+	if (old->kind != SlotKind::grouped)
+		return;
+	auto *g = reinterpret_cast<GroupHeader *>(pool_->map(old->value));
+	const u32 bit = 1u << old->member;
+	const u32 was = __atomic_fetch_and(&g->live, ~bit, __ATOMIC_ACQ_REL);
+	pool_->unmap(reinterpret_cast<u8 *>(g));
+	old->last_of_group = (was & ~bit) == 0;
+}
+
+void Device::free_group(xv::Handle header)
+{
+	const auto *g = reinterpret_cast<const GroupHeader *>(pool_->map(header));
+	for (unsigned int i = 0; i < g->nr_pieces; i++)
+		pool_->free(g->piece(i));
+	compr_bytes_.sub(g->packed_len);
+	pool_->unmap(reinterpret_cast<const u8 *>(g));
+	pool_->free(header);
+	groups_.dec();
+}
+
+// Compaction's mover for a group's header or piece: from the window's
+// first slot, find a member naming a group that holds `from`, lock every
+// live member without waiting (a busy one means skip), copy, repoint.
+xv::MoveResult Device::move_group_object(xv::Owner window, xv::Handle from)
+{
+	const u64 end = min(u64{window} + kMaxGroupPages, table_.size());
+	Slot *locked[kMaxGroupPages];
+	unsigned int nr_locked = 0;
+	xv::Handle header = 0;
+	GroupHeader *g = nullptr;
+	auto unlock_all = [&] {
+		while (nr_locked)
+			locked[--nr_locked]->unlock();
+	};
+
+	for (u64 i = window; i < end && !header; i++) {
+		Slot &slot = table_[i];
+		if (!slot.try_lock())
+			return xv::MoveResult::skipped;
+		const SlotContents c = slot.get();
+		if (c.kind == SlotKind::grouped) {
+			// A member is locked: its group cannot go away.
+			g = reinterpret_cast<GroupHeader *>(pool_->map(c.value));
+			bool ours = g->window == window && c.value == from;
+			for (unsigned int p = 0; !ours && p < g->nr_pieces; p++)
+				ours = g->window == window && g->piece(p) == from;
+			if (ours) {
+				header = c.value;
+				locked[nr_locked++] = &slot;
+				continue;
+			}
+			pool_->unmap(reinterpret_cast<u8 *>(g));
+		}
+		slot.unlock();
+	}
+	if (!header)
+		return xv::MoveResult::skipped;
+	auto give_up = [&](xv::MoveResult r) {
+		pool_->unmap(reinterpret_cast<u8 *>(g));
+		unlock_all();
+		return r;
+	};
+	const u32 live = g->load_live();
+	if (live & GroupHeader::kForming)
+		return give_up(xv::MoveResult::skipped);
+	for (unsigned int k = 0; k < g->pages; k++) {
+		if (!(live & (1u << k)))
+			continue;
+		Slot &slot = table_[u64{window} + g->offsets[k]];
+		if (&slot == locked[0])
+			continue;
+		if (!slot.try_lock())
+			return give_up(xv::MoveResult::skipped);
+		locked[nr_locked++] = &slot;
+		const SlotContents c = slot.get();
+		// Letting go of the group (its bit not yet cleared): that
+		// member's lock would have been busy, so this cannot be.
+		if (c.kind != SlotKind::grouped || c.value != header || c.member != k)
+			return give_up(xv::MoveResult::skipped);
+	}
+
+	if (from == header) {
+		const usize size = GroupHeader::bytes_for(g->nr_pieces);
+		auto to = pool_->alloc_for_move(size, window);
+		if (!to)
+			return give_up(xv::MoveResult::no_room);
+		u8 *dst = pool_->map(to.value());
+		memcpy(dst, g, size);
+		pool_->unmap(dst);
+		for (unsigned int i = 0; i < nr_locked; i++)
+			locked[i]->relocate(to.value());
+	} else {
+		unsigned int p = 0;
+		while (g->piece(p) != from)
+			p++;
+		auto to = pool_->alloc_for_move(g->piece_len(p), window);
+		if (!to)
+			return give_up(xv::MoveResult::no_room);
+		const u8 *src = pool_->map(from);
+		u8 *dst = pool_->map(to.value());
+		memcpy(dst, src, g->piece_len(p));
+		pool_->unmap(dst);
+		pool_->unmap(src);
+		g->set_piece(p, to.value());
+	}
+	give_up(xv::MoveResult::moved);
+	pool_->free(from);
+	return xv::MoveResult::moved;
+}
+
+} // namespace zcx
