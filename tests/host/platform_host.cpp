@@ -587,6 +587,8 @@ int zcx_decompress(zcx_host *host, unsigned int priority, const void *src,
 
 namespace {
 
+std::function<void()> group_compress_hook;
+
 // The kernel's lzo1x_worst_compress: what the C layer demands of dst
 // before it lets lib/lzo, which never checks, write there.
 constexpr zcx_size_t lzo_worst(zcx_size_t n) { return n + n / 16 + 64 + 3 + 2; }
@@ -647,6 +649,8 @@ int zcx_group_compress(zcx_host *host, zcx_group_codec *codec, const void *src,
 		die("zcx_group_compress in atomic context (preempt depth %d, "
 		    "%d spinlock(s), %d bit lock(s) held)",
 		    t_preempt, t_spinlocks, t_nbits);
+	if (group_compress_hook)
+		group_compress_hook();
 	if (src_len > codec->max_src)
 		return -ZCX_EINVAL;
 	if (*dst_len < lzo_worst(src_len))
@@ -836,6 +840,11 @@ bool group_buffers_prepared(zcx_host *host)
 {
 	std::lock_guard<std::mutex> g(host->mu);
 	return host->group_buffers_prepared;
+}
+
+void set_group_compress_hook(std::function<void()> hook)
+{
+	group_compress_hook = std::move(hook);
 }
 
 void reset_faults()

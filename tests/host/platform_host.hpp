@@ -113,6 +113,10 @@ std::size_t live_group_codecs();
 // Whether zcx_group_buffers_prepare succeeded on this disk (each thread's
 // buffers are made on its first get and freed with the disk).
 bool group_buffers_prepared(zcx_host *streams);
+// Called by zcx_group_compress before it compresses, where the core holds
+// no lock: a test's writes there land between a run's copy of a group and
+// its commit.  Empty: none.  Set while no other thread runs the core.
+void set_group_compress_hook(std::function<void()> hook);
 
 } // namespace host
 

@@ -189,7 +189,13 @@ TEST_P(GroupCodecTest, TooSmallRoomOrTooMuchInputFailsCleanly)
 	EXPECT_EQ(len, packed.size());
 	EXPECT_EQ(packed, test::Bytes(packed.size(), 0x5a));
 
-	// More than the codec was made for.
+	// More than the codec was made for.  (The hook runs first, where
+	// the core holds no lock.)
+	int hooked = 0;
+	host::set_group_compress_hook([&] {
+		EXPECT_EQ(host::preempt_depth(), 0);
+		hooked++;
+	});
 	test::Bytes room(ZCX_GROUP_COMPRESS_BOUND);
 	len = room.size();
 	EXPECT_EQ(zcx_group_compress(disk, codec, group.data(),
@@ -200,6 +206,8 @@ TEST_P(GroupCodecTest, TooSmallRoomOrTooMuchInputFailsCleanly)
 	EXPECT_EQ(zcx_group_compress(disk, codec, group.data(),
 				     4 * ZCX_PAGE_SIZE, room.data(), &len),
 		  0);
+	host::set_group_compress_hook(nullptr);
+	EXPECT_EQ(hooked, 2);
 	zcx_group_codec_destroy(disk, codec);
 	host::streams_destroy(disk);
 }
