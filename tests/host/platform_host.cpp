@@ -39,7 +39,9 @@ namespace {
 
 constexpr std::uintptr_t kPageMask = ZCX_PAGE_SIZE - 1;
 constexpr int kMaxKmapDepth = 16; // the kernel's KM_MAX_IDX
-constexpr int kMaxHeldBitLocks = 8;
+// The kernel bounds nested bit locks only by preempt_count (255); moving
+// a group object holds every live member's lock, with a few to spare.
+constexpr int kMaxHeldBitLocks = 2 * ZCX_GROUP_MAX_PAGES;
 
 const char *gfp_name(zcx_gfp gfp)
 {
