@@ -20,7 +20,11 @@
 
 #include "zram_codecs.h"
 
-/* lib/zstd's state for one stream: both directions, sized for one page. */
+/*
+ * lib/zstd's state for one stream: both directions, compression sized for
+ * params->src_size (a page or a group).  Decompression is single-shot into
+ * a flat buffer, which needs no window buffer: one dctx serves any size.
+ */
 struct zram_zstd_ctx {
 	zstd_parameters params;
 	zstd_cctx *cctx;
@@ -46,7 +50,8 @@ static void *zram_zstd_alloc(const struct zram_codec_params *params)
 
 	if (!z)
 		return NULL;
-	z->params = zstd_get_params(params->level, PAGE_SIZE);
+	z->params = zstd_get_params(params->level,
+				    params->src_size ?: PAGE_SIZE);
 	csize = zstd_cctx_workspace_bound(&z->params.cParams);
 	dsize = zstd_dctx_workspace_bound();
 	z->cwork = kvzalloc(csize, GFP_KERNEL);

@@ -20,13 +20,21 @@ struct zram_codec_params {
 	int level;		/* the codec's own default if out of its range */
 	const void *dict;	/* NULL: none */
 	size_t dict_len;
+	/*
+	 * The largest input ctx_alloc's state is for (0: a page): a group's
+	 * window must span the group, a page's stays a page's.
+	 */
+	size_t src_size;
 };
 
 /*
  * One algorithm.  ctx_alloc runs in process context (GFP_KERNEL) from the
- * CPU-hotplug callback; compress and decompress run with preemption
- * disabled on this CPU's ctx, or, when stateless_decompress, decompress on
- * none (NULL).  dst_len: the room in dst in, the bytes written out.
+ * CPU-hotplug callback, or for a recompression run's group codec;
+ * compress and decompress run with preemption disabled on this CPU's ctx
+ * (a group codec's compress: preemptible, on its own ctx), or, when
+ * stateless_decompress, decompress on none (NULL).  Sizes go up to a
+ * group's (64 KiB, its compressed form a bit more); dst_len: the room in
+ * dst in, the bytes written out.
  */
 struct zram_codec {
 	const char *name;
@@ -50,7 +58,7 @@ struct zram_codecs {
  * companion from builds that disagree must not find each other, so the
  * layout's version is in the name.  Change the structs above, bump it.
  */
-#define zram_codecs_table zram_codecs_v1
+#define zram_codecs_table zram_codecs_v2
 extern const struct zram_codecs zram_codecs_table;
 
 #endif /* ZRAM_CODECS_H */

@@ -26,6 +26,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
+#include <linux/vmalloc.h>
 
 #include "zcx/abi.h"
 #include "zram_codecs.h"
@@ -304,6 +305,81 @@ static int zram_cpu_dead(unsigned int cpu, struct hlist_node *node)
 	return 0;
 }
 
+/* ---- per-CPU buffers for reading grouped pages ---- */
+
+static void zram_group_buffers_free(struct zcx_group_buffers __percpu *bufs)
+{
+	unsigned int cpu;
+
+	if (!bufs)
+		return;
+	for_each_possible_cpu(cpu) {
+		struct zcx_group_buffers *b = per_cpu_ptr(bufs, cpu);
+
+		vfree(b->packed);
+		vfree(b->plain);
+	}
+	free_percpu(bufs);
+}
+
+/*
+ * Every possible CPU's, not the online ones': a CPU coming up can read a
+ * group at once, with no hotplug callback to race against the first
+ * grouped run.  Only disks that group pay for them.
+ */
+int zcx_group_buffers_prepare(struct zcx_host *h)
+{
+	struct zram_host *host = (struct zram_host *)h;
+	struct zcx_group_buffers __percpu *bufs;
+	unsigned int cpu;
+
+	might_sleep();
+	if (READ_ONCE(host->group_bufs))
+		return 0;
+	/* Zeroed: cached_handle 0, no group cached. */
+	bufs = alloc_percpu(struct zcx_group_buffers);
+	if (!bufs)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		struct zcx_group_buffers *b = per_cpu_ptr(bufs, cpu);
+
+		b->packed = vmalloc_node(ZCX_GROUP_MAX_BYTES, cpu_to_node(cpu));
+		b->plain = vmalloc_node(ZCX_GROUP_MAX_BYTES, cpu_to_node(cpu));
+		if (!b->packed || !b->plain) {
+			zram_group_buffers_free(bufs);
+			return -ENOMEM;
+		}
+	}
+	/* Two first runs at once (recompress and the policy): one set stays. */
+	if (cmpxchg(&host->group_bufs, NULL, bufs))
+		zram_group_buffers_free(bufs);
+	return 0;
+}
+
+struct zcx_group_buffers *zcx_group_buffers_get(struct zcx_host *h)
+{
+	struct zcx_group_buffers __percpu *bufs =
+		READ_ONCE(((struct zram_host *)h)->group_bufs);
+
+	preempt_disable();
+	/* A NULL to fault on rather than an offset from nothing. */
+	if (WARN_ON_ONCE(!bufs))
+		return NULL;
+	return this_cpu_ptr(bufs);
+}
+
+void zcx_group_buffers_put(struct zcx_host *h)
+{
+	preempt_enable();
+}
+
+/* The disk's reset: no reader is left. */
+static void zram_host_free_group_buffers(struct zram_host *host)
+{
+	zram_group_buffers_free(host->group_bufs);
+	host->group_bufs = NULL;
+}
+
 #ifndef ZCX_STREAMS_MUTEX
 static void zram_host_free_streams(struct zram_host *host)
 {
@@ -352,6 +428,7 @@ void zram_host_destroy(struct zram_host *host)
 {
 	cpuhp_state_remove_instance(zram_cpuhp_state, &host->cpuhp_node);
 	zram_host_free_streams(host);
+	zram_host_free_group_buffers(host);
 }
 
 struct zcx_stream *zcx_stream_get(struct zcx_host *h, unsigned int priority)
@@ -384,6 +461,7 @@ int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg)
 void zram_host_destroy(struct zram_host *host)
 {
 	zram_stream_free(&host->comps[0], &host->single);
+	zram_host_free_group_buffers(host);
 	mutex_destroy(&host->lock);
 	host->comps[0].backend = NULL;
 	host->initialised = false;
@@ -460,6 +538,11 @@ int zcx_compress(struct zcx_host *h, unsigned int priority,
 	}
 }
 
+/*
+ * A page, or a whole group (up to ZCX_GROUP_MAX_BYTES): every backend
+ * here decompresses in one shot into a flat buffer, which needs no window
+ * buffer, so a stream's state serves both.
+ */
 int zcx_decompress(struct zcx_host *h, unsigned int priority, const void *src,
 		   zcx_size_t src_len, void *dst, zcx_size_t *dst_len)
 {
@@ -494,4 +577,110 @@ int zcx_decompress(struct zcx_host *h, unsigned int priority, const void *src,
 	zcx_stream_put(h);
 	*dst_len = len;
 	return ret;
+}
+
+/* ---- grouped recompression's compressors ---- */
+
+/*
+ * A recompression run's own compressor: a group outgrows a stream's
+ * buffer and, for zstd, its window, and compressing one with preemption
+ * disabled would hold a CPU for too long.
+ */
+struct zcx_group_codec {
+	const struct zram_comp *comp;
+	/* comp's level and dictionary; src_size: the run's max_src. */
+	struct zram_codec_params params;
+	void *ctx;
+};
+
+static bool zram_backend_is_lzo(const struct zram_backend *backend)
+{
+	return backend->kind == ZRAM_BACKEND_LZO ||
+	       backend->kind == ZRAM_BACKEND_LZO_RLE;
+}
+
+struct zcx_group_codec *zcx_group_codec_create(struct zcx_host *h,
+					       unsigned int priority,
+					       zcx_size_t max_src)
+{
+	struct zram_host *host = (struct zram_host *)h;
+	const struct zram_comp *comp;
+	struct zcx_group_codec *gc;
+	void *ctx;
+
+	might_sleep();
+	if (WARN_ON_ONCE(priority >= ZCX_MAX_PRIORITIES || !max_src))
+		return NULL;
+	comp = &host->comps[priority];
+	if (WARN_ON_ONCE(!comp->backend))
+		return NULL;
+	gc = kzalloc(sizeof(*gc), GFP_KERNEL);
+	if (!gc)
+		return NULL;
+	gc->comp = comp;
+	gc->params = comp->params;
+	gc->params.src_size = max_src;
+	if (comp->codec)
+		ctx = comp->codec->ctx_alloc(&gc->params);
+	else if (zram_backend_is_lzo(comp->backend))
+		ctx = kvmalloc(LZO1X_1_MEM_COMPRESS, GFP_KERNEL);
+	else
+		ctx = crypto_alloc_comp(comp->backend->name, 0, 0);
+	if (IS_ERR_OR_NULL(ctx)) {
+		kfree(gc);
+		return NULL;
+	}
+	gc->ctx = ctx;
+	return gc;
+}
+
+void zcx_group_codec_destroy(struct zcx_host *h, struct zcx_group_codec *gc)
+{
+	if (!gc)
+		return;
+	if (gc->comp->codec)
+		gc->comp->codec->ctx_free(gc->ctx);
+	else if (zram_backend_is_lzo(gc->comp->backend))
+		kvfree(gc->ctx);
+	else
+		crypto_free_comp(gc->ctx);
+	kfree(gc);
+}
+
+int zcx_group_compress(struct zcx_host *h, struct zcx_group_codec *gc,
+		       const void *src, zcx_size_t src_len, void *dst,
+		       zcx_size_t *dst_len)
+{
+	const struct zram_comp *comp = gc->comp;
+	unsigned int len;
+	int ret;
+
+	BUILD_BUG_ON(ZCX_GROUP_COMPRESS_BOUND <
+		     lzo1x_worst_compress(ZCX_GROUP_MAX_BYTES));
+	/* zstd's window was sized for max_src. */
+	if (src_len > gc->params.src_size)
+		return -EINVAL;
+	if (comp->codec)
+		return comp->codec->compress(gc->ctx, &gc->params, src, src_len,
+					     dst, dst_len);
+	switch (comp->backend->kind) {
+	case ZRAM_BACKEND_LZO:
+	case ZRAM_BACKEND_LZO_RLE:
+		/* lib/lzo never checks the room it writes to. */
+		if (*dst_len < lzo1x_worst_compress(src_len))
+			return -ENOSPC;
+		if (comp->backend->kind == ZRAM_BACKEND_LZO)
+			ret = lzo1x_1_compress(src, src_len, dst, dst_len,
+					       gc->ctx);
+		else
+			ret = lzorle1x_1_compress(src, src_len, dst, dst_len,
+						  gc->ctx);
+		return ret == LZO_E_OK ? 0 : -EINVAL;
+	default:
+		len = min_t(zcx_size_t, *dst_len, UINT_MAX);
+		ret = crypto_comp_compress(gc->ctx, src, src_len, dst, &len);
+		if (!ret)
+			*dst_len = len;
+		return ret;
+	}
 }

@@ -570,6 +570,8 @@ static int pool_show(struct seq_file *m, void *unused)
 	zram_read_stats(m->private, &s);
 	seq_printf(m, "chunks_16k: %llu\nchunks_4k: %llu\ncompactable_pages: %llu\n",
 		   s.pool_chunks, s.pool_page_chunks, s.pool_compactable);
+	seq_printf(m, "groups: %llu\ngrouped_pages: %llu\n", s.groups,
+		   s.grouped_pages);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pool);
@@ -577,7 +579,9 @@ DEFINE_SHOW_ATTRIBUTE(pool);
 /*
  * debugfs zram/zramN/block_state, upstream's format: index, last access
  * (seconds.microseconds; we keep seconds), then flags: s same-filled,
- * w written back, h huge, i idle, r recompressed, n incompressible.
+ * w written back, h huge, i idle, r recompressed, n incompressible; and
+ * ours after them, so that upstream's columns stay where tools look:
+ * g grouped.
  */
 struct zram_block_iter {
 	struct zram *zram;
@@ -626,11 +630,11 @@ static int block_state_show(struct seq_file *m, void *v)
 	struct zram_block_iter *it = v;
 	const struct zcx_slot_state *st = &it->st;
 
-	seq_printf(m, "%12lld %12u.%06u %c%c%c%c%c%c\n", it->index,
+	seq_printf(m, "%12lld %12u.%06u %c%c%c%c%c%c%c\n", it->index,
 		   st->access_time, 0, st->same ? 's' : '.',
 		   st->written_back ? 'w' : '.', st->huge ? 'h' : '.',
 		   st->idle ? 'i' : '.', st->recompressed ? 'r' : '.',
-		   st->incompressible ? 'n' : '.');
+		   st->incompressible ? 'n' : '.', st->grouped ? 'g' : '.');
 	return 0;
 }
 

@@ -63,6 +63,11 @@ struct zram_host {
 	struct zram_comp comps[ZCX_MAX_PRIORITIES];
 	struct hlist_node cpuhp_node;
 	bool initialised;
+	/*
+	 * Reading grouped pages: every possible CPU's, from the first
+	 * zcx_group_buffers_prepare to the disk's reset (NULL before).
+	 */
+	struct zcx_group_buffers __percpu *group_bufs;
 #ifdef ZCX_STREAMS_MUTEX
 	/* Ablation build: one stream per disk behind a mutex (pre-2010). */
 	struct mutex lock;

@@ -9,6 +9,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kernel_read_file.h>
+#include <linux/log2.h>
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/sysfs.h>
@@ -350,7 +351,7 @@ int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
 
 /*
  * "[type=idle|huge|huge_idle] [max_pages=N] [threshold=BYTES]
- * [algo=NAME|priority=N]".
+ * [algo=NAME|priority=N] [group_pages=N]".
  */
 static ssize_t recompress_store(struct device *dev,
 				struct device_attribute *attr, const char *buf,
@@ -394,6 +395,15 @@ static ssize_t recompress_store(struct device *dev,
 			if (zcx_kv_u64(&kv, &v) || !v || v >= PAGE_SIZE)
 				return -EINVAL;
 			req.threshold = v;
+		} else if (zcx_kv_key_is(&kv, "group_pages")) {
+			if (zcx_kv_u64(&kv, &v) || v < 2 ||
+			    v > ZCX_GROUP_MAX_PAGES || !is_power_of_2(v)) {
+				pr_info("%s: recompress: group_pages is a power of two from 2 to %d\n",
+					zram->disk->disk_name,
+					ZCX_GROUP_MAX_PAGES);
+				return -EINVAL;
+			}
+			req.group_pages = v;
 		} else {
 			zram_kv_skipped(zram, "recompress", buf, len, &kv);
 		}

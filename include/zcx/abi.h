@@ -134,9 +134,12 @@ int zcx_decompress(struct zcx_host *host, unsigned int priority,
  */
 #define ZCX_GROUP_MAX_PAGES 16
 #define ZCX_GROUP_MAX_BYTES (ZCX_GROUP_MAX_PAGES * ZCX_PAGE_SIZE)
-/* What a compressor may write for a whole group (LZO's worst case). */
+/*
+ * What a compressor may write for a whole group: LZO's worst case, the
+ * kernel's lzo1x_worst_compress (lzo-rle's 2 bytes more than LZO's own).
+ */
 #define ZCX_GROUP_COMPRESS_BOUND \
-	(ZCX_GROUP_MAX_BYTES + ZCX_GROUP_MAX_BYTES / 16 + 64 + 3)
+	(ZCX_GROUP_MAX_BYTES + ZCX_GROUP_MAX_BYTES / 16 + 64 + 3 + 2)
 /*
  * A compressor of the algorithm of that priority with a workspace of its
  * own, sized for max_src bytes of input (its window spans a whole group),

@@ -39,7 +39,9 @@ namespace {
 
 constexpr std::uintptr_t kPageMask = ZCX_PAGE_SIZE - 1;
 constexpr int kMaxKmapDepth = 16; // the kernel's KM_MAX_IDX
-constexpr int kMaxHeldBitLocks = 8;
+// The kernel bounds nested bit locks only by preempt_count (255); moving
+// a group object holds every live member's lock, with a few to spare.
+constexpr int kMaxHeldBitLocks = 2 * ZCX_GROUP_MAX_PAGES;
 
 const char *gfp_name(zcx_gfp gfp)
 {
@@ -83,6 +85,9 @@ struct State {
 	Fault page_faults[3] = {};
 	Fault vzalloc_faults = {};
 	Fault spinlock_faults = {};
+	Fault group_codec_faults = {};
+	Fault group_buffers_faults = {};
+	std::size_t group_codecs = 0; // live zcx_group_codec objects
 	std::size_t page_cap = SIZE_MAX;
 	bool fail_multipage = false;
 	// Registries of live memory.  pages: first page of each allocation
@@ -114,6 +119,8 @@ thread_local HeldBit t_bits[kMaxHeldBitLocks];
 thread_local int t_nbits;
 thread_local unsigned long *t_last_bit_word;
 thread_local unsigned t_last_bit;
+// Inside zcx_group_buffers_get .. put: the CPU's buffers are handed out.
+thread_local int t_group_buffers;
 
 // The kernel's might_sleep(): sleeping allocations need process context.
 void might_sleep(const char *what, zcx_gfp gfp)
@@ -202,6 +209,15 @@ struct HostStream {
 	}
 };
 
+struct HostGroupBuffers {
+	zcx_group_buffers buffers{};
+	~HostGroupBuffers()
+	{
+		std::free(buffers.packed);
+		std::free(buffers.plain);
+	}
+};
+
 } // namespace
 
 struct zcx_host {
@@ -211,6 +227,18 @@ struct zcx_host {
 	std::map<std::pair<std::thread::id, unsigned int>,
 		 std::unique_ptr<HostStream>>
 		per_thread;
+	// After zcx_group_buffers_prepare: each thread's, made on first get.
+	bool group_buffers_prepared = false;
+	std::map<std::thread::id, std::unique_ptr<HostGroupBuffers>>
+		group_buffers;
+};
+
+// A recompression run's group compressor: its own work area, no stream.
+struct zcx_group_codec {
+	zcx_host *host;
+	unsigned int priority;
+	zcx_size_t max_src;
+	void *wrkmem;
 };
 
 extern "C" {
@@ -560,6 +588,140 @@ int zcx_decompress(zcx_host *host, unsigned int priority, const void *src,
 }
 
 namespace {
+
+std::function<void()> group_compress_hook;
+
+// The kernel's lzo1x_worst_compress: what the C layer demands of dst
+// before it lets lib/lzo, which never checks, write there.
+constexpr zcx_size_t lzo_worst(zcx_size_t n) { return n + n / 16 + 64 + 3 + 2; }
+static_assert(lzo_worst(ZCX_GROUP_MAX_BYTES) == ZCX_GROUP_COMPRESS_BOUND);
+
+} // namespace
+
+zcx_group_codec *zcx_group_codec_create(zcx_host *host, unsigned int priority,
+					zcx_size_t max_src)
+{
+	might_sleep("zcx_group_codec_create", ZCX_GFP_KERNEL);
+	check_priority(host, priority, "zcx_group_codec_create");
+	if (max_src == 0)
+		die("zcx_group_codec_create for 0 bytes of input");
+	{
+		State &s = state();
+		std::lock_guard<std::mutex> g(s.mu);
+		if (take_failure(s.group_codec_faults))
+			return nullptr;
+		s.group_codecs++;
+	}
+	auto *codec = new zcx_group_codec{host, priority, max_src, nullptr};
+	// Exact size, so ASan catches an overrun.
+	codec->wrkmem = std::malloc(priority ? LZO1X_999_MEM_COMPRESS
+					     : LZO1X_1_MEM_COMPRESS);
+	if (!codec->wrkmem)
+		die("out of memory for a group codec");
+	return codec;
+}
+
+void zcx_group_codec_destroy(zcx_host *host, zcx_group_codec *codec)
+{
+	if (!codec)
+		return;
+	if (codec->host != host)
+		die("zcx_group_codec_destroy(%p) with another disk's host",
+		    static_cast<void *>(codec));
+	{
+		State &s = state();
+		std::lock_guard<std::mutex> g(s.mu);
+		if (s.group_codecs == 0)
+			die("zcx_group_codec_destroy(%p): none is live",
+			    static_cast<void *>(codec));
+		s.group_codecs--;
+	}
+	std::free(codec->wrkmem);
+	delete codec;
+}
+
+// The same algorithms as zcx_compress, on the group's bytes.
+int zcx_group_compress(zcx_host *host, zcx_group_codec *codec, const void *src,
+		       zcx_size_t src_len, void *dst, zcx_size_t *dst_len)
+{
+	if (!codec || codec->host != host)
+		die("zcx_group_compress with a codec of another disk, or none");
+	// abi.h: a whole group compresses preemptibly, never under a lock.
+	if (t_preempt > 0)
+		die("zcx_group_compress in atomic context (preempt depth %d, "
+		    "%d spinlock(s), %d bit lock(s) held)",
+		    t_preempt, t_spinlocks, t_nbits);
+	if (group_compress_hook)
+		group_compress_hook();
+	if (src_len > codec->max_src)
+		return -ZCX_EINVAL;
+	if (*dst_len < lzo_worst(src_len))
+		return -ZCX_ENOSPC;
+	ensure_lzo_init();
+	lzo_uint out_len = 0;
+	auto *out = static_cast<unsigned char *>(dst);
+	const auto *in = static_cast<const unsigned char *>(src);
+	const unsigned int priority = codec->priority;
+	const int rc = priority
+		? lzo1x_999_compress(in, src_len, out, &out_len, codec->wrkmem)
+		: lzo1x_1_compress(in, src_len, out, &out_len, codec->wrkmem);
+	if (rc != LZO_E_OK)
+		return rc;
+	for (lzo_uint i = 0; priority && i < out_len; i++)
+		out[i] ^= priority_key(priority);
+	*dst_len = out_len;
+	return 0;
+}
+
+int zcx_group_buffers_prepare(zcx_host *host)
+{
+	might_sleep("zcx_group_buffers_prepare", ZCX_GFP_KERNEL);
+	{
+		State &s = state();
+		std::lock_guard<std::mutex> g(s.mu);
+		if (take_failure(s.group_buffers_faults))
+			return -ZCX_ENOMEM;
+	}
+	std::lock_guard<std::mutex> g(host->mu);
+	host->group_buffers_prepared = true;
+	return 0;
+}
+
+// Like the kernel's per-CPU section: preemption stays off until put.
+zcx_group_buffers *zcx_group_buffers_get(zcx_host *host)
+{
+	zcx_preempt_disable();
+	if (t_group_buffers)
+		die("zcx_group_buffers_get twice on one CPU: the second would "
+		    "get the buffers the first is using");
+	t_group_buffers++;
+	std::lock_guard<std::mutex> g(host->mu);
+	if (!host->group_buffers_prepared)
+		die("zcx_group_buffers_get before zcx_group_buffers_prepare");
+	auto &slot = host->group_buffers[std::this_thread::get_id()];
+	if (!slot) {
+		slot = std::make_unique<HostGroupBuffers>();
+		// Exact sizes, so ASan catches an overrun; stale contents,
+		// as vmalloc's.
+		slot->buffers.packed = std::malloc(ZCX_GROUP_MAX_BYTES);
+		slot->buffers.plain = std::malloc(ZCX_GROUP_MAX_BYTES);
+		if (!slot->buffers.packed || !slot->buffers.plain)
+			die("out of memory for group buffers");
+		std::memset(slot->buffers.packed, 0xa5, ZCX_GROUP_MAX_BYTES);
+		std::memset(slot->buffers.plain, 0xa5, ZCX_GROUP_MAX_BYTES);
+	}
+	return &slot->buffers;
+}
+
+void zcx_group_buffers_put(zcx_host *)
+{
+	if (t_group_buffers <= 0)
+		die("zcx_group_buffers_put without zcx_group_buffers_get");
+	t_group_buffers--;
+	zcx_preempt_enable();
+}
+
+namespace {
 std::atomic<unsigned int> fake_now{1000};
 std::mutex backing_mu;
 std::vector<unsigned long> backing_freed;
@@ -655,6 +817,38 @@ void fail_spinlock_create(unsigned n)
 	s.spinlock_faults = {0, n};
 }
 
+void fail_group_codec_create(unsigned n)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.group_codec_faults = {0, n};
+}
+
+void fail_group_buffers_prepare(unsigned n)
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	s.group_buffers_faults = {0, n};
+}
+
+std::size_t live_group_codecs()
+{
+	State &s = state();
+	std::lock_guard<std::mutex> g(s.mu);
+	return s.group_codecs;
+}
+
+bool group_buffers_prepared(zcx_host *host)
+{
+	std::lock_guard<std::mutex> g(host->mu);
+	return host->group_buffers_prepared;
+}
+
+void set_group_compress_hook(std::function<void()> hook)
+{
+	group_compress_hook = std::move(hook);
+}
+
 void reset_faults()
 {
 	State &s = state();
@@ -663,6 +857,8 @@ void reset_faults()
 		s.kzalloc_faults[i] = s.page_faults[i] = {};
 	s.vzalloc_faults = {};
 	s.spinlock_faults = {};
+	s.group_codec_faults = {};
+	s.group_buffers_faults = {};
 	s.page_cap = SIZE_MAX;
 	s.fail_multipage = false;
 }

@@ -33,6 +33,10 @@ void set_page_cap(std::size_t max_live_pages);
 void fail_multipage_chunks(bool fail);
 void fail_vzalloc(unsigned n);
 void fail_spinlock_create(unsigned n);
+// The next n zcx_group_codec_create calls return NULL, the next n
+// zcx_group_buffers_prepare calls -ZCX_ENOMEM.
+void fail_group_codec_create(unsigned n);
+void fail_group_buffers_prepare(unsigned n);
 // Drops every injected failure and the page cap.
 void reset_faults();
 
@@ -101,6 +105,18 @@ void streams_destroy(zcx_host *streams);
 // Gives the disk a secondary algorithm of this priority (1..3): LZO1X-999
 // in a format of its own (platform_host.cpp).
 void configure_priority(zcx_host *streams, unsigned int priority);
+
+// ---- Grouped recompression ----
+
+// zcx_group_codec_create's codecs not yet destroyed, of every disk.
+std::size_t live_group_codecs();
+// Whether zcx_group_buffers_prepare succeeded on this disk (each thread's
+// buffers are made on its first get and freed with the disk).
+bool group_buffers_prepared(zcx_host *streams);
+// Called by zcx_group_compress before it compresses, where the core holds
+// no lock: a test's writes there land between a run's copy of a group and
+// its commit.  Empty: none.  Set while no other thread runs the core.
+void set_group_compress_hook(std::function<void()> hook);
 
 } // namespace host
 

@@ -119,7 +119,8 @@ inline bool is_same_filled(const Bytes &page, std::uint64_t *word)
 }
 
 // Every test starts without injected faults and must leave the platform as
-// it found it: no live pages or allocations, no preemption or kmap debt.
+// it found it: no live pages, allocations or group codecs, no preemption
+// or kmap debt.
 class HostTest : public ::testing::Test {
 protected:
 	void SetUp() override
@@ -129,6 +130,7 @@ protected:
 		pages0_ = host::live_pages();
 		kz0_ = host::live_kzallocs();
 		vz0_ = host::live_vzallocs();
+		gc0_ = host::live_group_codecs();
 	}
 	void TearDown() override
 	{
@@ -137,6 +139,7 @@ protected:
 		EXPECT_EQ(host::kmap_depth(), 0);
 		EXPECT_EQ(host::live_kzallocs(), kz0_) << "kzalloc leak";
 		EXPECT_EQ(host::live_vzallocs(), vz0_) << "vzalloc leak";
+		EXPECT_EQ(host::live_group_codecs(), gc0_) << "group codec leak";
 		const std::size_t pages = host::live_pages();
 		EXPECT_EQ(pages, pages0_) << "page leak";
 		if (pages != pages0_)
@@ -144,7 +147,7 @@ protected:
 	}
 
 private:
-	std::size_t pages0_ = 0, kz0_ = 0, vz0_ = 0;
+	std::size_t pages0_ = 0, kz0_ = 0, vz0_ = 0, gc0_ = 0;
 };
 
 } // namespace test

@@ -9,6 +9,7 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/cpu.h>
+#include <linux/crypto.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -372,6 +373,148 @@ static struct kunit_suite streams_suite = {
 	.test_cases = streams_cases,
 };
 
+/* ---- grouped recompression's codecs, on every backend there is ---- */
+
+struct group_ctx {
+	struct zram_comp_config cfg;
+	struct zram_host host;
+	u8 *group, *packed, *back;
+};
+
+static int group_init(struct kunit *test)
+{
+	struct group_ctx *c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	unsigned int i;
+
+	if (!c)
+		return -ENOMEM;
+	c->group = kunit_kmalloc(test, ZCX_GROUP_MAX_BYTES, GFP_KERNEL);
+	c->packed = kunit_kmalloc(test, ZCX_GROUP_COMPRESS_BOUND, GFP_KERNEL);
+	c->back = kunit_kmalloc(test, ZCX_GROUP_MAX_BYTES, GFP_KERNEL);
+	if (!c->group || !c->packed || !c->back)
+		return -ENOMEM;
+	/* Text repeating across pages, each marked, one random page. */
+	for (i = 0; i < ZCX_GROUP_MAX_PAGES; i++) {
+		make_page(c->group + i * PAGE_SIZE, i == 5 ? 2 : 3);
+		c->group[i * PAGE_SIZE] = i;
+	}
+	test->priv = c;
+	return zram_comp_init() ? -ENOMEM : 0;
+}
+
+static void group_exit(struct kunit *test)
+{
+	struct group_ctx *c = test->priv;
+
+	if (!c)
+		return;
+	if (c->host.initialised)
+		zram_host_destroy(&c->host);
+	zram_comp_config_release(&c->cfg);
+}
+
+/*
+ * c->cfg's algorithm at priority 0: a group compresses preemptibly with a
+ * codec of its own and reads back through the disk's streams, also inside
+ * the read path's per-CPU buffers, where preemption is off.
+ */
+static void group_roundtrip(struct kunit *test, struct group_ctx *c)
+{
+	struct zcx_host *host = (struct zcx_host *)&c->host;
+	struct zcx_group_buffers *bufs;
+	struct zcx_group_codec *gc;
+	zcx_size_t len, out;
+	u64 cached;
+	bool same;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, zram_host_init(&c->host, &c->cfg), 0);
+	gc = zcx_group_codec_create(host, 0, ZCX_GROUP_MAX_BYTES);
+	KUNIT_ASSERT_NOT_NULL(test, gc);
+	len = ZCX_GROUP_COMPRESS_BOUND;
+	ret = zcx_group_compress(host, gc, c->group, ZCX_GROUP_MAX_BYTES,
+				 c->packed, &len);
+	zcx_group_codec_destroy(host, gc);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "%s", c->cfg.backend[0]->name);
+	KUNIT_EXPECT_LT(test, len, ZCX_GROUP_MAX_BYTES / 2);
+
+	out = ZCX_GROUP_MAX_BYTES - PAGE_SIZE;
+	KUNIT_EXPECT_NE_MSG(test, zcx_decompress(host, 0, c->packed, len,
+						 c->back, &out), 0,
+			    "%s: a page short", c->cfg.backend[0]->name);
+	memset(c->back, 0xee, ZCX_GROUP_MAX_BYTES);
+	out = ZCX_GROUP_MAX_BYTES;
+	KUNIT_ASSERT_EQ_MSG(test, zcx_decompress(host, 0, c->packed, len,
+						 c->back, &out), 0,
+			    "%s", c->cfg.backend[0]->name);
+	KUNIT_EXPECT_EQ(test, out, ZCX_GROUP_MAX_BYTES);
+	KUNIT_EXPECT_EQ(test, memcmp(c->group, c->back, ZCX_GROUP_MAX_BYTES), 0);
+
+	KUNIT_ASSERT_EQ(test, zcx_group_buffers_prepare(host), 0);
+	KUNIT_ASSERT_EQ(test, zcx_group_buffers_prepare(host), 0);
+	bufs = zcx_group_buffers_get(host);
+	memcpy(bufs->packed, c->packed, len);
+	out = ZCX_GROUP_MAX_BYTES;
+	ret = zcx_decompress(host, 0, bufs->packed, len, bufs->plain, &out);
+	same = !memcmp(bufs->plain, c->group, ZCX_GROUP_MAX_BYTES);
+	cached = bufs->cached_handle;
+	zcx_group_buffers_put(host);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_TRUE(test, same);
+	KUNIT_EXPECT_EQ(test, cached, 0ULL);
+	zram_host_destroy(&c->host);
+}
+
+/* Each algorithm through the companion and through the crypto API. */
+static void group_codec_every_backend(struct kunit *test)
+{
+	static const char *const names[] = {
+		"lzo", "lzo-rle", "lz4", "lz4hc", "zstd", "842",
+	};
+	struct group_ctx *c = test->priv;
+	const struct zram_codecs *t = symbol_get(zram_codecs_table);
+	unsigned int i, runs = 0;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		const struct zram_backend *b =
+			zram_backend_find(names[i], strlen(names[i]));
+		bool lzo;
+
+		if (!b)
+			continue;
+		lzo = b->kind == ZRAM_BACKEND_LZO ||
+		      b->kind == ZRAM_BACKEND_LZO_RLE;
+		/* Bound only with the companion there: no request_module. */
+		c->cfg.backend[0] = b;
+		if (lzo || (t && zram_comp_config_bind(&c->cfg, 0))) {
+			group_roundtrip(test, c);
+			runs++;
+		}
+		zram_comp_config_release(&c->cfg);
+		if (!lzo && crypto_has_comp(b->name, 0, 0)) {
+			c->cfg.backend[0] = b;
+			group_roundtrip(test, c);
+			zram_comp_config_release(&c->cfg);
+			runs++;
+		}
+	}
+	if (t)
+		symbol_put(zram_codecs_table);
+	KUNIT_EXPECT_GT(test, runs, 2U);
+}
+
+static struct kunit_case group_cases[] = {
+	KUNIT_CASE(group_codec_every_backend),
+	{}
+};
+
+static struct kunit_suite group_suite = {
+	.name = "zram_group_codec",
+	.init = group_init,
+	.exit = group_exit,
+	.test_cases = group_cases,
+};
+
 /* ---- the device, through the real bio path ---- */
 
 static int bio_rw(struct block_device *bdev, enum req_op op, sector_t sector,
@@ -577,4 +720,4 @@ static struct kunit_suite device_suite = {
 };
 
 kunit_test_suites(&xvmalloc_suite, &table_suite, &codec_suite, &streams_suite,
-		  &device_suite);
+		  &group_suite, &device_suite);

@@ -3,7 +3,7 @@
 # (sourced by tests/vm/suite.sh, which provides verify_beside_churn).
 
 # debugfs block_state's flag column counts: how many slots show FLAG
-# (one of s w h i r n), optionally only among indexes LOW..HIGH.
+# (one of s w h i r n g), optionally only among indexes LOW..HIGH.
 block_flags() { # DEV FLAG [LOW HIGH]
 	awk -v f="$2" -v lo="${3:-0}" -v hi="${4:-9999999999}" \
 		'$1 >= lo && $1 <= hi && index($3, f) { n++ } END { print n + 0 }' \
