@@ -7,6 +7,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/highmem.h>
 #include <linux/mutex.h>
 #include <linux/shrinker.h>
 #include <linux/sysfs.h>
@@ -72,9 +73,24 @@ void zram_compact_exit(struct zram *zram)
 /* A whole pass; init_lock held (either way), the core exists. */
 u64 zram_compact_all(struct zram *zram)
 {
-	u64 freed;
+	struct page *page = alloc_page(GFP_KERNEL);
+	u64 freed, ungrouped = 0;
 
 	mutex_lock(&zram->compact_lock);
+	/*
+	 * Groups mostly dead first: their live pages move out, the groups
+	 * go, and the pass below packs what is left.  Without a page to
+	 * work in, this time only the pool is compacted.
+	 */
+	if (page) {
+		void *mem = kmap_local_page(page);
+
+		if (zcx_dev_regroup_sparse(zram->core, mem, &ungrouped))
+			pr_warn_ratelimited("%s: compact could not ungroup every sparse group\n",
+					    zram->disk->disk_name);
+		kunmap_local(mem);
+		__free_page(page);
+	}
 	freed = zcx_dev_compact(zram->core, U64_MAX);
 	mutex_unlock(&zram->compact_lock);
 	return freed;

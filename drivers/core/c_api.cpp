@@ -138,6 +138,14 @@ zcx_u64 zcx_dev_compact(zcx_dev *dev, zcx_u64 max_pages)
 	return device(dev)->compact(max_pages);
 }
 
+int zcx_dev_regroup_sparse(zcx_dev *dev, void *page, zcx_u64 *pages)
+{
+	auto r = device(dev)->regroup_sparse(static_cast<zcx::u8 *>(page));
+	if (r)
+		*pages = r.value();
+	return zcx::to_errno(r);
+}
+
 zcx_u64 zcx_dev_compactable_pages(const zcx_dev *dev)
 {
 	return device(dev)->compactable_pages();

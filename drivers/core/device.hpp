@@ -60,7 +60,12 @@ public:
 	// pages by moving objects out of sparse chunks.  Process context,
 	// one caller at a time.  Returns the pages freed.
 	u64 compact(u64 max_pages) { return pool_->compact(&move_object, this, max_pages); }
-	u64 compactable_pages() const { return pool_->compactable_pages(); }
+	// The pool's estimate, plus the bytes of groups' dead pages.
+	u64 compactable_pages() const;
+	// Groups less than half alive again without their dead pages
+	// (group.cpp); `compact` calls it before compact().  Process
+	// context; page is a page-sized buffer.  Returns the pages taken.
+	Result<u64> regroup_sparse(u8 *page);
 
 	// Recompression (drivers/core/recompress.cpp): process context, may
 	// sleep between pages, one run at a time per disk.  page is a
@@ -130,6 +135,7 @@ private:
 	// if grouped (old->last_of_group: it was the last member).
 	void unlink_locked(SlotContents *old);
 	void free_group(xv::Handle header);
+	Result<u64> ungroup_page(u64 index, usize cost, u8 *page);
 	xv::MoveResult move_group_object(xv::Owner window, xv::Handle from);
 	Result<Recompressed> recompress_slot(u64 index, const RecompressRequest &req,
 					     u32 idle_cutoff, zcx_pp_plan *plan,
@@ -171,6 +177,8 @@ private:
 	Atomic<u64> groups_;
 	Atomic<u64> grouped_pages_;
 	Atomic<u64> group_stamp_;
+	// Bytes of group streams whose pages no slot needs any more.
+	Atomic<u64> dead_group_bytes_;
 };
 
 } // namespace zcx

@@ -49,6 +49,25 @@ struct Device::GroupRun : Pinned {
 	u8 *packed = nullptr;
 	unsigned int pages = 0;
 	unsigned int priority = 0;
+	// Regrouping: only this group's pages, which must beat what the
+	// whole group costs now.
+	xv::Handle only_group = 0;
+	usize group_cost = 0;
+
+	Result<void> setup(zcx_host *h, unsigned int prio, unsigned int n)
+	{
+		host = h;
+		priority = prio;
+		pages = n;
+		if (zcx_group_buffers_prepare(host))
+			return Errc::nomem;
+		plain = static_cast<u8 *>(zcx_vzalloc(pages * kPageSize));
+		packed = static_cast<u8 *>(zcx_vzalloc(ZCX_GROUP_COMPRESS_BOUND));
+		codec = zcx_group_codec_create(host, priority, pages * kPageSize);
+		if (!plain || !packed || !codec)
+			return Errc::nomem;
+		return {};
+	}
 
 	~GroupRun()
 	{
@@ -85,21 +104,11 @@ Result<void> Device::recompress_groups(const RecompressRequest &req,
 				       u32 idle_cutoff, zcx_pp_plan *plan,
 				       u8 *page, RecompressResult *result)
 {
-	GroupRun run;
-	run.host = host_;
-	run.pages = req.group_pages;
-	run.priority = group_priority(req);
-	if (!run.priority || run.pages < 2 || run.pages > kMaxGroupPages ||
-	    (run.pages & (run.pages - 1)))
+	const unsigned int n = req.group_pages;
+	if (!group_priority(req) || n < 2 || n > kMaxGroupPages || (n & (n - 1)))
 		return Errc::inval;
-	if (zcx_group_buffers_prepare(host_))
-		return Errc::nomem;
-	run.plain = static_cast<u8 *>(zcx_vzalloc(run.pages * kPageSize));
-	run.packed = static_cast<u8 *>(zcx_vzalloc(ZCX_GROUP_COMPRESS_BOUND));
-	run.codec = zcx_group_codec_create(host_, run.priority,
-					   run.pages * kPageSize);
-	if (!run.plain || !run.packed || !run.codec)
-		return Errc::nomem;
+	GroupRun run;
+	ZCX_TRY(run.setup(host_, group_priority(req), n));
 	for (u64 w = 0; w < table_.size(); w += run.pages) {
 		if (req.max_pages && result->tried >= req.max_pages)
 			break;
@@ -126,7 +135,12 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		Slot &slot = table_[i];
 		auto locked = slot.lock();
 		const SlotContents c = slot.get();
-		if (!group_eligible(slot, c, req, idle_cutoff, run.priority))
+		if (run.only_group ? c.kind != SlotKind::grouped ||
+					     c.value != run.only_group ||
+					     slot.has(Slot::kUnderWriteback |
+						      Slot::kUnderRecompress)
+				   : !group_eligible(slot, c, req, idle_cutoff,
+						     run.priority))
 			continue;
 		if (req.max_pages && result->tried + members >= req.max_pages)
 			break;
@@ -174,6 +188,8 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 					      members * kPageSize, run.packed,
 					      &len);
 	const usize cost = status == 0 ? group_cost(len) : ~usize{0};
+	if (run.only_group)
+		old_cost = run.group_cost;
 	if (status != 0 || len == 0 || len > ZCX_GROUP_MAX_BYTES ||
 	    cost + (cost >> kWorthShift) >= old_cost) {
 		unmark();
@@ -245,6 +261,7 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 				__atomic_fetch_and(&g->live, ~(1u << k),
 						   __ATOMIC_ACQ_REL);
 				pool_->unmap(reinterpret_cast<u8 *>(g));
+				dead_group_bytes_.add(len / members);
 				result->changed++;
 				continue;
 			}
@@ -317,6 +334,7 @@ void Device::unlink_locked(SlotContents *old)
 	auto *g = reinterpret_cast<GroupHeader *>(pool_->map(old->value));
 	const u32 bit = 1u << old->member;
 	const u32 was = __atomic_fetch_and(&g->live, ~bit, __ATOMIC_ACQ_REL);
+	dead_group_bytes_.add(g->packed_len / g->pages);
 	pool_->unmap(reinterpret_cast<u8 *>(g));
 	old->last_of_group = (was & ~bit) == 0;
 }
@@ -327,9 +345,116 @@ void Device::free_group(xv::Handle header)
 	for (unsigned int i = 0; i < g->nr_pieces; i++)
 		pool_->free(g->piece(i));
 	compr_bytes_.sub(g->packed_len);
+	dead_group_bytes_.sub(g->packed_len / g->pages * g->pages);
 	pool_->unmap(reinterpret_cast<const u8 *>(g));
 	pool_->free(header);
 	groups_.dec();
+}
+
+// A group whose live pages are fewer than half of it holds more dead
+// bytes than live ones: its live pages are better off alone.
+static bool group_is_sparse(const GroupHeader &g)
+{
+	const u32 live = g.load_live();
+	return !(live & GroupHeader::kForming) &&
+	       2 * static_cast<unsigned int>(__builtin_popcount(live)) < g.pages;
+}
+
+// The live pages of each group less than half alive, grouped again
+// without the dead ones (a lone one stored alone), by recompression's
+// protocol, with the group's algorithm; only where that takes less than
+// the whole group does now.
+Result<u64> Device::regroup_sparse(u8 *page)
+{
+	GroupRun runs[kMaxPriorities];
+	u64 done = 0;
+	for (u64 i = 0; i < table_.size(); i++) {
+		scan_yield(i);
+		if (!grouped_pages_.load())
+			break;
+		Slot &slot = table_[i];
+		SlotContents c;
+		u32 window;
+		usize cost;
+		unsigned int live;
+		{
+			auto locked = slot.lock();
+			c = slot.get();
+			if (c.kind != SlotKind::grouped ||
+			    slot.has(Slot::kUnderWriteback | Slot::kUnderRecompress))
+				continue;
+			const auto *g = reinterpret_cast<const GroupHeader *>(
+				pool_->map(c.value));
+			const bool take = group_is_sparse(*g);
+			window = g->window;
+			cost = group_cost(g->packed_len);
+			live = __builtin_popcount(g->load_live());
+			pool_->unmap(reinterpret_cast<const u8 *>(g));
+			if (!take)
+				continue;
+		}
+		if (live == 1) {
+			done += ZCX_TRY(ungroup_page(i, cost, page));
+			continue;
+		}
+		GroupRun &run = runs[c.priority];
+		if (!run.codec)
+			ZCX_TRY(run.setup(host_, c.priority, kMaxGroupPages));
+		run.only_group = c.value;
+		run.group_cost = cost;
+		zcx_pp_plan any{};
+		any.budget = kPpUnlimited;
+		any.at_cutoff = kPpUnlimited;
+		RecompressResult r{};
+		ZCX_TRY(group_window(window, run, RecompressRequest{}, 0, &any, page, &r));
+		done += r.recompressed;
+	}
+	return done;
+}
+
+// A group's last live page stored alone, if that takes less than the
+// group (cost) does.
+Result<u64> Device::ungroup_page(u64 index, usize cost, u8 *page)
+{
+	Slot &slot = table_[index];
+	SlotContents old;
+	{
+		auto locked = slot.lock();
+		old = slot.get();
+		if (old.kind != SlotKind::grouped ||
+		    slot.has(Slot::kUnderWriteback | Slot::kUnderRecompress))
+			return u64{0};
+		ZCX_TRY(read_locked(index, old, page));
+		slot.change(Slot::kUnderRecompress, true);
+	}
+	SlotContents next;
+	u32 len = 0;
+	auto made = compress_into_object(index, page, old.priority, kHugeThreshold,
+					 &len);
+	if (made && made.value())
+		next = {SlotKind::compressed, made.value(), len, old.priority};
+	const bool worth = next.kind != SlotKind::empty && member_cost(next) < cost;
+	SlotContents current;
+	{
+		auto locked = slot.lock();
+		const bool unchanged = slot.has(Slot::kUnderRecompress);
+		slot.change(Slot::kUnderRecompress, false);
+		if (!unchanged || !worth) {
+			free_object(next);
+			return made ? Result<u64>(u64{0}) : made.error();
+		}
+		current = slot.get();
+		account(next, true);
+		slot.replace(next);
+		unlink_locked(&current);
+	}
+	release(current);
+	return u64{1};
+}
+
+u64 Device::compactable_pages() const
+{
+	return pool_->compactable_pages() + (dead_group_bytes_.load() >> kPageShift);
 }
 
 // Compaction's mover for a group's header or piece: from the window's

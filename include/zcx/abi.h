@@ -356,6 +356,14 @@ void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);
 zcx_u64 zcx_dev_compact(struct zcx_dev *dev, zcx_u64 max_pages);
 zcx_u64 zcx_dev_compactable_pages(const struct zcx_dev *dev);
 /*
+ * Before a `compact`: the live pages of each group less than half alive
+ * are grouped again without the dead ones (a lone page stored alone),
+ * where that takes less memory, so that the old group goes with its dead
+ * pages.  compactable counts groups' dead bytes too.  Process
+ * context, may sleep; page is a page-sized buffer; *pages: pages taken.
+ */
+int zcx_dev_regroup_sparse(struct zcx_dev *dev, void *page, zcx_u64 *pages);
+/*
  * Recompression (`recompress`, the idle policy): which slots a run takes
  * and which secondary algorithms it tries.  Process context, may sleep;
  * the caller serialises runs on one disk.  page is a page-sized buffer.

@@ -186,6 +186,43 @@ TEST_F(GroupTest, MembersLetGoAndTheLastOneFreesTheGroup)
 	expect_model();
 }
 
+TEST_F(GroupTest, GroupsMostlyDeadAreRegroupedAndCounted)
+{
+	create(64);
+	for (unsigned long i = 0; i < 64; i++)
+		write(i, neighbour_page(i));
+	ASSERT_EQ(recompress(16).groups, 4u);
+	const std::uint64_t compactable_before = zcx_dev_compactable_pages(dev_);
+	// Group 0 keeps 8 of 16 (not less than half), group 1 keeps 7,
+	// group 2 keeps 1, group 3 all.
+	const unsigned long keep[] = {8, 7, 1, 16};
+	for (unsigned long g = 0; g < 4; g++) {
+		for (unsigned long k = keep[g]; k < 16; k++)
+			discard(g * 16 + k);
+	}
+	EXPECT_GT(zcx_dev_compactable_pages(dev_), compactable_before);
+	const zcx_stats before = stats();
+	auto page = std::make_unique<std::uint8_t[]>(kPage);
+	zcx_u64 taken = 0;
+	ASSERT_EQ(zcx_dev_regroup_sparse(dev_, page.get(), &taken), 0);
+	EXPECT_EQ(taken, 8u); // groups 1 and 2's live pages
+	const zcx_stats after = stats();
+	// Group 1's seven pages are a group of their own now; group 2's last
+	// page is alone.
+	EXPECT_EQ(after.groups, 3u);
+	EXPECT_EQ(after.grouped_pages, 8u + 7u + 16u);
+	EXPECT_FALSE(grouped(32));
+	EXPECT_TRUE(grouped(16));
+	EXPECT_LT(after.compr_data_size, before.compr_data_size);
+	EXPECT_EQ(after.orig_data_size, before.orig_data_size);
+	zcx_dev_compact(dev_, ~0ull);
+	EXPECT_LT(stats().mem_used_total, before.mem_used_total);
+	expect_model();
+	// Nothing sparse is left: a second pass takes nothing.
+	ASSERT_EQ(zcx_dev_regroup_sparse(dev_, page.get(), &taken), 0);
+	EXPECT_EQ(taken, 0u);
+}
+
 TEST_F(GroupTest, CompactionMovesGroupObjects)
 {
 	// Groups and single objects interleaved in the pool; freeing most
@@ -251,7 +288,7 @@ TEST_F(GroupTest, AMemberChangedWhileItsGroupFormedKeepsItsData)
 }
 
 // Writers, discards, slot frees and readers on the same pages, a thread
-// forming groups over and over and another compacting: every read
+// forming groups over and over and another regrouping and compacting: every read
 // returns the model's page, and the counters add up at the end.
 TEST_F(GroupTest, ConcurrentIoDuringGroupingAndCompaction)
 {
@@ -294,8 +331,12 @@ TEST_F(GroupTest, ConcurrentIoDuringGroupingAndCompaction)
 		}
 	});
 	std::thread compactor([&] {
-		while (!stop.load())
+		auto page = std::make_unique<std::uint8_t[]>(kPage);
+		while (!stop.load()) {
+			zcx_u64 taken;
+			EXPECT_EQ(zcx_dev_regroup_sparse(dev_, page.get(), &taken), 0);
 			zcx_dev_compact(dev_, ~0ull);
+		}
 	});
 	for (auto &th : threads)
 		th.join();
