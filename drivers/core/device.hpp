@@ -62,7 +62,7 @@ public:
 	u64 compact(u64 max_pages) { return pool_->compact(&move_object, this, max_pages); }
 	// The pool's estimate, plus the bytes of groups' dead pages.
 	u64 compactable_pages() const;
-	// Groups less than half alive again without their dead pages
+	// Groups more than a quarter dead again without their dead pages
 	// (group.cpp); `compact` calls it before compact().  Process
 	// context; page is a page-sized buffer.  Returns the pages taken.
 	Result<u64> regroup_sparse(u8 *page);

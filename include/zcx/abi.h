@@ -356,7 +356,7 @@ void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);
 zcx_u64 zcx_dev_compact(struct zcx_dev *dev, zcx_u64 max_pages);
 zcx_u64 zcx_dev_compactable_pages(const struct zcx_dev *dev);
 /*
- * Before a `compact`: the live pages of each group less than half alive
+ * Before a `compact`: the live pages of each group more than a quarter dead
  * are grouped again without the dead ones (a lone page stored alone),
  * where that takes less memory, so that the old group goes with its dead
  * pages.  compactable counts groups' dead bytes too.  Process

@@ -168,6 +168,135 @@ test_recompress_real_files() {
 	[[ $(io_field zram0 1) == 0 ]] || fail "failed reads"
 }
 
+pool_stat() { # DEV KEY
+	awk -v k="$2:" '$1 == k { print $2 }' "/sys/kernel/debug/zram/$1/pool"
+}
+
+# Issue 18: real files recompressed to zstd page by page, in groups of 4
+# and in groups of 16: each denser than the last, every page identical;
+# then a random half of the grouped pages discarded, and `compact` gives
+# their memory back.
+test_grouped_recompress_real_files() {
+	load_ours num_devices=1
+	local mb n mem groups g single four
+	mb=$(scaled 64 16)
+	make_real_tar "$mb"
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	expect_write_error /sys/block/zram0/recompress "group_pages=3" "Invalid argument"
+	for n in 1 4 16; do
+		init_disk zram0 $((mb * 2))M
+		dd if=/tmp/real.tar of=/dev/zram0 bs=1M oflag=direct status=none
+		set_attr zram0 idle all
+		if ((n == 1)); then
+			set_attr zram0 recompress "type=idle"
+		else
+			set_attr zram0 recompress "type=idle group_pages=$n"
+		fi
+		mem=$(mm_field zram0 3)
+		groups=$(pool_stat zram0 groups)
+		g=$(block_flags zram0 g)
+		note "zstd, groups of $n: mem_used_total $mem, $groups groups of $g pages"
+		[[ $g == "$(pool_stat zram0 grouped_pages)" ]] || fail "block_state's g and grouped_pages disagree"
+		echo 3 >/proc/sys/vm/drop_caches
+		cmp -n $((mb << 20)) /tmp/real.tar /dev/zram0 || fail "groups of $n: pages read back wrong"
+		[[ $(io_field zram0 1) == 0 ]] || fail "groups of $n: failed reads"
+		case $n in
+		1)
+			single=$mem
+			((groups == 0)) || fail "groups without group_pages"
+			;;
+		4)
+			four=$mem
+			((g > (mb << 8) / 2)) || fail "only $g of $((mb << 8)) pages grouped"
+			((mem < single)) || fail "groups of 4 ($mem) not denser than pages ($single)"
+			;;
+		16)
+			((mem < four)) || fail "groups of 16 ($mem) not denser than groups of 4 ($four)"
+			;;
+		esac
+		((n == 16)) || reset_disk zram0
+	done
+	# A random half of the grouped pages discarded, one page at a time.
+	python3 - "$mb" <<'PY'
+import fcntl, os, random, struct, sys
+BLKDISCARD = 0x1277
+pages = int(sys.argv[1]) << 8
+fd = os.open("/dev/zram0", os.O_RDWR)
+for p in random.Random(18).sample(range(pages), pages // 2):
+    fcntl.ioctl(fd, BLKDISCARD, struct.pack("QQ", p << 12, 4096))
+os.close(fd)
+PY
+	local before after
+	before=$(mm_field zram0 3)
+	set_attr zram0 compact 1
+	after=$(mm_field zram0 3)
+	note "half discarded: mem_used_total $before, after compact $after ($((after * 100 / mem)) % of the grouped disk)"
+	((after * 100 < mem * 65)) || fail "compact kept $after of $mem bytes with half the pages discarded"
+	python3 - "$mb" <<'PY' || fail "pages kept read back wrong after compact"
+import random, sys
+pages = int(sys.argv[1]) << 8
+gone = set(random.Random(18).sample(range(pages), pages // 2))
+zero = bytes(4096)
+with open("/tmp/real.tar", "rb") as want, open("/dev/zram0", "rb") as got:
+    for p in range(pages):
+        a, b = want.read(4096), got.read(4096)
+        if b != (zero if p in gone else a):
+            sys.exit("page %d" % p)
+PY
+}
+
+# fio verify on one region while another is rewritten and trimmed and the
+# whole disk is grouped (4 and 16 in turn), compacted and regrouped over
+# and over, with cpu1 going offline and online.  fio's dedupe makes
+# neighbours share blocks, as pages of one file do, so groups form.
+test_fio_verify_during_grouped_recompress() {
+	local online=/sys/devices/system/cpu/cpu1/online
+	[[ -w $online ]] || fail "guest has no hot-pluggable cpu1"
+	load_ours num_devices=1
+	local mb churn trims like=(--refill_buffers --buffer_compress_percentage=50 --dedupe_percentage=60)
+	mb=$(scaled 32 8)
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	init_disk zram0 $((mb * 4))M
+	fio --name=fill --filename=/dev/zram0 --rw=write --bs=64k --direct=1 \
+		--offset=$((mb * 2))M --size=${mb}M "${like[@]}" >/tmp/fio-fill.log 2>&1 ||
+		{ cat /tmp/fio-fill.log; fail "fill failed"; }
+	rm -f /tmp/fio-done
+	(
+		n=0 most=0
+		while [[ ! -e /tmp/fio-done ]]; do
+			echo all >/sys/block/zram0/idle
+			echo "type=idle group_pages=$((n % 2 ? 16 : 4))" >/sys/block/zram0/recompress
+			g=$(pool_stat zram0 groups)
+			((g <= most)) || most=$g
+			echo 1 >/sys/block/zram0/compact
+			((n % 3)) || { echo 0 >$online; sleep 0.1; echo 1 >$online; }
+			n=$((n + 1))
+		done
+		echo "$n $most" >/tmp/recompressions
+	) &
+	local recompressor=$!
+	fio --name=churn --filename=/dev/zram0 --ioengine=libaio --direct=1 \
+		--bs=4k --iodepth=8 --rw=randrw --rwmixread=30 --offset=$((mb * 2))M \
+		--size=${mb}M "${like[@]}" --loops=$(scaled 3 1) >/tmp/fio-churn.log 2>&1 &
+	churn=$!
+	fio --name=trims --filename=/dev/zram0 --rw=randtrim --bs=4k \
+		--offset=$((mb * 2))M --size=${mb}M --io_size=$((mb / 2))M --loops=$(scaled 3 1) \
+		>/tmp/fio-trims.log 2>&1 &
+	trims=$!
+	fio_verify zram0 grouped "${like[@]}" --loops=$(scaled 3 1)
+	wait $churn || { cat /tmp/fio-churn.log; fail "churn job failed"; }
+	wait $trims || { cat /tmp/fio-trims.log; fail "trim job failed"; }
+	touch /tmp/fio-done
+	wait $recompressor || fail "a recompress or compact write failed"
+	[[ $(cat $online) == 1 ]] || fail "cpu1 left offline"
+	local rounds most
+	read -r rounds most </tmp/recompressions
+	note "$rounds grouping rounds during fio, up to $most groups at once; $(block_flags zram0 g) pages grouped now"
+	((rounds >= 3)) || fail "too few grouping rounds to mean anything"
+	((most > 0)) || fail "no group ever formed"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+}
+
 # type=huge, huge_idle, threshold= and max_pages= select exactly what
 # they say, with three kinds of page: random (stored raw, huge), half
 # random (about 2 KiB), and a short repeated pattern (tiny).
