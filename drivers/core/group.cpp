@@ -360,7 +360,7 @@ static bool group_is_sparse(const GroupHeader &g)
 {
 	const u32 live = g.load_live();
 	return !(live & GroupHeader::kForming) &&
-	       4 * static_cast<unsigned int>(__builtin_popcount(live)) < 3u * g.pages;
+	       4 * count_members(live) < 3u * g.pages;
 }
 
 // The live pages of each group more than a quarter dead, grouped again
@@ -391,7 +391,7 @@ Result<u64> Device::regroup_sparse(u8 *page)
 			const bool take = group_is_sparse(*g);
 			window = g->window;
 			cost = group_cost(g->packed_len);
-			live = __builtin_popcount(g->load_live());
+			live = count_members(g->load_live() & ~GroupHeader::kForming);
 			pool_->unmap(reinterpret_cast<const u8 *>(g));
 			if (!take)
 				continue;

@@ -69,6 +69,17 @@ struct GroupHeader {
 	u32 load_live() const { return __atomic_load_n(&live, __ATOMIC_ACQUIRE); }
 };
 
+// The bits set in a live mask.  Not __builtin_popcount: without
+// -mpopcnt GCC calls libgcc for it, which the kernel does not link.
+constexpr unsigned int count_members(u32 mask)
+{
+	mask = mask - ((mask >> 1) & 0x55555555u);
+	mask = (mask & 0x33333333u) + ((mask >> 2) & 0x33333333u);
+	return (((mask + (mask >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+static_assert(count_members(0) == 0 && count_members(0xffffu) == 16 &&
+	      count_members(0x80000001u) == 2);
+
 // What a group of these pieces costs the pool, block headers included.
 inline usize group_cost(usize packed_len)
 {

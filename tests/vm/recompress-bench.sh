@@ -2,7 +2,8 @@
 # Guest side of `scripts/bench.sh recompress`: the recompression issue's
 # experiment in one boot.  256 MiB of real files on a 512 MiB disk, stored
 # by stock zram with lzo-rle and with zstd, and by ours with lzo-rle, then
-# after `idle all` + `recompress type=idle` to zstd at level 3 and 9.
+# after `idle all` + `recompress type=idle` to zstd at level 3 and 9, page
+# by page and in groups of 4 and 16 (issue 18), with random-read speed.
 # Prints a Markdown report.
 set -euo pipefail
 [[ -z ${T_TRACE:-} ]] || set -x
@@ -34,20 +35,39 @@ fill
 row "stock, zstd (crypto API, level 3)" "$(mem)"
 unload_zram
 
+# Random 4 KiB reads of the whole disk, one at a time: what reading a
+# page costs in each form (a grouped page decompresses its whole group).
+randread() {
+	fio --name=rr --filename=/dev/zram0 --rw=randread --bs=4k --direct=1 \
+		--ioengine=psync --size=${MB}M --io_size=$((MB / 8))M --randrepeat=1 \
+		--output-format=terse --terse-version=3 2>/dev/null |
+		awk -F';' '{ printf "%.1f", $7 / 1024 }'
+}
+reads=()
 for level in 3 9; do
-	load_ours num_devices=1
-	echo algo=zstd >/sys/block/zram0/recomp_algorithm
-	echo "algo=zstd level=$level" >/sys/block/zram0/algorithm_params
-	fill
-	[[ $level != 3 ]] || row "ours, lzo-rle" "$(mem)"
-	echo all >/sys/block/zram0/idle
-	start=$(date +%s.%N)
-	echo type=idle >/sys/block/zram0/recompress
-	secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
-	cmp -n $((MB << 20)) /tmp/real.tar /dev/zram0 || { echo "recompressed pages differ"; exit 1; }
-	row "ours, lzo-rle, then \`recompress type=idle\` to zstd level $level" "$(mem)" \
-		"$secs s ($(awk -v s="$secs" -v m="$MB" 'BEGIN { printf "%.1f", s * 1000 / m }') ms/MiB), $(awk '$3 ~ /r/ { n++ } END { print n + 0 }' /sys/kernel/debug/zram/zram0/block_state) pages recompressed"
-	unload_zram
+	for group in 1 4 16; do
+		load_ours num_devices=1
+		echo algo=zstd >/sys/block/zram0/recomp_algorithm
+		echo "algo=zstd level=$level" >/sys/block/zram0/algorithm_params
+		fill
+		[[ $level != 3 || $group != 1 ]] || row "ours, lzo-rle" "$(mem)"
+		[[ $level != 3 || $group != 1 ]] || reads+=("| ours, lzo-rle | $(randread) |")
+		echo all >/sys/block/zram0/idle
+		how="type=idle"
+		label="ours, lzo-rle, then \`recompress type=idle\` to zstd level $level"
+		if ((group > 1)); then
+			how+=" group_pages=$group"
+			label="ours, lzo-rle, then \`recompress type=idle group_pages=$group\` to zstd level $level"
+		fi
+		start=$(date +%s.%N)
+		echo "$how" >/sys/block/zram0/recompress
+		secs=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
+		cmp -n $((MB << 20)) /tmp/real.tar /dev/zram0 || { echo "recompressed pages differ"; exit 1; }
+		row "$label" "$(mem)" \
+			"$secs s ($(awk -v s="$secs" -v m="$MB" 'BEGIN { printf "%.1f", s * 1000 / m }') ms/MiB), $(awk '$3 ~ /r/ { n++ } END { print n + 0 }' /sys/kernel/debug/zram/zram0/block_state) pages recompressed, $(awk '$3 ~ /g/ { n++ } END { print n + 0 }' /sys/kernel/debug/zram/zram0/block_state) grouped"
+		[[ $level != 3 ]] || reads+=("| zstd level 3, $( ((group > 1)) && echo "groups of $group" || echo "page by page") | $(randread) |")
+		unload_zram
+	done
 done
 
 cat <<EOF2
@@ -57,6 +77,12 @@ $(printf '%s\n' "${rows[@]}")
 
 Every recompressed page read back identical (cmp). Times are guest wall
 clock under QEMU's TCG: compare them with each other, not with hardware.
+
+Random 4 KiB reads (fio psync, direct, one at a time, $((MB / 8)) MiB over the whole disk), same boot:
+
+| stored as | MiB/s |
+|---|---:|
+$(printf '%s\n' "${reads[@]}")
 The idle policy's cost on the fio matrix is measured under icount:
 \`T_IDLE_POLICY="interval=1 recompress_after=1" scripts/bench.sh\`
 (report-idle-policy.md).
