@@ -264,6 +264,28 @@ TEST_F(GroupTest, WritebackOfAMemberTakesItsPageAlone)
 	}
 }
 
+// compressed_writeback writes objects as they are; a grouped page is not
+// one: it goes whole, so no block ever holds part of a group.
+TEST_F(GroupTest, CompressedWritebackTakesAGroupedPageWhole)
+{
+	create(16);
+	for (unsigned long i = 0; i < 16; i++)
+		write(i, neighbour_page(i));
+	ASSERT_EQ(recompress(16).groups, 1u);
+	const zcx_pp_filter f{ZCX_WB_ANY, 0, 0, 0, ~0ULL};
+	zcx_pp_plan plan;
+	zcx_dev_pp_plan(dev_, &f, 0, 1, &plan);
+	EXPECT_EQ(plan.eligible, 16u);
+	std::vector<std::uint8_t> block(kPage, 0xee);
+	unsigned int len = 0;
+	ASSERT_EQ(zcx_dev_writeback_prepare_pp(dev_, 9, &f, &plan, block.data(), 1, &len), 1);
+	EXPECT_EQ(len, kPage);
+	EXPECT_EQ(Bytes(block.begin(), block.end()), model_[9]);
+	ASSERT_EQ(zcx_dev_writeback_commit_len(dev_, 9, 5, len), 1);
+	EXPECT_FALSE(grouped(9));
+	EXPECT_EQ(stats().grouped_pages, 15u);
+}
+
 TEST_F(GroupTest, AMemberChangedWhileItsGroupFormedKeepsItsData)
 {
 	// Two runs at once cannot happen (the C layer serialises them), but
