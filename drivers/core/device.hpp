@@ -140,6 +140,8 @@ private:
 	Result<Recompressed> recompress_slot(u64 index, const RecompressRequest &req,
 					     u32 idle_cutoff, zcx_pp_plan *plan,
 					     u8 *page);
+	bool recompress_selects(Slot &slot, const SlotContents &c,
+				const RecompressRequest &req, u32 idle_cutoff);
 	bool recompress_eligible(Slot &slot, const SlotContents &c,
 				 const RecompressRequest &req, u32 idle_cutoff);
 	// Compresses page with the algorithm of priority into a new pool

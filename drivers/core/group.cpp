@@ -82,22 +82,10 @@ bool Device::group_eligible(Slot &slot, const SlotContents &c,
 			    const RecompressRequest &req, u32 idle_cutoff,
 			    unsigned int priority)
 {
-	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge)
-		return false;
-	if (slot.has(Slot::kUnderWriteback | Slot::kUnderRecompress |
-		     Slot::kIncompressible))
-		return false;
-	if (req.idle && !slot.has(Slot::kIdle))
-		return false;
-	if (req.min_age && slot.access_time() > idle_cutoff)
-		return false;
-	if (req.huge && c.kind != SlotKind::huge)
-		return false;
-	if (req.threshold && c.size < req.threshold)
-		return false;
 	// A page the group's algorithm already compressed alone may still
 	// gain from its neighbours; one a later algorithm made may not.
-	return c.priority <= priority;
+	return recompress_selects(slot, c, req, idle_cutoff) &&
+	       c.priority <= priority;
 }
 
 Result<void> Device::recompress_groups(const RecompressRequest &req,

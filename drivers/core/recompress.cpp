@@ -30,11 +30,12 @@ usize stored_cost(const SlotContents &c)
 
 } // namespace
 
-bool Device::recompress_eligible(Slot &slot, const SlotContents &c,
-				 const RecompressRequest &req, u32 idle_cutoff)
+// What a run's type, age and threshold select, page by page or grouped.
+bool Device::recompress_selects(Slot &slot, const SlotContents &c,
+				const RecompressRequest &req, u32 idle_cutoff)
 {
 	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge)
-		return false; // empty, same-filled or on the backing device
+		return false; // empty, same-filled, written back or grouped
 	if (slot.has(Slot::kUnderWriteback | Slot::kUnderRecompress |
 		     Slot::kIncompressible))
 		return false;
@@ -44,10 +45,15 @@ bool Device::recompress_eligible(Slot &slot, const SlotContents &c,
 		return false;
 	if (req.huge && c.kind != SlotKind::huge)
 		return false;
-	if (req.threshold && c.size < req.threshold)
-		return false;
+	return !req.threshold || c.size >= req.threshold;
+}
+
+bool Device::recompress_eligible(Slot &slot, const SlotContents &c,
+				 const RecompressRequest &req, u32 idle_cutoff)
+{
 	// Only algorithms of a higher priority than the one that made it.
-	return (req.priorities >> (c.priority + 1)) != 0;
+	return recompress_selects(slot, c, req, idle_cutoff) &&
+	       (req.priorities >> (c.priority + 1)) != 0;
 }
 
 Result<xv::Handle> Device::compress_into_object(u64 index, const u8 *page,
