@@ -26,7 +26,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$root/build/fuzz}
 jobs=${JOBS:-1}
 corpus=$root/tests/fuzz/corpus
-all_targets=(fuzz_xvmalloc fuzz_decompress fuzz_parse fuzz_kv)
+all_targets=(fuzz_xvmalloc fuzz_decompress fuzz_parse fuzz_kv fuzz_device)
 
 usage() {
 	sed -n '3,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -45,6 +45,9 @@ fuzz_flags() {
 	fuzz_decompress) echo "-max_len=9000" ;;
 	fuzz_parse) echo "-max_len=64 -dict=$root/tests/fuzz/fuzz_parse.dict" ;;
 	fuzz_kv) echo "-max_len=128 -dict=$root/tests/fuzz/fuzz_kv.dict" ;;
+	# Programs of up to ~150 device operations at once; longer ones only
+	# slow each execution (whole-disk checks after every operation).
+	fuzz_device) echo "-max_len=512 -len_control=0" ;;
 	esac
 }
 
