@@ -324,7 +324,14 @@ private:
 			recompress(in, b >> 4);
 			break;
 		case 10:
+			// Regrouping compresses groups too: other CPUs may
+			// play while it does.
+			script_ = {};
+			if (b & 16)
+				read_script(in);
 			regroup();
+			host::set_group_compress_hook(nullptr);
+			script_ = {};
 			break;
 		case 11:
 			compact(b & 16 ? ~0ull : in.u8v() % 8);
@@ -508,17 +515,8 @@ private:
 		// Other CPUs between a group's copy and its commit: the
 		// platform's group compressor calls back with no lock held.
 		script_ = {};
-		if (opts & 8 && bits & 8 && req.group_pages) {
-			script_.n = in.u8v() % (kMaxActs + 1);
-			for (unsigned k = 0; k < script_.n; k++) {
-				script_.at[k] = in.u8v() % 8;
-				script_.what[k] = in.u8v();
-				script_.index[k] = in.u8v() % kPages;
-			}
-			calls_ = 0;
-			changed_ = 0;
-			host::set_group_compress_hook([this] { other_cpus(); });
-		}
+		if (opts & 8 && bits & 8 && req.group_pages)
+			read_script(in);
 		zcx_stats before, after;
 		zcx_dev_get_stats(dev_, &before);
 		zcx_recompress_result r{};
@@ -551,6 +549,19 @@ private:
 		CHECK_EQ(after.groups, before.groups + r.groups);
 		CHECK(after.grouped_pages >= before.grouped_pages + 2 * r.groups);
 		CHECK_EQ(after.orig_data_size, before.orig_data_size);
+	}
+
+	void read_script(Reader &in)
+	{
+		script_.n = in.u8v() % (kMaxActs + 1);
+		for (unsigned k = 0; k < script_.n; k++) {
+			script_.at[k] = in.u8v() % 8;
+			script_.what[k] = in.u8v();
+			script_.index[k] = in.u8v() % kPages;
+		}
+		calls_ = 0;
+		changed_ = 0;
+		host::set_group_compress_hook([this] { other_cpus(); });
 	}
 
 	// One scripted action per matching group compression: what other
@@ -620,9 +631,11 @@ private:
 		zcx_dev_get_stats(dev_, &after);
 		trace("regroup: took %llu; groups %llu -> %llu", taken,
 		      before.groups, after.groups);
+		CHECK_EQ(after.orig_data_size, stored_pages() * kPage);
+		if (script_.n)
+			return;
 		CHECK(taken <= before.grouped_pages);
 		CHECK(after.grouped_pages <= before.grouped_pages);
-		CHECK_EQ(after.orig_data_size, before.orig_data_size);
 	}
 
 	void compact(zcx_u64 max_pages)
