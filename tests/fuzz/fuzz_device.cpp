@@ -18,6 +18,9 @@
 //    platform's group compressor hook, where a run holds no lock): writes,
 //    discards, slot frees, reads, compact, regroup_sparse and `idle`, by a
 //    script from the input; a member that changed keeps its new data;
+//  - page, group codec, group buffer and vzalloc failures injected from
+//    the input: a write that fails with -ENOMEM changes nothing, a
+//    recompression or regrouping that does leaves every page readable;
 //  - writeback: prepare (any mode, raw or compressed), then, possibly after
 //    other operations, commit to a made-up block or abort; the model keeps
 //    the block's bytes, as the backing device would, and reads of a
@@ -224,6 +227,7 @@ public:
 
 	~Run()
 	{
+		host::reset_faults();
 		host::set_backing_hooks({});
 		host::set_now_seconds(kStartTime);
 	}
@@ -242,6 +246,8 @@ public:
 
 	void finish()
 	{
+		host::reset_faults();
+		faulty_ = false;
 		read_all();
 		// Unfinished writebacks: the C layer ends each one.
 		while (!pending_.empty())
@@ -357,12 +363,46 @@ private:
 				Bytes page = model_[i].data;
 				page[in.u16v() % kPage] ^= 1 + (b >> 5);
 				write(i, page);
+			} else if (b >> 5) {
+				faults(b >> 5, in);
 			} else {
 				compact(~0ull);
 				regroup();
 			}
 			break;
 		}
+	}
+
+	// Memory the platform refuses from now on: writes fail with
+	// -ENOMEM and change nothing, runs stop with -ENOMEM and leave every
+	// page as it was.
+	void faults(unsigned kind, Reader &in)
+	{
+		const unsigned n = in.u8v(), skip = in.u8v() % 16;
+		switch (kind) {
+		case 1: case 2:
+			host::fail_page_alloc(ZCX_GFP_NOIO, n % 4, skip);
+			break;
+		case 3:
+			host::fail_page_alloc(ZCX_GFP_NOWAIT, n % 8, skip);
+			break;
+		case 4:
+			host::fail_page_alloc(ZCX_GFP_NOIO, n & 128 ? host::kForever : n % 4,
+					      skip);
+			host::fail_page_alloc(ZCX_GFP_NOWAIT, host::kForever);
+			break;
+		case 5:
+			host::fail_group_codec_create(n % 2 + 1);
+			break;
+		case 6:
+			host::fail_group_buffers_prepare(1);
+			host::fail_vzalloc(n % 3);
+			break;
+		default:
+			host::reset_faults();
+			break;
+		}
+		faulty_ = kind != 7;
 	}
 
 	Bytes make(Reader &in, unsigned kind)
@@ -420,7 +460,12 @@ private:
 
 	void write(unsigned long i, const Bytes &page)
 	{
-		CHECK_EQ(zcx_dev_write_page(dev_, i, page.data()), 0);
+		const int rc = zcx_dev_write_page(dev_, i, page.data());
+		if (rc == -ZCX_ENOMEM && faulty_) {
+			failed_writes_++;
+			return; // the slot keeps what it had
+		}
+		CHECK_EQ(rc, 0);
 		forget(i, true);
 		model_[i].data = page;
 		model_[i].stored = true;
@@ -522,9 +567,13 @@ private:
 		zcx_recompress_result r{};
 		const int rc = zcx_dev_recompress(dev_, &req, page_.data(), &r);
 		host::set_group_compress_hook(nullptr);
+		zcx_dev_get_stats(dev_, &after);
+		if (rc == -ZCX_ENOMEM && faulty_) {
+			CHECK_EQ(after.orig_data_size, stored_pages() * kPage);
+			return;
+		}
 		if (rc != 0)
 			fail("recompress (group_pages %u): %d", req.group_pages, rc);
-		zcx_dev_get_stats(dev_, &after);
 		trace("recompress group_pages %u idle %d huge %d min_age %u "
 		      "max_pages %llu threshold %u priorities %u: tried %llu "
 		      "recompressed %llu incompressible %llu groups %llu",
@@ -627,8 +676,12 @@ private:
 		zcx_stats before, after;
 		zcx_dev_get_stats(dev_, &before);
 		zcx_u64 taken = ~0ull;
-		CHECK_EQ(zcx_dev_regroup_sparse(dev_, page_.data(), &taken), 0);
+		const int rc = zcx_dev_regroup_sparse(dev_, page_.data(), &taken);
 		zcx_dev_get_stats(dev_, &after);
+		CHECK_EQ(after.orig_data_size, stored_pages() * kPage);
+		if (rc == -ZCX_ENOMEM && faulty_)
+			return;
+		CHECK_EQ(rc, 0);
 		trace("regroup: took %llu; groups %llu -> %llu", taken,
 		      before.groups, after.groups);
 		CHECK_EQ(after.orig_data_size, stored_pages() * kPage);
@@ -802,7 +855,7 @@ private:
 		CHECK_EQ(s.groups == 0, s.grouped_pages == 0);
 		CHECK_EQ(s.mem_used_total, host::live_pages() * kPage);
 		CHECK_EQ(s.failed_reads, 0);
-		CHECK_EQ(s.failed_writes, 0);
+		CHECK_EQ(s.failed_writes, failed_writes_);
 	}
 
 	zcx_host *streams_ = nullptr;
@@ -813,6 +866,8 @@ private:
 	unsigned long next_block_ = 100;
 	unsigned now_ = kStartTime;
 	unsigned recompressions_ = 0;
+	bool faulty_ = false; // some allocation may be refused
+	unsigned long failed_writes_ = 0;
 	// The script of other CPUs' actions during a recompression run.
 	static constexpr unsigned kMaxActs = 4;
 	struct Script {
