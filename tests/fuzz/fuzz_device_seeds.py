@@ -38,3 +38,12 @@ prog = (run(0, 32, 4) + run(32, 32, 4)
         + READ_ALL + [15])
 with open(os.path.join(out, "seed-other-cpus"), "wb") as f:
     f.write(bytes(b & 0xff for b in prog))
+# refused memory: writes failing with -ENOMEM, runs and regrouping without
+# codecs, group buffers or pages, then the faults dropped
+FAULT = lambda kind, n=0, skip=0: [15 | kind << 5, n, skip]
+prog = (run(0, 32, 6) + run(32, 32, 6) + FAULT(1, 2, 5) + [0x50, 3, 3, 1, 0] * 8
+        + recompress(4) + FAULT(5, 1) + recompress(2) + FAULT(6, 1) + recompress(3)
+        + FAULT(4, 128) + recompress(1) + [0x50, 9, 3, 1, 0] + [10] + FAULT(7)
+        + recompress(4) + [4, 0, 4, 1, 4, 2, 4, 3, 4, 4, 4, 5, 4, 6, 10] + READ_ALL)
+with open(os.path.join(out, "seed-faults"), "wb") as f:
+    f.write(bytes(b & 0xff for b in prog))
