@@ -26,7 +26,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$root/build/fuzz}
 jobs=${JOBS:-1}
 corpus=$root/tests/fuzz/corpus
-all_targets=(fuzz_xvmalloc fuzz_decompress fuzz_parse fuzz_kv)
+all_targets=(fuzz_xvmalloc fuzz_decompress fuzz_parse fuzz_kv fuzz_device)
 
 usage() {
 	sed -n '3,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
@@ -45,6 +45,18 @@ fuzz_flags() {
 	fuzz_decompress) echo "-max_len=9000" ;;
 	fuzz_parse) echo "-max_len=64 -dict=$root/tests/fuzz/fuzz_parse.dict" ;;
 	fuzz_kv) echo "-max_len=128 -dict=$root/tests/fuzz/fuzz_kv.dict" ;;
+	# Programs of up to ~150 device operations at once; longer ones only
+	# slow each execution (whole-disk checks after every operation).
+	fuzz_device) echo "-max_len=512 -len_control=0" ;;
+	esac
+}
+
+# Extra options of a target for merging into the stored corpus only.
+merge_flags() {
+	case $1 in
+	# Edges only, not hit counts: one input per edge is about 70 files
+	# that replay in a second, where counters keep ~700 (12 s).
+	fuzz_device) echo "-use_counters=0" ;;
 	esac
 }
 
@@ -109,7 +121,8 @@ cmd_run() {
 		local before after
 		before=$(find "$corpus/$t" -type f | wc -l)
 		# shellcheck disable=SC2046
-		"$build/$t" $(fuzz_flags "$t") -merge=1 "$corpus/$t" "$new" \
+		"$build/$t" $(fuzz_flags "$t") $(merge_flags "$t") -merge=1 \
+			"$corpus/$t" "$new" \
 			>"$build/logs/merge-$t.log" 2>&1 ||
 			{ echo "fuzz.sh: merge of $t failed" >&2; failed+=("$t-merge"); }
 		after=$(find "$corpus/$t" -type f | wc -l)
