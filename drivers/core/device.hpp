@@ -58,6 +58,7 @@ public:
 	// one caller at a time.  Returns the pages freed.
 	u64 compact(u64 max_pages) { return pool_->compact(&move_object, this, max_pages); }
 	u64 compactable_pages() const { return pool_->compactable_pages(); }
+	u64 recompressed_reads() const { return recompressed_reads_.load(); }
 
 	// Recompression (drivers/core/recompress.cpp): process context, may
 	// sleep between pages, one run at a time per disk.  page is a
@@ -147,6 +148,7 @@ private:
 	Atomic<u64> notify_free_;
 	Atomic<u64> writestall_;
 	Atomic<u64> miss_free_;
+	Atomic<u64> recompressed_reads_;
 };
 
 } // namespace zcx
