@@ -50,8 +50,11 @@
  */
 #define ZRAM_POLICY_SLICE (HZ / 2)
 /* The effective age grows up to this many times recompress_after. */
-#define ZRAM_POLICY_MAX_BACKOFF 32
-/* Fewer reads back than this lately are noise, never a back-off. */
+#define ZRAM_POLICY_MAX_BACKOFF 16
+/*
+ * Fewer reads back than this lately are noise, never a back-off; fewer
+ * pages recompressed, no evidence that the age can step back.
+ */
 #define ZRAM_POLICY_MIN_COMEBACKS 32
 
 /* Created on first use: with no policy set, no thread exists. */
@@ -116,14 +119,18 @@ static void zram_policy_queue(struct zram *zram)
  * slot, but as SCHED_IDLE on a busy CPU it may not get there for long:
  * raise it to normal priority; its next run lowers it again.
  */
+static void zram_policy_boost(struct kthread_worker *worker)
+{
+	atomic_set(&zram_policy_boosted, 1);
+	sched_set_normal(worker->task, 0);
+}
+
 void zram_policy_hurry(struct zram *zram)
 {
 	struct kthread_worker *worker = READ_ONCE(zram_policy_worker);
 
-	if (!worker || !READ_ONCE(zram->policy_running))
-		return;
-	atomic_set(&zram_policy_boosted, 1);
-	sched_set_normal(worker->task, 0);
+	if (worker && READ_ONCE(zram->policy_running))
+		zram_policy_boost(worker);
 }
 
 struct zram_policy_run {
@@ -158,10 +165,13 @@ static int zram_policy_should_stop(void *ctx)
  * of reads every few intervals counts as much as a steady stream).  Many:
  * those pages were not cold, each cost a recompression and now costs a
  * slower read, and the next ones at this age would too; wait twice as
- * long before calling a page cold.  Few: step back toward
- * recompress_after.  Once the reads stop, their count falls below the
- * threshold within log2(reads / 32) intervals, and the age halves back
- * to recompress_after in at most five more.
+ * long before calling a page cold.  Few, of a fair number recompressed:
+ * pages of this age stay cold, step back toward recompress_after.
+ * Nothing recompressed lately is no evidence either way: hold (stepping
+ * back then would only probe with pages known to come back).  Once the
+ * reads stop, pages pass the backed-off age, are recompressed, stay, and
+ * the age steps back: the back-off outlasts the reads by at most the
+ * age it reached.
  */
 static void zram_policy_adapt(struct zram *zram)
 {
@@ -181,7 +191,7 @@ static void zram_policy_adapt(struct zram *zram)
 			st->age = min_t(u64, (u64)st->age * 2, cap);
 			zram->policy.backoffs++;
 		}
-	} else {
+	} else if (st->recent >= ZRAM_POLICY_MIN_COMEBACKS) {
 		st->age = max_t(u64, st->age / 2, after);
 	}
 	st->recent /= 2;
@@ -323,8 +333,16 @@ void zram_policy_start(struct zram *zram)
 void zram_policy_stop(struct zram *zram)
 {
 	/* Never queued without the worker. */
-	if (zram_policy_worker)
-		kthread_cancel_delayed_work_sync(&zram->policy_work);
+	if (!zram_policy_worker)
+		return;
+	/*
+	 * The cancel waits for the work if it is running, be it only its
+	 * first or last lines (the lock not held yet or any more, so no
+	 * hurry raised it): a starved SCHED_IDLE thread would take seconds
+	 * to get there on a busy CPU.
+	 */
+	zram_policy_boost(zram_policy_worker);
+	kthread_cancel_delayed_work_sync(&zram->policy_work);
 }
 
 void zram_policy_init(struct zram *zram)
