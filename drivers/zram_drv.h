@@ -4,6 +4,7 @@
 #define ZRAM_DRV_H
 
 #include <linux/blkdev.h>
+#include <linux/kthread.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
@@ -89,6 +90,25 @@ struct zram_idle_policy {
 	unsigned int writeback_after;
 	u64 writeback_pages;
 	u64 runs, tried, recompressed, written;
+	/* Runs that gave way to other work, and backed-off intervals. */
+	u64 yields, backoffs;
+};
+
+/*
+ * What the worker carries from one run to the next (zram_idle_policy.c):
+ * only it touches this, under init_lock for reading, or a store under
+ * init_lock for writing.
+ */
+struct zram_policy_state {
+	unsigned int age;	/* recompress_after, backed off */
+	bool resume;		/* the interval's pass is not over */
+	u64 cursor;		/* where it goes on */
+	u64 budget;		/* recompress_pages left this interval */
+	u64 reads_seen;		/* zcx_dev_recompressed_reads at the last look */
+	u64 comebacks;		/* reads of recompressed pages, in all */
+	u64 recent;		/* recompressed lately, halved every interval */
+	u64 recent_back;	/* comebacks lately, halved every interval */
+	u64 uncompacted;	/* recompressed since the last compaction */
 };
 
 struct zram {
@@ -145,7 +165,9 @@ struct zram {
 	struct zram_idle_policy policy;
 	/* Serialises idle_policy stores, cancel included. */
 	struct mutex policy_lock;
-	struct delayed_work policy_work;
+	struct kthread_delayed_work policy_work;
+	struct zram_policy_state policy_state;
+	bool policy_running;	/* its worker is in this disk's work */
 
 	/* Recompression (zram_recompress.c): one run at a time per disk. */
 	struct mutex recompress_lock;
@@ -260,7 +282,7 @@ extern struct device_attribute dev_attr_compact;
 
 /* zram_recompress.c */
 int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
-			struct zcx_recompress_result *result);
+			struct zcx_recompress_result *result, bool compact);
 extern struct device_attribute dev_attr_recomp_algorithm,
 	dev_attr_recompress, dev_attr_algorithm_params;
 
@@ -270,6 +292,19 @@ unsigned int zram_secondary_mask(struct zram *zram);
 void zram_policy_init(struct zram *zram);
 void zram_policy_start(struct zram *zram);
 void zram_policy_stop(struct zram *zram);
+void zram_policy_hurry(struct zram *zram);
+void zram_policy_module_exit(void);
+
+/*
+ * Every writer of init_lock: a policy run holding it for reading at the
+ * lowest CPU priority is raised to normal first, so that it gets to its
+ * next slot and lets go soon even on a busy CPU.
+ */
+static inline void zram_init_write_lock(struct zram *zram)
+{
+	zram_policy_hurry(zram);
+	down_write(&zram->init_lock);
+}
 void zram_policy_debugfs(struct zram *zram, struct dentry *dir);
 extern struct device_attribute dev_attr_idle_policy;
 

@@ -16,54 +16,281 @@
  * uses (batched, largest first, within writeback_limit).  Off by default, and then nothing
  * runs and the I/O path is as without it.  It stops on reset, hot_remove
  * and rmmod (all go through zram_reset_device) before the core goes.
+ *
+ * Background work must not take the CPU from the work the memory is for
+ * (issue 19: at normal priority it halved a program living on zram swap
+ * in a one-CPU guest).  So one kthread worker for the module, started
+ * when a disk first gets a policy, runs every disk's policy as
+ * SCHED_IDLE; a recompression pass gives way as soon as anything else is
+ * runnable on its CPU or a writer waits for init_lock, and goes on from
+ * the same slot a little later; and it backs off (a longer effective
+ * age) while pages it recompressed keep being read back, each of which
+ * was a wasted recompression and costs a slower decompression.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
 #include <linux/jiffies.h>
+#include <linux/kthread.h>
+#include <linux/sched.h>
+#include <linux/sched/stat.h>
 #include <linux/seq_file.h>
 #include <linux/sysfs.h>
-#include <linux/workqueue.h>
+#include <uapi/linux/sched/types.h>
 
 #include "zcx/abi.h"
 #include "zram_drv.h"
 
 #define ZRAM_POLICY_MAX_INTERVAL (24 * 3600)
+/* After giving way to other work: try again this soon. */
+#define ZRAM_POLICY_RETRY (HZ / 4)
+/*
+ * A pass runs in slices this long; after each it compacts what it has
+ * recompressed (the memory comes back only then) and counts it.
+ */
+#define ZRAM_POLICY_SLICE (HZ / 2)
+/* The effective age grows up to this many times recompress_after. */
+#define ZRAM_POLICY_MAX_BACKOFF 16
+/*
+ * Fewer reads back than this lately are noise, never a back-off; fewer
+ * pages recompressed, no evidence that the age can step back.
+ */
+#define ZRAM_POLICY_MIN_COMEBACKS 32
+
+/* Created on first use: with no policy set, no thread exists. */
+static struct kthread_worker *zram_policy_worker;
+static DEFINE_MUTEX(zram_policy_worker_lock);
+/* zram_policy_hurry raised the worker to normal priority. */
+static atomic_t zram_policy_boosted;
+
+/* The lowest CPU priority there is: it runs when a CPU would idle. */
+static void zram_policy_lower(struct task_struct *task)
+{
+	struct sched_attr attr = {
+		.size = sizeof(attr),
+		.sched_policy = SCHED_IDLE,
+		.sched_nice = 19,
+	};
+
+	WARN_ON_ONCE(sched_setattr_nocheck(task, &attr));
+}
+
+static int zram_policy_worker_get(void)
+{
+	struct kthread_worker *worker;
+
+	mutex_lock(&zram_policy_worker_lock);
+	if (!zram_policy_worker) {
+		worker = kthread_create_worker(0, "zram_policy");
+		if (IS_ERR(worker)) {
+			mutex_unlock(&zram_policy_worker_lock);
+			return PTR_ERR(worker);
+		}
+		zram_policy_lower(worker->task);
+		WRITE_ONCE(zram_policy_worker, worker);
+	}
+	mutex_unlock(&zram_policy_worker_lock);
+	return 0;
+}
+
+/* Module exit, every disk gone: none of their work is queued. */
+void zram_policy_module_exit(void)
+{
+	if (zram_policy_worker)
+		kthread_destroy_worker(zram_policy_worker);
+	zram_policy_worker = NULL;
+}
+
+static void zram_policy_queue_in(struct zram *zram, unsigned long delay)
+{
+	if (zram->policy.interval && zram_policy_worker)
+		kthread_mod_delayed_work(zram_policy_worker, &zram->policy_work,
+					 delay);
+}
 
 static void zram_policy_queue(struct zram *zram)
 {
-	if (zram->policy.interval)
-		mod_delayed_work(system_unbound_wq, &zram->policy_work,
-				 zram->policy.interval * HZ);
+	zram_policy_queue_in(zram, zram->policy.interval * HZ);
 }
 
-static void zram_policy_work(struct work_struct *work)
+/*
+ * An init_lock writer is about to wait (zram_init_write_lock).  A run
+ * holds init_lock for reading and stops for a waiting writer at its next
+ * slot, but as SCHED_IDLE on a busy CPU it may not get there for long:
+ * raise it to normal priority; its next run lowers it again.
+ */
+static void zram_policy_boost(struct kthread_worker *worker)
 {
-	struct zram *zram = container_of(to_delayed_work(work), struct zram,
-					 policy_work);
-	struct zcx_recompress_request req = {};
+	atomic_set(&zram_policy_boosted, 1);
+	sched_set_normal(worker->task, 0);
+}
+
+void zram_policy_hurry(struct zram *zram)
+{
+	struct kthread_worker *worker = READ_ONCE(zram_policy_worker);
+
+	if (worker && READ_ONCE(zram->policy_running))
+		zram_policy_boost(worker);
+}
+
+struct zram_policy_run {
+	struct zram *zram;
+	unsigned long deadline;
+	bool yielded;
+};
+
+/*
+ * Before each slot.  Whatever woke meanwhile runs first (it preempts a
+ * SCHED_IDLE task); if it is still runnable once this one is back, the
+ * CPU is busy and the pass gives way.  A writer waiting for init_lock
+ * (reset, hot_remove, rmmod, a store) gets it after this slot.
+ */
+static int zram_policy_should_stop(void *ctx)
+{
+	struct zram_policy_run *run = ctx;
+
+	cond_resched();
+	if (rwsem_is_contended(&run->zram->init_lock))
+		return 1;
+	if (!single_task_running()) {
+		run->yielded = true;
+		return 1;
+	}
+	return time_after(jiffies, run->deadline);
+}
+
+/*
+ * At the start of an interval: reads of recompressed pages lately against
+ * pages recompressed lately (both halved every interval, so that a burst
+ * of reads every few intervals counts as much as a steady stream).  Many:
+ * those pages were not cold, each cost a recompression and now costs a
+ * slower read, and the next ones at this age would too; wait twice as
+ * long before calling a page cold.  Few, of a fair number recompressed:
+ * pages of this age stay cold, step back toward recompress_after.
+ * Nothing recompressed lately is no evidence either way: hold (stepping
+ * back then would only probe with pages known to come back).  Once the
+ * reads stop, pages pass the backed-off age, are recompressed, stay, and
+ * the age steps back: the back-off outlasts the reads by at most the
+ * age it reached.
+ */
+static void zram_policy_adapt(struct zram *zram)
+{
+	struct zram_policy_state *st = &zram->policy_state;
+	u64 after = zram->policy.recompress_after;
+	u64 reads = zcx_dev_recompressed_reads(zram->core);
+	u64 back = reads - st->reads_seen;
+
+	st->reads_seen = reads;
+	st->comebacks += back;
+	st->recent_back = st->recent_back / 2 + back;
+	if (st->recent_back >= ZRAM_POLICY_MIN_COMEBACKS &&
+	    st->recent_back * 4 >= st->recent) {
+		u64 cap = min_t(u64, after * ZRAM_POLICY_MAX_BACKOFF, UINT_MAX);
+
+		if (st->age < cap) {
+			st->age = min_t(u64, (u64)st->age * 2, cap);
+			zram->policy.backoffs++;
+		}
+	} else if (st->recent >= ZRAM_POLICY_MIN_COMEBACKS) {
+		st->age = max_t(u64, st->age / 2, after);
+	}
+	st->recent /= 2;
+}
+
+static void zram_policy_compact(struct zram *zram)
+{
+	if (zram->policy_state.uncompacted) {
+		zram_compact_all(zram);
+		zram->policy_state.uncompacted = 0;
+	}
+}
+
+/*
+ * One slice of the interval's recompression pass.  true: the pass is
+ * over; false: it goes on after *delay.
+ */
+static bool zram_policy_recompress(struct zram *zram, unsigned long *delay)
+{
+	struct zram_policy_state *st = &zram->policy_state;
+	struct zram_policy_run run = {
+		.zram = zram,
+		.deadline = jiffies + ZRAM_POLICY_SLICE,
+	};
+	struct zcx_recompress_request req = {
+		.min_age = st->age,
+		.max_pages = st->budget,
+		.should_stop = zram_policy_should_stop,
+		.ctx = &run,
+		.first = st->cursor,
+	};
 	struct zcx_recompress_result result;
 
+	if (zram_recompress_run(zram, &req, &result, false))
+		return true;
+	zram->policy.recompressed += result.recompressed;
+	zram->policy.tried += result.tried;
+	st->recent += result.recompressed;
+	st->uncompacted += result.recompressed;
+	if (zram->policy.recompress_pages) {
+		st->budget -= min(st->budget, result.tried);
+		if (!st->budget)
+			return true;
+	}
+	if (!result.stopped)
+		return true;
+	st->cursor = result.next;
+	if (run.yielded) {
+		/* Compaction would take the busy CPU too: later. */
+		zram->policy.yields++;
+		*delay = ZRAM_POLICY_RETRY;
+	} else if (READ_ONCE(zram->claim) ||
+		   rwsem_is_contended(&zram->init_lock)) {
+		*delay = ZRAM_POLICY_RETRY;
+	} else {
+		zram_policy_compact(zram);	/* the slice is over */
+		*delay = 0;
+	}
+	return false;
+}
+
+static void zram_policy_work(struct kthread_work *work)
+{
+	struct zram *zram = container_of(work, struct zram, policy_work.work);
+	struct zram_policy_state *st = &zram->policy_state;
+	unsigned long delay;
+
+	if (atomic_xchg(&zram_policy_boosted, 0))
+		zram_policy_lower(current);
+	/* Before the trylock: a writer from now on boosts this thread. */
+	WRITE_ONCE(zram->policy_running, true);
+	smp_mb();
 	/*
 	 * Reset takes init_lock for writing and then cancels this work:
 	 * waiting for the lock here would deadlock with it.  Try again
 	 * soon instead; a cancel in progress stops the requeue.
 	 */
 	if (!down_read_trylock(&zram->init_lock)) {
-		queue_delayed_work(system_unbound_wq, &zram->policy_work, HZ);
+		WRITE_ONCE(zram->policy_running, false);
+		zram_policy_queue_in(zram, HZ);
 		return;
 	}
-	if (!zram->core)
+	if (!zram->core || READ_ONCE(zram->claim))
 		goto out;
-	zram->policy.runs++;
-	if (zram->policy.recompress_after && zram_secondary_mask(zram)) {
-		req.min_age = zram->policy.recompress_after;
-		req.max_pages = zram->policy.recompress_pages;
-		if (!zram_recompress_run(zram, &req, &result)) {
-			zram->policy.recompressed += result.recompressed;
-			zram->policy.tried += result.tried;
-		}
+	if (!st->resume) {
+		/* A new interval. */
+		zram->policy.runs++;
+		zram_policy_adapt(zram);
+		st->cursor = 0;
+		st->budget = zram->policy.recompress_pages;
+		st->resume = true;
 	}
+	if (zram->policy.recompress_after && zram_secondary_mask(zram) &&
+	    !zram_policy_recompress(zram, &delay)) {
+		zram_policy_queue_in(zram, delay);
+		goto out;
+	}
+	zram_policy_compact(zram);
+	st->resume = false;
 	if (zram->policy.writeback_after && zram->bdev) {
 		struct zram_wb_request wb = {
 			.mode = ZCX_WB_ANY,
@@ -82,11 +309,20 @@ static void zram_policy_work(struct work_struct *work)
 	zram_policy_queue(zram);
 out:
 	up_read(&zram->init_lock);
+	WRITE_ONCE(zram->policy_running, false);
+}
+
+/* A new policy or a new core: from the start, no back-off. */
+static void zram_policy_state_reset(struct zram *zram)
+{
+	memset(&zram->policy_state, 0, sizeof(zram->policy_state));
+	zram->policy_state.age = zram->policy.recompress_after;
 }
 
 /* The disk initialised; init_lock held for writing. */
 void zram_policy_start(struct zram *zram)
 {
+	zram_policy_state_reset(zram);
 	zram_policy_queue(zram);
 }
 
@@ -96,13 +332,23 @@ void zram_policy_start(struct zram *zram)
  */
 void zram_policy_stop(struct zram *zram)
 {
-	cancel_delayed_work_sync(&zram->policy_work);
+	/* Never queued without the worker. */
+	if (!zram_policy_worker)
+		return;
+	/*
+	 * The cancel waits for the work if it is running, be it only its
+	 * first or last lines (the lock not held yet or any more, so no
+	 * hurry raised it): a starved SCHED_IDLE thread would take seconds
+	 * to get there on a busy CPU.
+	 */
+	zram_policy_boost(zram_policy_worker);
+	kthread_cancel_delayed_work_sync(&zram->policy_work);
 }
 
 void zram_policy_init(struct zram *zram)
 {
 	mutex_init(&zram->policy_lock);
-	INIT_DELAYED_WORK(&zram->policy_work, zram_policy_work);
+	kthread_init_delayed_work(&zram->policy_work, zram_policy_work);
 }
 
 static ssize_t idle_policy_show(struct device *dev,
@@ -179,7 +425,14 @@ static ssize_t idle_policy_store(struct device *dev,
 	 * the work another store just queued, leaving it on but idle.
 	 */
 	mutex_lock(&zram->policy_lock);
-	down_write(&zram->init_lock);
+	if (!off) {
+		ret = zram_policy_worker_get();
+		if (ret) {
+			mutex_unlock(&zram->policy_lock);
+			return ret;
+		}
+	}
+	zram_init_write_lock(zram);
 	if (p.recompress_after && !zram_secondary_mask(zram)) {
 		up_write(&zram->init_lock);
 		mutex_unlock(&zram->policy_lock);
@@ -191,11 +444,14 @@ static ssize_t idle_policy_store(struct device *dev,
 	p.tried = zram->policy.tried;
 	p.recompressed = zram->policy.recompressed;
 	p.written = zram->policy.written;
+	p.yields = zram->policy.yields;
+	p.backoffs = zram->policy.backoffs;
 	zram->policy = p;
+	zram_policy_state_reset(zram);
 	up_write(&zram->init_lock);
 	/* Outside init_lock: a run in progress takes it. */
 	if (off)
-		cancel_delayed_work_sync(&zram->policy_work);
+		zram_policy_stop(zram);
 	down_read(&zram->init_lock);
 	if (zram->core)
 		zram_policy_queue(zram);
@@ -205,7 +461,13 @@ static ssize_t idle_policy_store(struct device *dev,
 }
 DEVICE_ATTR_RW(idle_policy);
 
-/* debugfs zram/zramN/idle_policy: what the worker has done. */
+/*
+ * debugfs zram/zramN/idle_policy: what the worker has done, counted after
+ * every slice of a pass; yields: slices cut short by other work on the
+ * CPU; backoffs: intervals that doubled the age; age: the seconds a page
+ * must now sit untouched to be recompressed; comebacks: reads of
+ * recompressed pages the policy has seen.
+ */
 static int idle_policy_stats_show(struct seq_file *m, void *unused)
 {
 	struct zram *zram = m->private;
@@ -214,6 +476,9 @@ static int idle_policy_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "runs: %llu\ntried: %llu\nrecompressed: %llu\nwritten: %llu\n",
 		   zram->policy.runs, zram->policy.tried,
 		   zram->policy.recompressed, zram->policy.written);
+	seq_printf(m, "yields: %llu\nbackoffs: %llu\nage: %u\ncomebacks: %llu\n",
+		   zram->policy.yields, zram->policy.backoffs,
+		   zram->policy_state.age, zram->policy_state.comebacks);
 	up_read(&zram->init_lock);
 	return 0;
 }

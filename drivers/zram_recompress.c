@@ -140,7 +140,7 @@ static ssize_t recomp_algorithm_store(struct device *dev,
 	if (IS_ENABLED(ZCX_STREAMS_MUTEX))
 		return -EOPNOTSUPP; /* the ablation build has one stream */
 
-	down_write(&zram->init_lock);
+	zram_init_write_lock(zram);
 	if (zram->core) {
 		up_write(&zram->init_lock);
 		pr_info("%s: set recomp_algorithm before disksize\n",
@@ -227,7 +227,7 @@ static ssize_t algorithm_params_store(struct device *dev,
 	if (!backend && prio == ZRAM_NO_PRIORITY)
 		prio = 0;
 
-	down_write(&zram->init_lock);
+	zram_init_write_lock(zram);
 	if (zram->core) {
 		ret = -EBUSY;
 		goto out;
@@ -317,7 +317,7 @@ unsigned int zram_secondary_mask(struct zram *zram)
  * removal that claims the disk stops it after the page in progress.
  */
 int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
-			struct zcx_recompress_result *result)
+			struct zcx_recompress_result *result, bool compact)
 {
 	struct page *page;
 	void *mem;
@@ -342,9 +342,10 @@ int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
 	/*
 	 * Each smaller object was allocated before the old one was freed,
 	 * so the pool's pages only empty out when compaction packs what is
-	 * left: without it, recompression saves no memory at all.
+	 * left: without it, recompression saves no memory at all.  The
+	 * idle policy compacts by itself, once per many short runs.
 	 */
-	if (result->recompressed)
+	if (compact && result->recompressed)
 		zram_compact_all(zram);
 	return ret;
 }
@@ -427,7 +428,7 @@ static ssize_t recompress_store(struct device *dev,
 	}
 	if (!zram_secondary_mask(zram))
 		goto out; /* nothing to recompress with */
-	ret = zram_recompress_run(zram, &req, &result);
+	ret = zram_recompress_run(zram, &req, &result, true);
 out:
 	up_read(&zram->init_lock);
 	return ret ? ret : len;

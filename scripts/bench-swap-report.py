@@ -102,11 +102,12 @@ for r in runs:
         "final_others_cpu_s": ((num(ck, "cpu_total") - num(ck, "cpu_idle")) -
                                (num(idl, "cpu_total") - num(idl, "cpu_idle")) -
                                (num(ck, "self_cpu") - num(idl, "self_cpu"))),
-        # The debugfs counters move at the end of each policy run and the
-        # r flags as it goes, so this is a lower bound: recompressions
-        # whose page had been swapped in or rewritten by the end of the
-        # idle period.
-        "recomp_freed_by_idle_end": int(num(idl, "policy_recompressed") - num(idl, "stored_recompressed")),
+        # The debugfs counters move after each slice of a policy pass (at
+        # the end of a run before issue 19) and the r flags as it goes,
+        # so this is a lower bound: recompressions whose page had been
+        # swapped in or rewritten by the end of the idle period.  The
+        # slice in progress can make the difference negative: 0 then.
+        "recomp_freed_by_idle_end": max(0, int(num(idl, "policy_recompressed") - num(idl, "stored_recompressed"))),
         "fails": int(num(r.get("sb_done", {}), "fails", -1)),
         "rc": r.get("rc", -1),
     }
@@ -199,7 +200,8 @@ md += ["Swap-ins and swap-outs: /proc/vmstat pswpin/pswpout over the access phas
        " phase; other CPU: the guest's busy time (/proc/stat) in the same phase minus"
        " the program's (kswapd, kworkers, the idle policy's worker among them)."
        " Policy counts: debugfs zram/zram0/idle_policy `recompressed`, which moves"
-       " when a run ends (a run in progress is not in it yet). Recompressions lost:"
+       " after every half-second slice of the policy's pass (the slice in progress"
+       " is not in it yet; before issue 19, when a run ended). Recompressions lost:"
        " that count less the pages flagged `r` in debugfs block_state at the end of"
        " the idle period, a lower bound on the recompressed pages the program"
        " swapped in (or rewrote) again, each a wasted recompression and a zstd"

@@ -160,6 +160,11 @@ int zcx_dev_recompress(zcx_dev *dev, const zcx_recompress_request *req,
 	return zcx::to_errno(r);
 }
 
+zcx_u64 zcx_dev_recompressed_reads(const zcx_dev *dev)
+{
+	return device(dev)->recompressed_reads();
+}
+
 int zcx_dev_slot_state(zcx_dev *dev, unsigned long index, zcx_slot_state *out)
 {
 	return device(dev)->slot_state(index, out);

@@ -253,6 +253,10 @@ Result<void> Device::read_locked(u64 index, const SlotContents &c, u8 *dst)
 	case SlotKind::backing:
 		return Errc::io; // callers handle it before
 	}
+	// Only recompressed slots pay for the count the idle policy backs
+	// off by; the branch is on a field already loaded.
+	if (c.priority)
+		recompressed_reads_.inc();
 	const u8 *object = pool_->map(c.value);
 	int status;
 	auto ok = decompress_page(host_, {object, c.size}, dst, &status,

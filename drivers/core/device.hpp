@@ -66,6 +66,7 @@ public:
 	// (group.cpp); `compact` calls it before compact().  Process
 	// context; page is a page-sized buffer.  Returns the pages taken.
 	Result<u64> regroup_sparse(u8 *page);
+	u64 recompressed_reads() const { return recompressed_reads_.load(); }
 
 	// Recompression (drivers/core/recompress.cpp): process context, may
 	// sleep between pages, one run at a time per disk.  page is a
@@ -181,6 +182,7 @@ private:
 	Atomic<u64> group_stamp_;
 	// Bytes of group streams whose pages no slot needs any more.
 	Atomic<u64> dead_group_bytes_;
+	Atomic<u64> recompressed_reads_;
 };
 
 } // namespace zcx

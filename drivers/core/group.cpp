@@ -97,14 +97,20 @@ Result<void> Device::recompress_groups(const RecompressRequest &req,
 		return Errc::inval;
 	GroupRun run;
 	ZCX_TRY(run.setup(host_, group_priority(req), n));
-	for (u64 w = 0; w < table_.size(); w += run.pages) {
+	// A resumed run starts at the window it stopped before.
+	u64 w = req.first & ~u64{n - 1};
+	for (; w < table_.size(); w += n) {
 		if (req.max_pages && result->tried >= req.max_pages)
 			break;
-		if (req.stop && __atomic_load_n(req.stop, __ATOMIC_RELAXED))
+		if ((req.stop && __atomic_load_n(req.stop, __ATOMIC_RELAXED)) ||
+		    (req.should_stop && req.should_stop(req.ctx))) {
+			result->stopped = 1;
 			break;
+		}
 		ZCX_TRY(group_window(w, run, req, idle_cutoff, plan, page, result));
 		zcx_cond_resched();
 	}
+	result->next = w;
 	return {};
 }
 
@@ -284,6 +290,9 @@ Result<void> Device::read_grouped(u64 index, const SlotContents &c, u8 *dst)
 	zcx_group_buffers *b = zcx_group_buffers_get(host_);
 	const auto *g = reinterpret_cast<const GroupHeader *>(pool_->map(c.value));
 	Result<void> ok = {};
+	// A grouped page is a recompressed one: the idle policy's count of
+	// those that came back.
+	recompressed_reads_.inc();
 	if (c.member >= g->pages) {
 		ok = Errc::io;
 	} else if (b->cached_handle != c.value || b->cached_stamp != g->stamp()) {

@@ -205,11 +205,15 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 		ZCX_TRY(recompress_groups(req, idle_cutoff, &plan, page, &result));
 		return result;
 	}
-	for (u64 i = 0; i < table_.size(); i++) {
+	u64 i = req.first;
+	for (; i < table_.size(); i++) {
 		if (req.max_pages && result.tried == req.max_pages)
 			break;
-		if (req.stop && __atomic_load_n(req.stop, __ATOMIC_RELAXED))
+		if ((req.stop && __atomic_load_n(req.stop, __ATOMIC_RELAXED)) ||
+		    (req.should_stop && req.should_stop(req.ctx))) {
+			result.stopped = 1;
 			break;
+		}
 		const Recompressed r =
 			ZCX_TRY(recompress_slot(i, req, idle_cutoff, &plan, page));
 		switch (r) {
@@ -232,6 +236,7 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 		result.tried++;
 		zcx_cond_resched();
 	}
+	result.next = i;
 	return result;
 }
 

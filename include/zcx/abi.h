@@ -389,6 +389,14 @@ struct zcx_recompress_request {
 	 * page, as upstream.
 	 */
 	unsigned int group_pages;
+	/*
+	 * Not NULL: asked before each slot too, and non-zero stops the run
+	 * there.  The idle policy's: a background run gives way to any
+	 * other work on its CPU, and resumes later from where it stopped.
+	 */
+	int (*should_stop)(void *ctx);
+	void *ctx;
+	zcx_u64 first;		/* the run starts at this slot (resuming) */
 };
 struct zcx_recompress_result {
 	zcx_u64 tried;		/* slots a secondary algorithm ran on */
@@ -396,10 +404,17 @@ struct zcx_recompress_result {
 	zcx_u64 incompressible;	/* no algorithm shrank them: now marked */
 	zcx_u64 changed;	/* rewritten or freed meanwhile: left as is */
 	zcx_u64 groups;		/* groups formed (recompressed counts their pages) */
+	zcx_u64 next;		/* the slot a stopped run would go on at */
+	int stopped;		/* stop or should_stop ended it early */
 };
 int zcx_dev_recompress(struct zcx_dev *dev,
 		       const struct zcx_recompress_request *req, void *page,
 		       struct zcx_recompress_result *out);
+/*
+ * Reads of slots a secondary algorithm made (the policy's measure of
+ * pages that came back after it recompressed them), since creation.
+ */
+zcx_u64 zcx_dev_recompressed_reads(const struct zcx_dev *dev);
 
 /* debugfs block_state: one slot, as upstream's flags s w h i r n. */
 struct zcx_slot_state {

@@ -826,6 +826,47 @@ TEST_F(RecompressTest, StopsWhenAResetClaimsTheDisk)
 		EXPECT_EQ(read_ok(i), make_page(Kind::text, i)) << i;
 }
 
+// The idle policy's run gives way (should_stop) and resumes at next;
+// reads of what it recompressed are counted, and only those.
+TEST_F(RecompressTest, ShouldStopResumesAndCountsReadsBack)
+{
+	configure(1);
+	create(32);
+	for (int i = 0; i < 32; i++)
+		ASSERT_EQ(write(i, make_page(Kind::text, i)), 0);
+	struct Ctx {
+		int asked = 0, stop_after = 0;
+	} ctx;
+	zcx_recompress_request req{};
+	req.should_stop = [](void *p) {
+		auto *c = static_cast<Ctx *>(p);
+		return c->asked++ >= c->stop_after ? 1 : 0;
+	};
+	req.ctx = &ctx;
+	ctx.stop_after = 10;
+	zcx_recompress_result r = recompress(req);
+	EXPECT_EQ(r.tried, 10u);
+	EXPECT_EQ(r.next, 10u);
+	EXPECT_TRUE(r.stopped);
+	EXPECT_EQ(zcx_dev_recompressed_reads(dev_), 0u);
+	ctx = {};
+	ctx.stop_after = 1000;
+	req.first = r.next;
+	r = recompress(req);
+	EXPECT_EQ(r.tried, 22u);
+	EXPECT_EQ(r.next, 32u);
+	EXPECT_FALSE(r.stopped);
+	for (int i = 0; i < 32; i++) {
+		EXPECT_TRUE(state(i).recompressed) << i;
+		EXPECT_EQ(read_ok(i), make_page(Kind::text, i)) << i;
+	}
+	EXPECT_EQ(zcx_dev_recompressed_reads(dev_), 32u);
+	// A rewrite is priority 0 again: its reads are not counted.
+	ASSERT_EQ(write(3, make_page(Kind::text, 99)), 0);
+	EXPECT_EQ(read_ok(3), make_page(Kind::text, 99));
+	EXPECT_EQ(zcx_dev_recompressed_reads(dev_), 32u);
+}
+
 TEST_F(RecompressTest, SelectsByIdleHugeThresholdAndBudget)
 {
 	configure(1);

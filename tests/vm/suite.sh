@@ -13,6 +13,8 @@ source "$(dirname "$0")/recompress.sh"
 source "$(dirname "$0")/writeback.sh"
 # shellcheck source=tests/vm/races.sh
 source "$(dirname "$0")/races.sh"
+# shellcheck source=tests/vm/policy.sh
+source "$(dirname "$0")/policy.sh"
 
 test_devices_and_limits() {
 	load_ours num_devices=4
@@ -485,7 +487,8 @@ if [[ ${#tests[@]} == 0 ]]; then
 		test_fio_cpu_hotplug
 		test_discard_frees_memory test_compaction_gives_memory_back
 		test_fio_verify_during_compaction test_bad_input test_load_unload_cycles
-		"${interface_tests[@]}" "${recompress_tests[@]}" "${writeback_tests[@]}" "${race_tests[@]}")
+		"${interface_tests[@]}" "${recompress_tests[@]}" "${writeback_tests[@]}" "${race_tests[@]}"
+		"${policy_tests[@]}")
 	# The debug kernel: after everything is unloaded, nothing of ours leaked.
 	[[ ! -w /sys/kernel/debug/kmemleak ]] || tests+=(test_kmemleak_after_unload)
 	# T_SKIP: tests that do not apply to this kernel.

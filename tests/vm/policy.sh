@@ -1,0 +1,250 @@
+#!/bin/bash
+# The idle policy as background work (issue 19): it leaves what is in use
+# alone, backs off on pages that come back, gives a busy CPU away, never
+# makes reset, hot_remove or rmmod wait on it, and swap stays intact with
+# it on.  Sourced by suite.sh (policy_stat and block_flags are
+# recompress.sh's).
+
+# N busy loops at nice 0 (default two per CPU, so that no CPU is left
+# free while the scheduler moves them around); stopped when the test's
+# subshell exits.
+start_busy() { # [N]
+	: >/tmp/busy.pids
+	for _ in $(seq "${1:-$(($(nproc) * 2))}"); do
+		(while :; do :; done) &
+		echo $! >>/tmp/busy.pids
+	done
+	trap stop_busy EXIT
+}
+
+stop_busy() {
+	local p
+	[[ -f /tmp/busy.pids ]] || return 0
+	while read -r p; do kill "$p" 2>/dev/null || true; done </tmp/busy.pids
+	while read -r p; do wait "$p" 2>/dev/null || true; done </tmp/busy.pids
+	rm -f /tmp/busy.pids
+}
+
+# DEV KEY VALUE SECONDS: waits until the policy's counter reaches VALUE.
+wait_policy_stat() {
+	for _ in $(seq $(($4 * 2))); do
+		(($(policy_stat "$1" "$2") >= $3)) && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# /tmp/policy.tar: MIB of real files, cut from one make_real_tar per boot
+# (finding the files over 9p is most of the time it takes).
+policy_data() { # MIB
+	local most
+	most=$(scaled 64 32)
+	if [[ ! -f /tmp/policy-all.tar ]]; then
+		make_real_tar "$most"
+		mv /tmp/real.tar /tmp/policy-all.tar
+	fi
+	head -c $(($1 << 20)) /tmp/policy-all.tar >/tmp/policy.tar
+}
+
+policy_disk() { # MIB: zram0 with zstd to recompress, MIB of real files on it
+	load_ours num_devices=2
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	policy_data "$1"
+	init_disk zram0 $(($1 * 2))M
+	dd if=/tmp/policy.tar of=/dev/zram0 bs=1M oflag=direct status=none
+}
+
+# Pages read every half second are never recompressed; the rest are.
+test_policy_leaves_hot_pages_alone() {
+	local mb hot=256 pages cold_r cold_n hot_r
+	mb=$(scaled 16 8)
+	pages=$((mb * 256))
+	policy_disk "$mb"
+	(
+		while [[ ! -f /tmp/hot-stop ]]; do
+			dd if=/dev/zram0 of=/dev/null bs=4k count=$hot iflag=direct status=none
+			sleep 0.5
+		done
+	) &
+	local reader=$!
+	set_attr zram0 idle_policy "interval=1 recompress_after=2"
+	for _ in $(seq "$(scaled 60 180)"); do
+		(($(block_flags zram0 r $hot $pages) + $(block_flags zram0 n $hot $pages) >= (pages - hot) * 9 / 10)) && break
+		sleep 0.5
+	done
+	# Counted before the reader stops: 2 s later the hot pages are cold.
+	cold_r=$(block_flags zram0 r $hot $pages)
+	cold_n=$(block_flags zram0 n $hot $pages)
+	hot_r=$(block_flags zram0 r 0 $((hot - 1)))
+	touch /tmp/hot-stop
+	wait $reader
+	rm -f /tmp/hot-stop
+	note "cold pages recompressed: $cold_r of $((pages - hot)) ($cold_n incompressible); hot: $hot_r of $hot"
+	((cold_r + cold_n >= (pages - hot) * 9 / 10)) || fail "the policy left cold pages"
+	[[ $hot_r == 0 ]] || fail "the policy recompressed pages read every half second"
+	cmp -n $((mb << 20)) /tmp/policy.tar /dev/zram0 || fail "pages read back wrong"
+	set_attr zram0 idle_policy off
+}
+
+# Pages recompressed, then read and rewritten every 2 s (what swap does
+# to pages that were not cold after all): the effective age doubles until
+# they are no longer taken and recompressions stop; once the reads stop,
+# the pages pass that age, are recompressed and the age comes back to
+# recompress_after.
+test_policy_backs_off_on_pages_that_come_back() {
+	local mb pages r0 r1 r2 age
+	mb=$(scaled 4 2)
+	pages=$((mb * 256))
+	policy_disk "$mb"
+	set_attr zram0 idle_policy "interval=1 recompress_after=1"
+	wait_policy_stat zram0 recompressed $((pages / 2)) "$(scaled 30 90)" ||
+		fail "the policy did not recompress the pages"
+	(
+		while [[ ! -f /tmp/back-stop ]]; do
+			dd if=/dev/zram0 of=/dev/null bs=1M count="$mb" iflag=direct status=none
+			dd if=/tmp/policy.tar of=/dev/zram0 bs=1M count="$mb" oflag=direct status=none
+			sleep 2
+		done
+	) &
+	local churn=$! window max_age=0
+	window=$(scaled 8 16)
+	sleep 6
+	r0=$(policy_stat zram0 recompressed)
+	for _ in $(seq $((window * 2))); do
+		age=$(policy_stat zram0 age)
+		((age > max_age)) && max_age=$age
+		sleep 0.5
+	done
+	r1=$(policy_stat zram0 recompressed)
+	note "while read back: age up to $max_age s, $(policy_stat zram0 backoffs) back-offs, $(policy_stat zram0 comebacks) comebacks; recompressed $((r1 - r0)) in the last $window s (before: $r0; without a back-off about $pages every 2 s)"
+	touch /tmp/back-stop
+	wait $churn
+	rm -f /tmp/back-stop
+	((max_age >= 4)) || fail "the age did not grow ($max_age s)"
+	(((r1 - r0) * 8 < pages)) || fail "still recompressing pages that come back: $((r1 - r0))"
+	# Quiet now: once the pages pass the age it reached (at most 16 s
+	# here) they are recompressed, stay, and the age steps back.
+	for _ in $(seq "$(scaled 80 160)"); do
+		(($(policy_stat zram0 age) == 1)) && break
+		sleep 0.5
+	done
+	[[ $(policy_stat zram0 age) == 1 ]] || fail "the age stayed at $(policy_stat zram0 age) s after the reads stopped"
+	wait_policy_stat zram0 recompressed $((r1 + pages / 2)) "$(scaled 20 60)" ||
+		fail "quiet pages not recompressed after the back-off"
+	r2=$(policy_stat zram0 recompressed)
+	note "after the reads stopped: age $(policy_stat zram0 age) s, $((r2 - r1)) recompressed"
+	cmp -n $((mb << 20)) /tmp/policy.tar /dev/zram0 || fail "pages read back wrong"
+	set_attr zram0 idle_policy off
+}
+
+# Busy loops on every CPU: the policy takes no CPU from them (it
+# recompresses nothing); once they stop, it does its work.
+test_policy_yields_to_busy_cpu() {
+	local mb pages busy_r
+	mb=$(scaled 8 4)
+	pages=$((mb * 256))
+	policy_disk "$mb"
+	start_busy
+	sleep 1
+	set_attr zram0 idle_policy "interval=1 recompress_after=1"
+	sleep "$(scaled 6 12)"
+	busy_r=$(policy_stat zram0 recompressed)
+	note "$(($(nproc) * 2)) busy loops for $(scaled 6 12) s: $busy_r recompressed ($(block_flags zram0 r) flagged), $(policy_stat zram0 runs) runs, $(policy_stat zram0 yields) gave way"
+	[[ $busy_r == 0 && $(block_flags zram0 r) == 0 ]] ||
+		fail "the policy recompressed beside busy loops"
+	stop_busy
+	wait_policy_stat zram0 recompressed $((pages / 2)) "$(scaled 30 90)" ||
+		fail "the policy did not recompress once the CPUs were free"
+	note "CPUs free: $(policy_stat zram0 recompressed) recompressed"
+	cmp -n $((mb << 20)) /tmp/policy.tar /dev/zram0 || fail "pages read back wrong"
+	set_attr zram0 idle_policy off
+}
+
+# The policy mid-pass over a larger disk; then busy loops on every CPU and
+# right away ACTION; it must finish promptly.
+policy_mid_run_then() { # ACTION
+	local mb pages start took bound r=0
+	mb=$(scaled 48 24)
+	pages=$((mb * 256))
+	policy_disk "$mb"
+	set_attr zram0 idle_policy "interval=1 recompress_after=1"
+	# The r flags move as it goes (the counters, after a slice, or on
+	# the old module after a whole run).
+	for _ in $(seq 120); do
+		r=$(block_flags zram0 r)
+		((r > 0)) && break
+		sleep 0.25
+	done
+	((r > 0 && r < pages * 3 / 4)) || fail "the policy was not mid-run: $r of $pages pages recompressed"
+	# One loop per CPU: enough to starve a SCHED_IDLE thread for
+	# seconds, and the action itself still gets half a CPU.
+	start_busy "$(nproc)"
+	start=$(date +%s%N)
+	case $1 in
+	reset) printf 1 >/sys/block/zram0/reset || fail "reset failed" ;;
+	hot_remove) printf 0 >/sys/class/zram-control/hot_remove || fail "hot_remove failed" ;;
+	rmmod) rmmod zram || fail "rmmod failed" ;;
+	esac
+	took=$((($(date +%s%N) - start) / 1000000))
+	stop_busy
+	bound=$(scaled 1500 5000)
+	note "$1 with the policy mid-run and $(nproc) busy loops: $took ms (bound $bound ms)"
+	((took < bound)) || fail "$1 waited $took ms for the policy"
+}
+
+test_policy_reset_busy_cpu() {
+	policy_mid_run_then reset
+	[[ $(zattr zram0 initstate) == 0 ]] || fail "reset did not happen"
+}
+
+test_policy_hot_remove_busy_cpu() {
+	policy_mid_run_then hot_remove
+	[[ ! -e /sys/block/zram0 ]] || fail "zram0 still there"
+}
+
+test_policy_rmmod_busy_cpu() {
+	policy_mid_run_then rmmod
+	[[ ! -d /sys/module/zram ]] || fail "zram still loaded"
+}
+
+# swapbench under a memory cgroup half its size, the policy on with a
+# short age: pages are recompressed, swapped in again (zstd), rewritten,
+# swapped out; every access and a final pass check every page.
+test_policy_swap_checksummed() {
+	local mib cg=/sys/fs/cgroup/zram-policy-swap rc=0 bin=/tmp/swapbench
+	mib=$(scaled 64 32)
+	gcc -O2 -o $bin tests/swapbench/swapbench.c || fail "cannot build swapbench"
+	policy_data "$mib"
+	load_ours num_devices=1
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	init_disk zram0 256M
+	set_attr zram0 idle_policy "interval=1 recompress_after=1"
+	mkswap /dev/zram0 >/dev/null
+	swapon -p 100 /dev/zram0
+	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
+	mkdir -p $cg
+	echo $((mib / 2))M >$cg/memory.max
+	(
+		echo $BASHPID >$cg/cgroup.procs
+		exec $bin --mib "$mib" --accesses "$(scaled 300000 60000)" --cold 60 \
+			--idle 3 --data /tmp/policy.tar --dev zram0
+	) >/tmp/sb.out 2>&1 || rc=$?
+	grep -E '^SB (result|final|done|phase=idle)' /tmp/sb.out | cut -c1-400 | sed 's/^/  /' || true
+	swapoff /dev/zram0
+	rmdir $cg
+	note "policy: $(tr '\n' ' ' </sys/kernel/debug/zram/zram0/idle_policy)"
+	[[ $rc == 0 ]] || { tail -5 /tmp/sb.out; fail "swapbench exited $rc (corrupt pages?)"; }
+	(($(policy_stat zram0 recompressed) > 0)) || fail "nothing was recompressed"
+	(($(policy_stat zram0 comebacks) > 0)) || fail "no recompressed page was swapped in again"
+	[[ $(io_field zram0 1) == 0 && $(io_field zram0 2) == 0 ]] || fail "failed I/O"
+	set_attr zram0 idle_policy off
+}
+
+# shellcheck disable=SC2034 # used by suite.sh
+policy_tests=(test_policy_leaves_hot_pages_alone
+	test_policy_backs_off_on_pages_that_come_back
+	test_policy_yields_to_busy_cpu
+	test_policy_reset_busy_cpu
+	test_policy_hot_remove_busy_cpu
+	test_policy_rmmod_busy_cpu
+	test_policy_swap_checksummed)
