@@ -814,10 +814,21 @@ static int zram_register_major(void)
 }
 
 #ifdef ZCX_KUNIT
-struct zram *zram_kunit_create(u64 disksize)
+/*
+ * recomp: an algorithm for priority 1, or NULL.  Chosen before init, as
+ * recomp_algorithm's store does: the streams are made at init.
+ */
+struct zram *zram_kunit_create(u64 disksize, const char *recomp)
 {
+	const struct zram_backend *backend = NULL;
 	struct zram *zram;
 	int id, ret;
+
+	if (recomp) {
+		backend = zram_backend_find(recomp, strlen(recomp));
+		if (!backend)
+			return ERR_PTR(-ENOENT);
+	}
 
 	ret = zram_comp_init() ?: zram_register_major();
 	if (ret)
@@ -829,6 +840,8 @@ struct zram *zram_kunit_create(u64 disksize)
 		return ERR_PTR(id);
 	zram = idr_find(&zram_index_idr, id);
 	zram_init_write_lock(zram);
+	if (backend)
+		zram_comp_config_set(&zram->comp, 1, backend);
 	ret = zram_init_device(zram, disksize);
 	up_write(&zram->init_lock);
 	if (ret) {

@@ -179,8 +179,11 @@ struct zram {
 };
 
 #ifdef ZCX_KUNIT
-/* For tests/kunit: a new initialised disk, and its removal. */
-struct zram *zram_kunit_create(u64 disksize);
+/*
+ * For tests/kunit: a new initialised disk (recomp: its algorithm at
+ * priority 1, or NULL), and its removal.
+ */
+struct zram *zram_kunit_create(u64 disksize, const char *recomp);
 void zram_kunit_destroy(struct zram *zram);
 #endif
 

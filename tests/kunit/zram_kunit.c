@@ -10,6 +10,7 @@
 #include <linux/blkdev.h>
 #include <linux/cpu.h>
 #include <linux/crypto.h>
+#include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -545,7 +546,7 @@ static void device_write_read_discard_reset(struct kunit *test)
 	int kind, i;
 
 	KUNIT_ASSERT_TRUE(test, in && out);
-	zram = zram_kunit_create(16 << 20);
+	zram = zram_kunit_create(16 << 20, NULL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, zram);
 	/*
 	 * The module is still COMING (6.1 runs suites before init), so the
@@ -636,7 +637,7 @@ static void device_compaction_under_io(struct kunit *test)
 	unsigned int i, round;
 
 	KUNIT_ASSERT_TRUE(test, in && out && nonce);
-	zram = zram_kunit_create(kPages * PAGE_SIZE);
+	zram = zram_kunit_create(kPages * PAGE_SIZE, NULL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, zram);
 	bdev = zram->disk->part0;
 	for (i = 0; i < kPages; i++) {
@@ -711,9 +712,305 @@ static void device_compaction_under_io(struct kunit *test)
 	__free_page(out);
 }
 
+/* ---- grouped recompression of a real disk ---- */
+
+static u32 xorshift32(u32 *s)
+{
+	u32 x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	return *s = x;
+}
+
+/*
+ * Page i as written with nonce (0: never written, or discarded).  Most
+ * are the text of their window of 16, the same for each page of it: alone
+ * a page compresses to about half, with its neighbours to little more
+ * than one page, so groups form.  Index and nonce every 512 bytes catch a
+ * member copied from another's place in the group.  One nonce in 8 makes
+ * noise (stored raw, and eligible all the same), one in 8 a same-filled
+ * page (never a member).
+ */
+static void make_group_page(u8 *page, unsigned int i, u32 nonce)
+{
+	static const char *const words[] = {
+		"swap ", "slot ", "cluster ", "page ", "zstd ", "window ",
+		"reclaim ", "anon ", "cold ", "group ", "member ", "pool ",
+		"chunk ", "stream ", "idle ", "compact\n",
+	};
+	size_t at, n;
+	u32 s;
+
+	if (!nonce) {
+		memset(page, 0, PAGE_SIZE);
+		return;
+	}
+	switch (nonce % 8) {
+	case 0:
+		s = ((i + 1) * 0x9e3779b9u ^ nonce) | 1;
+		for (at = 0; at < PAGE_SIZE; at += sizeof(s)) {
+			xorshift32(&s);
+			memcpy(page + at, &s, sizeof(s));
+		}
+		break;
+	case 1:
+		memset(page, nonce >> 8, PAGE_SIZE);
+		return;
+	default:
+		s = (i / ZCX_GROUP_MAX_PAGES + 1) * 0x9e3779b9u;
+		for (at = 0; at < PAGE_SIZE; at += n) {
+			const char *w = words[xorshift32(&s) % ARRAY_SIZE(words)];
+
+			n = min(strlen(w), PAGE_SIZE - at);
+			memcpy(page + at, w, n);
+		}
+	}
+	for (at = 0; at < PAGE_SIZE; at += 512) {
+		memcpy(page + at, &i, sizeof(i));
+		memcpy(page + at + sizeof(i), &nonce, sizeof(nonce));
+	}
+}
+
+/*
+ * Writes, discards and reads of random pages against nonce[], on a
+ * kthread.  A failed assertion would end this thread, not the test's, so
+ * the first error is kept for the test to report; the thread then idles
+ * until stopped, since kthread_stop needs it alive.
+ */
+struct group_io {
+	struct zram *zram;
+	u32 *nonce;
+	unsigned int pages;
+	struct page *in, *out;
+	unsigned long writes, discards, reads;
+	int error;
+	long bad_index;		/* first page read back wrong, or -1 */
+};
+
+static int group_io_fn(void *data)
+{
+	struct group_io *io = data;
+	struct block_device *bdev = io->zram->disk->part0;
+
+	while (!kthread_should_stop()) {
+		unsigned int i = get_random_u32_below(io->pages);
+		u32 r = get_random_u32();
+		int ret;
+
+		if (io->error || io->bad_index >= 0) {
+			msleep(20);
+			continue;
+		}
+		if (r % 8 == 0) {
+			ret = bio_rw(bdev, REQ_OP_DISCARD, i * 8, NULL, PAGE_SIZE);
+			io->nonce[i] = 0;
+			io->discards++;
+		} else if (r % 8 < 3) {
+			io->nonce[i] = get_random_u32() ?: 1;
+			make_group_page(page_address(io->in), i, io->nonce[i]);
+			ret = bio_rw(bdev, REQ_OP_WRITE, i * 8, io->in, 0);
+			io->writes++;
+		} else {
+			ret = bio_rw(bdev, REQ_OP_READ, i * 8, io->out, 0);
+			make_group_page(page_address(io->in), i, io->nonce[i]);
+			if (!ret && memcmp(page_address(io->in),
+					   page_address(io->out), PAGE_SIZE))
+				io->bad_index = i;
+			io->reads++;
+		}
+		if (ret)
+			io->error = ret;
+		cond_resched();
+	}
+	return 0;
+}
+
+/* What `compact` does, regrouping included, over and over. */
+static int group_compactor_fn(void *data)
+{
+	struct compactor *c = data;
+
+	while (!kthread_should_stop()) {
+		down_read(&c->zram->init_lock);
+		c->freed += zram_compact_all(c->zram);
+		up_read(&c->zram->init_lock);
+		c->passes++;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
+ * Every page as the model says, through the bio path; the slot empty
+ * exactly where the model has nothing.  -1, or the first page that is not.
+ */
+static long group_check_pages(struct zram *zram, const u32 *nonce,
+			      unsigned int pages, struct page *in,
+			      struct page *out)
+{
+	struct zcx_slot_state ss;
+	unsigned int i;
+
+	for (i = 0; i < pages; i++) {
+		if (bio_rw(zram->disk->part0, REQ_OP_READ, i * 8, out, 0))
+			return i;
+		make_group_page(page_address(in), i, nonce[i]);
+		if (memcmp(page_address(in), page_address(out), PAGE_SIZE))
+			return i;
+		if (!zcx_dev_slot_state(zram->core, i, &ss) != !nonce[i])
+			return i;
+	}
+	return -1;
+}
+
+/* grouped_pages counts the slots that name a group, each group once. */
+static void group_check_stats(struct kunit *test, struct zram *zram,
+			      const u32 *nonce, unsigned int pages)
+{
+	struct zcx_slot_state ss;
+	struct zcx_stats st;
+	u64 grouped = 0, stored = 0;
+	unsigned int i;
+
+	for (i = 0; i < pages; i++) {
+		stored += !!nonce[i];
+		if (zcx_dev_slot_state(zram->core, i, &ss) && ss.grouped)
+			grouped++;
+	}
+	zcx_dev_get_stats(zram->core, &st);
+	KUNIT_EXPECT_EQ(test, st.orig_data_size, stored * PAGE_SIZE);
+	KUNIT_EXPECT_EQ(test, st.grouped_pages, grouped);
+	KUNIT_EXPECT_LE(test, st.groups, st.grouped_pages);
+	KUNIT_EXPECT_LE(test, st.grouped_pages, st.groups * ZCX_GROUP_MAX_PAGES);
+	KUNIT_EXPECT_EQ(test, !st.groups, !st.grouped_pages);
+}
+
+/*
+ * Grouped recompression of a real disk on the debug kernel: rounds of 4-
+ * and 16-page groups, init_lock held for reading as recompress_store
+ * holds it, while one kthread writes, discards and reads random pages and
+ * another compacts and regroups without pause.  Forming, reading, moving,
+ * detaching and regrouping groups then all meet lockdep, KASAN and the
+ * atomic-sleep checks.  Afterwards every page reads back as last written,
+ * half of them discarded and compacted again, and all of them discarded
+ * leaves no group and no byte behind.
+ */
+static void device_grouped_recompression_under_io(struct kunit *test)
+{
+	enum { kPages = 512, kRounds = 8 };
+	struct page *in = alloc_page(GFP_KERNEL), *out = alloc_page(GFP_KERNEL);
+	u32 *nonce = kunit_kcalloc(test, kPages, sizeof(u32), GFP_KERNEL);
+	struct task_struct *io_task, *compact_task;
+	struct zcx_recompress_result res, sum = {};
+	struct group_io io = { .bad_index = -1 };
+	unsigned int i, round, rounds_grouped = 0;
+	struct compactor c = {};
+	struct block_device *bdev;
+	struct zcx_stats st;
+	struct zram *zram;
+	long bad;
+	int ret = 0;
+
+	io.in = alloc_page(GFP_KERNEL);
+	io.out = alloc_page(GFP_KERNEL);
+	KUNIT_ASSERT_TRUE(test, in && out && nonce && io.in && io.out);
+	zram = zram_kunit_create(kPages * PAGE_SIZE, "zstd");
+	/* Not every kernel has zstd; every one has lzo. */
+	if (PTR_ERR_OR_ZERO(zram) == -ENOENT)
+		zram = zram_kunit_create(kPages * PAGE_SIZE, "lzo");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, zram);
+	bdev = zram->disk->part0;
+	for (i = 0; i < kPages; i++) {
+		nonce[i] = get_random_u32() ?: 1;
+		make_group_page(page_address(in), i, nonce[i]);
+		KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_WRITE, i * 8, in, 0), 0);
+	}
+
+	io.zram = zram;
+	io.nonce = nonce;
+	io.pages = kPages;
+	c.zram = zram;
+	io_task = kthread_run(group_io_fn, &io, "zram-kunit-io");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(io_task));
+	compact_task = kthread_run(group_compactor_fn, &c, "zram-kunit-compact");
+	if (IS_ERR(compact_task)) {
+		kthread_stop(io_task);
+		KUNIT_FAIL(test, "no compaction thread");
+		goto out;
+	}
+	for (round = 0; round < kRounds; round++) {
+		struct zcx_recompress_request req = {
+			.group_pages = round & 1 ? ZCX_GROUP_MAX_PAGES : 4,
+		};
+
+		down_read(&zram->init_lock);
+		ret = zram_recompress_run(zram, &req, &res);
+		up_read(&zram->init_lock);
+		if (ret)
+			break;
+		sum.tried += res.tried;
+		sum.recompressed += res.recompressed;
+		sum.changed += res.changed;
+		sum.groups += res.groups;
+		rounds_grouped += res.groups > 0;
+		/* Pages written meanwhile are the next round's material. */
+		msleep(20);
+	}
+	kthread_stop(compact_task);
+	kthread_stop(io_task);
+	kunit_info(test, "%s, %u rounds: %llu tried, %llu recompressed, %llu changed, %llu groups; %lu writes, %lu discards, %lu reads; %lu compactions\n",
+		   zram->comp.backend[1]->name, round, sum.tried,
+		   sum.recompressed, sum.changed, sum.groups,
+		   io.writes, io.discards, io.reads, c.passes);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, io.error, 0);
+	KUNIT_EXPECT_EQ_MSG(test, io.bad_index, -1L, "page read back wrong under I/O");
+	KUNIT_EXPECT_GT(test, rounds_grouped, 0U);
+	KUNIT_EXPECT_GT(test, io.reads, 0UL);
+	KUNIT_EXPECT_GT(test, c.passes, 0UL);
+
+	bad = group_check_pages(zram, nonce, kPages, in, out);
+	KUNIT_EXPECT_EQ_MSG(test, bad, -1L, "page read back wrong after the rounds");
+	group_check_stats(test, zram, nonce, kPages);
+
+	/* Groups left with dead members: compaction regroups them. */
+	for (i = 0; i < kPages; i++) {
+		if (get_random_u32() & 1)
+			continue;
+		KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_DISCARD, i * 8, NULL, PAGE_SIZE), 0);
+		nonce[i] = 0;
+	}
+	down_read(&zram->init_lock);
+	zram_compact_all(zram);
+	up_read(&zram->init_lock);
+	bad = group_check_pages(zram, nonce, kPages, in, out);
+	KUNIT_EXPECT_EQ_MSG(test, bad, -1L, "page read back wrong after regrouping");
+	group_check_stats(test, zram, nonce, kPages);
+	zcx_dev_get_stats(zram->core, &st);
+	kunit_info(test, "half discarded, compacted: %llu groups of %llu pages\n",
+		   st.groups, st.grouped_pages);
+
+	KUNIT_ASSERT_EQ(test, bio_rw(bdev, REQ_OP_DISCARD, 0, NULL, kPages * PAGE_SIZE), 0);
+	zcx_dev_get_stats(zram->core, &st);
+	KUNIT_EXPECT_EQ(test, st.groups, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.grouped_pages, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.compr_data_size, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.orig_data_size, 0ULL);
+	KUNIT_EXPECT_EQ(test, st.mem_used_total, 0ULL);
+out:
+	zram_kunit_destroy(zram);
+	__free_page(io.in);
+	__free_page(io.out);
+	__free_page(in);
+	__free_page(out);
+}
+
 static struct kunit_case device_cases[] = {
 	KUNIT_CASE(device_write_read_discard_reset),
 	KUNIT_CASE(device_compaction_under_io),
+	KUNIT_CASE(device_grouped_recompression_under_io),
 	{}
 };
 
