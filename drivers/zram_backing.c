@@ -502,7 +502,7 @@ static ssize_t backing_dev_store(struct device *dev,
 		return -EINVAL;
 	}
 
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (zram->core) {
 		pr_info("%s: set backing_dev before disksize\n",
 			zram->disk->disk_name);
@@ -1026,7 +1026,7 @@ static ssize_t compressed_writeback_store(struct device *dev,
 
 	if (kstrtobool(buf, &val))
 		return -EINVAL;
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (zram->core)
 		ret = -EBUSY;
 	else

@@ -72,7 +72,7 @@ static int zram_init_device(struct zram *zram, u64 disksize)
 
 static void zram_reset_device(struct zram *zram)
 {
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (init_done(zram)) {
 		zram_policy_stop(zram);
 		set_capacity_and_notify(zram->disk, 0);
@@ -333,7 +333,7 @@ static ssize_t disksize_store(struct device *dev,
 		return -EINVAL;
 	disksize = PAGE_ALIGN(disksize);
 
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (init_done(zram)) {
 		up_write(&zram->init_lock);
 		pr_info("%s: cannot change disksize of an initialised device\n",
@@ -443,7 +443,7 @@ static ssize_t mem_limit_store(struct device *dev,
 
 	if (zcx_parse_size(buf, len, &limit))
 		return -EINVAL;
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	zram->mem_limit = PAGE_ALIGN(limit);
 	if (init_done(zram))
 		zcx_dev_set_mem_limit(zram->core, zram->mem_limit);
@@ -489,7 +489,7 @@ static ssize_t comp_algorithm_store(struct device *dev,
 
 	if (!backend)
 		return -EINVAL;
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (init_done(zram)) {
 		pr_info("%s: cannot change algorithm of an initialised device\n",
 			zram->disk->disk_name);
@@ -839,7 +839,7 @@ struct zram *zram_kunit_create(u64 disksize, const char *recomp)
 	if (id < 0)
 		return ERR_PTR(id);
 	zram = idr_find(&zram_index_idr, id);
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (backend)
 		zram_comp_config_set(&zram->comp, 1, backend);
 	ret = zram_init_device(zram, disksize);

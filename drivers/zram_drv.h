@@ -167,7 +167,6 @@ struct zram {
 	struct mutex policy_lock;
 	struct kthread_delayed_work policy_work;
 	struct zram_policy_state policy_state;
-	bool policy_running;	/* its worker is in this disk's work */
 
 	/* Recompression (zram_recompress.c): one run at a time per disk. */
 	struct mutex recompress_lock;
@@ -295,19 +294,7 @@ unsigned int zram_secondary_mask(struct zram *zram);
 void zram_policy_init(struct zram *zram);
 void zram_policy_start(struct zram *zram);
 void zram_policy_stop(struct zram *zram);
-void zram_policy_hurry(struct zram *zram);
 void zram_policy_module_exit(void);
-
-/*
- * Every writer of init_lock: a policy run holding it for reading at the
- * lowest CPU priority is raised to normal first, so that it gets to its
- * next slot and lets go soon even on a busy CPU.
- */
-static inline void zram_init_write_lock(struct zram *zram)
-{
-	zram_policy_hurry(zram);
-	down_write(&zram->init_lock);
-}
 void zram_policy_debugfs(struct zram *zram, struct dentry *dir);
 extern struct device_attribute dev_attr_idle_policy;
 

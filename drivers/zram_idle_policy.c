@@ -20,8 +20,9 @@
  * Background work must not take the CPU from the work the memory is for
  * (issue 19: at normal priority it halved a program living on zram swap
  * in a one-CPU guest).  So one kthread worker for the module, started
- * when a disk first gets a policy, runs every disk's policy as
- * SCHED_IDLE; a recompression pass gives way as soon as anything else is
+ * when a disk first gets a policy, runs every disk's policy, waking as
+ * SCHED_IDLE (see zram_policy_lower); a recompression pass gives way as
+ * soon as anything else is
  * runnable on its CPU or a writer waits for init_lock, and goes on from
  * the same slot a little later; and it backs off (a longer effective
  * age) while pages it recompressed keep being read back, each of which
@@ -60,10 +61,16 @@
 /* Created on first use: with no policy set, no thread exists. */
 static struct kthread_worker *zram_policy_worker;
 static DEFINE_MUTEX(zram_policy_worker_lock);
-/* zram_policy_hurry raised the worker to normal priority. */
-static atomic_t zram_policy_boosted;
-
-/* The lowest CPU priority there is: it runs when a CPU would idle. */
+/*
+ * The lowest CPU priority there is: between runs the worker wakes and
+ * tries only when a CPU would otherwise idle.  Not while it holds
+ * init_lock: a SCHED_IDLE task preempted on a busy CPU is next picked
+ * only after the others have caught up with its virtual runtime, a tick
+ * of it being 341 ticks of theirs (VM test: a reset waited 2.7 s behind
+ * it), and raising its priority then does not shorten that wait.  So a
+ * run raises it to normal priority before it takes the lock, and it
+ * gives the CPU away between pages anyway.
+ */
 static void zram_policy_lower(struct task_struct *task)
 {
 	struct sched_attr attr = {
@@ -113,26 +120,6 @@ static void zram_policy_queue(struct zram *zram)
 	zram_policy_queue_in(zram, zram->policy.interval * HZ);
 }
 
-/*
- * An init_lock writer is about to wait (zram_init_write_lock).  A run
- * holds init_lock for reading and stops for a waiting writer at its next
- * slot, but as SCHED_IDLE on a busy CPU it may not get there for long:
- * raise it to normal priority; its next run lowers it again.
- */
-static void zram_policy_boost(struct kthread_worker *worker)
-{
-	atomic_set(&zram_policy_boosted, 1);
-	sched_set_normal(worker->task, 0);
-}
-
-void zram_policy_hurry(struct zram *zram)
-{
-	struct kthread_worker *worker = READ_ONCE(zram_policy_worker);
-
-	if (worker && READ_ONCE(zram->policy_running))
-		zram_policy_boost(worker);
-}
-
 struct zram_policy_run {
 	struct zram *zram;
 	unsigned long deadline;
@@ -140,10 +127,10 @@ struct zram_policy_run {
 };
 
 /*
- * Before each slot.  Whatever woke meanwhile runs first (it preempts a
- * SCHED_IDLE task); if it is still runnable once this one is back, the
- * CPU is busy and the pass gives way.  A writer waiting for init_lock
- * (reset, hot_remove, rmmod, a store) gets it after this slot.
+ * Before each slot.  Whatever woke meanwhile runs first; if it is still
+ * runnable once this one is back, the CPU is busy and the pass gives way.
+ * A writer waiting for init_lock (reset, hot_remove, rmmod, a store) gets
+ * it after this slot.
  */
 static int zram_policy_should_stop(void *ctx)
 {
@@ -259,20 +246,15 @@ static void zram_policy_work(struct kthread_work *work)
 	struct zram_policy_state *st = &zram->policy_state;
 	unsigned long delay;
 
-	if (atomic_xchg(&zram_policy_boosted, 0))
-		zram_policy_lower(current);
-	/* Before the trylock: a writer from now on boosts this thread. */
-	WRITE_ONCE(zram->policy_running, true);
-	smp_mb();
+	sched_set_normal(current, 0);	/* see zram_policy_lower */
 	/*
 	 * Reset takes init_lock for writing and then cancels this work:
 	 * waiting for the lock here would deadlock with it.  Try again
 	 * soon instead; a cancel in progress stops the requeue.
 	 */
 	if (!down_read_trylock(&zram->init_lock)) {
-		WRITE_ONCE(zram->policy_running, false);
 		zram_policy_queue_in(zram, HZ);
-		return;
+		goto lower;
 	}
 	if (!zram->core || READ_ONCE(zram->claim))
 		goto out;
@@ -309,7 +291,8 @@ static void zram_policy_work(struct kthread_work *work)
 	zram_policy_queue(zram);
 out:
 	up_read(&zram->init_lock);
-	WRITE_ONCE(zram->policy_running, false);
+lower:
+	zram_policy_lower(current);
 }
 
 /* A new policy or a new core: from the start, no back-off. */
@@ -333,16 +316,8 @@ void zram_policy_start(struct zram *zram)
 void zram_policy_stop(struct zram *zram)
 {
 	/* Never queued without the worker. */
-	if (!zram_policy_worker)
-		return;
-	/*
-	 * The cancel waits for the work if it is running, be it only its
-	 * first or last lines (the lock not held yet or any more, so no
-	 * hurry raised it): a starved SCHED_IDLE thread would take seconds
-	 * to get there on a busy CPU.
-	 */
-	zram_policy_boost(zram_policy_worker);
-	kthread_cancel_delayed_work_sync(&zram->policy_work);
+	if (zram_policy_worker)
+		kthread_cancel_delayed_work_sync(&zram->policy_work);
 }
 
 void zram_policy_init(struct zram *zram)
@@ -432,7 +407,7 @@ static ssize_t idle_policy_store(struct device *dev,
 			return ret;
 		}
 	}
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (p.recompress_after && !zram_secondary_mask(zram)) {
 		up_write(&zram->init_lock);
 		mutex_unlock(&zram->policy_lock);

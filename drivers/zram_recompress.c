@@ -140,7 +140,7 @@ static ssize_t recomp_algorithm_store(struct device *dev,
 	if (IS_ENABLED(ZCX_STREAMS_MUTEX))
 		return -EOPNOTSUPP; /* the ablation build has one stream */
 
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (zram->core) {
 		up_write(&zram->init_lock);
 		pr_info("%s: set recomp_algorithm before disksize\n",
@@ -227,7 +227,7 @@ static ssize_t algorithm_params_store(struct device *dev,
 	if (!backend && prio == ZRAM_NO_PRIORITY)
 		prio = 0;
 
-	zram_init_write_lock(zram);
+	down_write(&zram->init_lock);
 	if (zram->core) {
 		ret = -EBUSY;
 		goto out;
