@@ -87,6 +87,8 @@ struct zram_idle_policy {
 	unsigned int interval;
 	unsigned int recompress_after;
 	u64 recompress_pages;
+	/* Recompress in groups of this many (recompress's group_pages). */
+	unsigned int recompress_group_pages;
 	unsigned int writeback_after;
 	u64 writeback_pages;
 	u64 runs, tried, recompressed, written;

@@ -206,6 +206,7 @@ static bool zram_policy_recompress(struct zram *zram, unsigned long *delay)
 	struct zcx_recompress_request req = {
 		.min_age = st->age,
 		.max_pages = st->budget,
+		.group_pages = zram->policy.recompress_group_pages,
 		.should_stop = zram_policy_should_stop,
 		.ctx = &run,
 		.first = st->cursor,
@@ -337,6 +338,12 @@ static ssize_t idle_policy_show(struct device *dev,
 	up_read(&zram->init_lock);
 	if (!p.interval)
 		return sysfs_emit(buf, "off\n");
+	/* The key of ours beyond these only when set: as it was without it. */
+	if (p.recompress_group_pages)
+		return sysfs_emit(buf, "interval=%u recompress_after=%u recompress_pages=%llu writeback_after=%u writeback_pages=%llu recompress_group_pages=%u\n",
+				  p.interval, p.recompress_after,
+				  p.recompress_pages, p.writeback_after,
+				  p.writeback_pages, p.recompress_group_pages);
 	return sysfs_emit(buf, "interval=%u recompress_after=%u recompress_pages=%llu writeback_after=%u writeback_pages=%llu\n",
 			  p.interval, p.recompress_after, p.recompress_pages,
 			  p.writeback_after, p.writeback_pages);
@@ -344,7 +351,8 @@ static ssize_t idle_policy_show(struct device *dev,
 
 /*
  * "off", or "interval=SECONDS" with recompress_after=SECONDS
- * [recompress_pages=N] and/or writeback_after=SECONDS [writeback_pages=N]:
+ * [recompress_pages=N] [recompress_group_pages=N] and/or
+ * writeback_after=SECONDS [writeback_pages=N]:
  * every interval, recompress up to recompress_pages pages (0 or absent:
  * all) not accessed for recompress_after seconds, then write back up to
  * writeback_pages not accessed for writeback_after seconds.
@@ -376,6 +384,15 @@ static ssize_t idle_policy_store(struct device *dev,
 		} else if (zcx_kv_key_is(&kv, "recompress_pages")) {
 			if (zcx_kv_u64(&kv, &p.recompress_pages))
 				return -EINVAL;
+		} else if (zcx_kv_key_is(&kv, "recompress_group_pages")) {
+			/* As recompress's group_pages=. */
+			if (zcx_kv_u64(&kv, &v) || v < 2 ||
+			    v > ZCX_GROUP_MAX_PAGES || (v & (v - 1))) {
+				pr_info("%s: idle_policy: recompress_group_pages is 2, 4, 8 or 16\n",
+					zram->disk->disk_name);
+				return -EINVAL;
+			}
+			p.recompress_group_pages = v;
 		} else if (zcx_kv_key_is(&kv, "writeback_after")) {
 			if (zcx_kv_u64(&kv, &v) || !v || v > UINT_MAX)
 				return -EINVAL;

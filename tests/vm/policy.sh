@@ -210,7 +210,7 @@ test_policy_rmmod_busy_cpu() {
 # swapbench under a memory cgroup half its size, the policy on with a
 # short age: pages are recompressed, swapped in again (zstd), rewritten,
 # swapped out; every access and a final pass check every page.
-test_policy_swap_checksummed() {
+policy_swap_checksummed() { # [MORE POLICY KEYS]
 	local mib cg=/sys/fs/cgroup/zram-policy-swap rc=0 bin=/tmp/swapbench
 	mib=$(scaled 64 32)
 	gcc -O2 -o $bin tests/swapbench/swapbench.c || fail "cannot build swapbench"
@@ -218,7 +218,19 @@ test_policy_swap_checksummed() {
 	load_ours num_devices=1
 	set_attr zram0 recomp_algorithm "algo=zstd"
 	init_disk zram0 256M
-	set_attr zram0 idle_policy "interval=1 recompress_after=1"
+	set_attr zram0 idle_policy "interval=1 recompress_after=1${1:+ $1}"
+	# The most groups seen at once (they go as their pages come back).
+	(
+		most=0
+		while [[ -e /sys/block/zram0 && ! -e /tmp/sb.done ]]; do
+			g=$(pool_stat zram0 groups 2>/dev/null || echo 0)
+			((g <= most)) || most=$g
+			echo "$most" >/tmp/sb.groups
+			sleep 0.5
+		done
+	) &
+	local sampler=$!
+	rm -f /tmp/sb.done /tmp/sb.groups
 	mkswap /dev/zram0 >/dev/null
 	swapon -p 100 /dev/zram0
 	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
@@ -229,6 +241,8 @@ test_policy_swap_checksummed() {
 		exec $bin --mib "$mib" --accesses "$(scaled 300000 60000)" --cold 60 \
 			--idle 3 --data /tmp/policy.tar --dev zram0
 	) >/tmp/sb.out 2>&1 || rc=$?
+	touch /tmp/sb.done
+	wait $sampler || true
 	grep -E '^SB (result|final|done|phase=idle)' /tmp/sb.out | cut -c1-400 | sed 's/^/  /' || true
 	swapoff /dev/zram0
 	rmdir $cg
@@ -240,6 +254,17 @@ test_policy_swap_checksummed() {
 	set_attr zram0 idle_policy off
 }
 
+test_policy_swap_checksummed() {
+	policy_swap_checksummed
+}
+
+# The same with the policy recompressing in groups of 4 (issue 18).
+test_policy_swap_grouped() {
+	policy_swap_checksummed recompress_group_pages=4
+	note "up to $(cat /tmp/sb.groups) groups at once"
+	(($(cat /tmp/sb.groups) > 0)) || fail "the policy formed no group"
+}
+
 # shellcheck disable=SC2034 # used by suite.sh
 policy_tests=(test_policy_leaves_hot_pages_alone
 	test_policy_backs_off_on_pages_that_come_back
@@ -247,4 +272,5 @@ policy_tests=(test_policy_leaves_hot_pages_alone
 	test_policy_reset_busy_cpu
 	test_policy_hot_remove_busy_cpu
 	test_policy_rmmod_busy_cpu
-	test_policy_swap_checksummed)
+	test_policy_swap_checksummed
+	test_policy_swap_grouped)

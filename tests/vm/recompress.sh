@@ -420,6 +420,12 @@ test_idle_policy() {
 	expect_write_error $z/idle_policy "off interval=1" "Invalid argument"
 	expect_write_error $z/idle_policy "interval=1 recompress_after=1 speed=9" "Invalid argument"
 	expect_write_error $z/idle_policy "interval=86401 recompress_after=1" "Invalid argument"
+	for i in 0 1 3 32 x; do
+		expect_write_error $z/idle_policy "interval=1 recompress_after=1 recompress_group_pages=$i" "Invalid argument"
+	done
+	set_attr zram0 idle_policy "interval=1 recompress_after=3600 recompress_group_pages=8"
+	[[ $(cat $z/idle_policy) == "interval=1 recompress_after=3600 recompress_pages=0 writeback_after=0 writeback_pages=0 recompress_group_pages=8" ]] ||
+		fail "idle_policy reads '$(cat $z/idle_policy)'"
 	# Set before disksize: it starts with the disk.
 	set_attr zram0 idle_policy "interval=1 recompress_after=3600 recompress_pages=300"
 	[[ $(cat $z/idle_policy) == "interval=1 recompress_after=3600 recompress_pages=300 writeback_after=0 writeback_pages=0" ]] ||
