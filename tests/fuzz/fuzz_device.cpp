@@ -38,6 +38,8 @@
 //    byte, group, dead group byte, page, block, allocation or codec is left.
 //
 // Any mismatch aborts (libFuzzer saves the input).
+#define FUZZ_TARGET_NAME "fuzz_device"
+#include "fuzz_program.hpp"
 #include "platform_host.hpp"
 #include "rng.hpp"
 #include "zcx/abi.h"
@@ -52,6 +54,9 @@
 
 namespace {
 
+using fuzz_program::fail;
+using fuzz_program::Reader;
+
 using Bytes = std::vector<std::uint8_t>;
 using test::Rng;
 constexpr std::size_t kPage = ZCX_PAGE_SIZE;
@@ -62,18 +67,6 @@ constexpr unsigned kMaxRecompressions = 12;
 constexpr unsigned kMaxOps = 400;
 constexpr unsigned kCheckEvery = 16;
 constexpr unsigned kStartTime = 1000;
-
-[[noreturn]] __attribute__((format(printf, 1, 2))) void fail(const char *fmt,
-							       ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	std::fputs("fuzz_device: ", stderr);
-	std::vfprintf(stderr, fmt, ap);
-	std::fputc('\n', stderr);
-	va_end(ap);
-	std::abort();
-}
 
 // FUZZ_DEVICE_TRACE=1: what the big operations did, to see what an
 // input (a seed, a reproducer) exercises.
@@ -89,11 +82,6 @@ __attribute__((format(printf, 1, 2))) void trace(const char *fmt, ...)
 	va_end(ap);
 }
 
-#define CHECK(cond)                                                     \
-	do {                                                            \
-		if (!(cond))                                            \
-			fail("%s:%d: %s", __FILE__, __LINE__, #cond);   \
-	} while (0)
 #define CHECK_EQ(a, b)                                                      \
 	do {                                                                \
 		const unsigned long long a_ = (a), b_ = (b);                \
@@ -101,28 +89,6 @@ __attribute__((format(printf, 1, 2))) void trace(const char *fmt, ...)
 			fail("%s:%d: %s == %llu, %s == %llu", __FILE__,     \
 			     __LINE__, #a, a_, #b, b_);                     \
 	} while (0)
-
-// Page generators and comparisons: left out of coverage, whose hooks on
-// every byte would cost more than the device operations under test.
-#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
-
-class Reader {
-public:
-	Reader(const std::uint8_t *p, std::size_t n) : p_(p), n_(n) {}
-	bool empty() const { return n_ == 0; }
-	unsigned u8v()
-	{
-		if (!n_)
-			return 0;
-		n_--;
-		return *p_++;
-	}
-	unsigned u16v() { return u8v() | u8v() << 8; }
-
-private:
-	const std::uint8_t *p_;
-	std::size_t n_;
-};
 
 NO_COVERAGE void fill_random(std::uint8_t *p, std::size_t n, Rng &rng)
 {

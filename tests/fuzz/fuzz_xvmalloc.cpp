@@ -36,6 +36,8 @@
 //    back to the system (host::live_pages() == 0).
 //
 // Any violated invariant aborts (libFuzzer saves the input).
+#define FUZZ_TARGET_NAME "fuzz_xvmalloc"
+#include "fuzz_program.hpp"
 #include "platform_host.hpp"
 #include "xvmalloc/xvmalloc.hpp"
 
@@ -50,6 +52,9 @@
 #include <vector>
 
 namespace {
+
+using fuzz_program::fail;
+using fuzz_program::Reader;
 
 using namespace zcx::xv;
 using zcx::Errc;
@@ -67,45 +72,6 @@ constexpr std::size_t kExactFitChunks = 24;
 constexpr unsigned kCheckEvery = 32;
 constexpr unsigned kMaxOps = 8192;
 
-[[noreturn]] __attribute__((format(printf, 1, 2))) void fail(const char *fmt,
-							       ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	std::fputs("fuzz_xvmalloc: ", stderr);
-	std::vfprintf(stderr, fmt, ap);
-	std::fputc('\n', stderr);
-	va_end(ap);
-	std::abort();
-}
-
-#define CHECK(cond)                                                     \
-	do {                                                            \
-		if (!(cond))                                            \
-			fail("%s:%d: %s", __FILE__, __LINE__, #cond);   \
-	} while (0)
-
-// For the model's own byte loops: left out of coverage, whose per-compare
-// hooks would otherwise cost more than the pool operations under test.
-#define NO_COVERAGE __attribute__((no_sanitize("coverage")))
-
-class Reader {
-public:
-	Reader(const std::uint8_t *p, std::size_t n) : p_(p), n_(n) {}
-	bool empty() const { return n_ == 0; }
-	unsigned u8v()
-	{
-		if (!n_)
-			return 0;
-		n_--;
-		return *p_++;
-	}
-	unsigned u16v() { return u8v() | u8v() << 8; }
-
-private:
-	const std::uint8_t *p_;
-	std::size_t n_;
-};
 
 std::uint64_t mix(std::uint64_t z)
 {
