@@ -557,4 +557,5 @@ test_idle_policy_writeback() {
 
 recompress_tests=(test_recompress_attributes test_generator_keys test_lz4_dictionary test_recompress_real_files
 	test_recompress_selection test_fio_verify_during_recompress test_idle_policy
-	test_idle_policy_writeback)
+	test_idle_policy_writeback test_grouped_recompress_real_files
+	test_fio_verify_during_grouped_recompress)
