@@ -220,6 +220,8 @@ policy_swap_checksummed() { # [MORE POLICY KEYS]
 	init_disk zram0 256M
 	set_attr zram0 idle_policy "interval=1 recompress_after=1${1:+ $1}"
 	# The most groups seen at once (they go as their pages come back).
+	rm -f /tmp/sb.done
+	echo 0 >/tmp/sb.groups
 	(
 		most=0
 		while [[ -e /sys/block/zram0 && ! -e /tmp/sb.done ]]; do
@@ -230,7 +232,6 @@ policy_swap_checksummed() { # [MORE POLICY KEYS]
 		done
 	) &
 	local sampler=$!
-	rm -f /tmp/sb.done /tmp/sb.groups
 	mkswap /dev/zram0 >/dev/null
 	swapon -p 100 /dev/zram0
 	echo +memory >/sys/fs/cgroup/cgroup.subtree_control
