@@ -12,15 +12,53 @@ debug_kernel_module "$work"
 export T_KO=$DEBUG_KO VM_KERNEL=$kbuild/arch/x86/boot/bzImage
 export VM_KVER=$kver VM_MODROOT=$kbuild/modroot VM_MEM=${VM_MEM:-2048}
 export VM_TIMEOUT=${VM_TIMEOUT:-3600}
-# Less data per test (KASAN and friends slow I/O down several times).
+# zram.ko carries the KUnit suites on this kernel, and KUnit runs a
+# module's suites as it loads (MODULE_STATE_COMING, before its init, so
+# refused loads too): every insmod here cost a KUnit run
+# (test_module_parameter took 87 s, 16 without; test_load_unload_cycles
+# 88, 47).  scripts/kunit.sh runs them, once.
+export VM_APPEND="${VM_APPEND:+$VM_APPEND }kunit.enable=0"
 # Not the install test: the staged installs are for Debian's kernel.  Not
 # the tests of zramctl, zramswap and zram-generator either: they check that
 # those tools drive our sysfs interface as they drive stock's, which the
 # stock-kernel suite does; every kernel path they reach (hot_add and
 # hot_remove, disksize, comp_algorithm, swapon, discard, reset, rmmod) has
 # a test of its own here.
+#
+# Nor the tests whose point is a quantity or a choice rather than a kernel
+# path of their own: the debug kernel is there to catch bad memory
+# accesses, lock order, sleeping in atomic context and leaks, and each of
+# those paths runs here in another test.  Together they took a third of
+# this run (TCG makes every debug-kernel I/O several times slower), and
+# make check must stay well inside CI's 90 minutes.
+#   test_compaction_gives_memory_back, test_overwrites_keep_memory:
+#     how much memory comes back; compaction under I/O is
+#     test_fio_verify_during_compaction, and test_grouped_recompress_real_files
+#     and test_grouped_member_writeback_races compact groups.
+#   test_swap_pressure: swap under a cgroup's memory.max is
+#     test_policy_swap_grouped (the same pressure, every page checksummed,
+#     with the policy grouping) and test_swap_writeback_reads.
+#   test_bare_insmod: without zram_codecs.ko; this kernel has its
+#     algorithms built in, so the load is test_load_unload_cycles'.
+#   test_recompress_real_files: test_grouped_recompress_real_files begins
+#     with the same page-by-page recompression of the same files.
+#   test_writeback: the basic forms; test_writeback_key_value writes back
+#     by every key, test_writeback_failing_device fails, and the races
+#     write back beside everything else.
+#   test_idle_policy_writeback: how much the policy writes back; its
+#     writeback runs in test_fio_verify_during_racing_writebacks.
+#   test_policy_leaves_hot_pages_alone, test_policy_backs_off_on_pages_that_come_back:
+#     which pages the policy picks; its runs, reset and rmmod are
+#     test_idle_policy's and test_policy_*_busy_cpu's.
+#   test_policy_swap_checksummed: test_policy_swap_grouped runs the same
+#     program, and groups add paths.
+export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_generator
+	test_compaction_gives_memory_back test_overwrites_keep_memory test_swap_pressure
+	test_bare_insmod test_recompress_real_files test_writeback test_idle_policy_writeback
+	test_policy_leaves_hot_pages_alone test_policy_backs_off_on_pages_that_come_back
+	test_policy_swap_checksummed"
+# Less data per test (KASAN and friends slow I/O down several times).
 export T_LIGHT=1
-export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_generator"
 # Each run's vm-run.sh status goes to RUN.status, and its seconds (boot
 # included) to RUN.seconds, for scripts/check.sh.
 status=0
