@@ -73,15 +73,20 @@ void zram_compact_exit(struct zram *zram)
 /* A whole pass; init_lock held (either way), the core exists. */
 u64 zram_compact_all(struct zram *zram)
 {
-	struct page *page = alloc_page(GFP_KERNEL);
+	struct zcx_stats stats;
+	struct page *page = NULL;
 	u64 freed, ungrouped = 0;
 
 	mutex_lock(&zram->compact_lock);
 	/*
 	 * Groups mostly dead first: their live pages move out, the groups
 	 * go, and the pass below packs what is left.  Without a page to
-	 * work in, this time only the pool is compacted.
+	 * work in, this time only the pool is compacted.  A disk without
+	 * groups (the usual one) allocates nothing.
 	 */
+	zcx_dev_get_stats(zram->core, &stats);
+	if (stats.groups)
+		page = alloc_page(GFP_KERNEL);
 	if (page) {
 		void *mem = kmap_local_page(page);
 
