@@ -223,9 +223,86 @@ test_fio_verify_during_racing_writebacks() {
 	teardown_slow_backing
 }
 
+# Writeback of a grouped page (issue 18) against what happens to its group
+# while the page is on its way to a slow device: the page itself rewritten
+# (the newer page must come back, not the copy in flight), the rest of its
+# group discarded and `compact` regrouping what is left, or every other
+# member discarded (the group must go with the written-back member's
+# commit, or it leaks).  Raw and compressed writeback.
+test_grouped_member_writeback_races() {
+	load_ours num_devices=1
+	local cw slow delay z=/sys/block/zram0 p want
+	delay=$(scaled 1500 8000)
+	make_stamped_data /tmp/gw 64 0
+	dd if=/tmp/gw of=/tmp/gw-new bs=4k skip=63 count=1 status=none
+	for cw in 0 1; do
+		slow=$(setup_slow_backing 16 0 "$delay")
+		set_attr zram0 recomp_algorithm "algo=zstd"
+		set_attr zram0 compressed_writeback $cw
+		set_attr zram0 backing_dev "$slow"
+		init_disk zram0 4M
+		dd if=/tmp/gw of=/dev/zram0 bs=4k count=32 oflag=direct status=none
+		set_attr zram0 idle all
+		set_attr zram0 recompress "type=idle group_pages=16"
+		[[ $(block_flags zram0 g 0 31) == 32 ]] ||
+			fail "cw=$cw: $(block_flags zram0 g 0 31) of pages 0-31 grouped"
+		cp /tmp/gw /tmp/gw-want
+
+		# Page 5 rewritten while its old copy is in flight; ten of its
+		# neighbours discarded and the group regrouped meanwhile.
+		(printf page_index=5 >$z/writeback) &
+		p=$!
+		wait_write_in_flight
+		put_page 5 /tmp/gw-new
+		blkdiscard -f -o 0 -l $((5 << 12)) /dev/zram0
+		blkdiscard -f -o $((6 << 12)) -l $((5 << 12)) /dev/zram0
+		set_attr zram0 compact 1
+		(($(dmsetup status zcx-slow | awk '{print $5}') > 0)) ||
+			fail "cw=$cw: the write was over before the rewrite, discards and compact"
+		wait $p || fail "cw=$cw: writeback of page 5 failed"
+		[[ $(backing_reads_of_page zram0 5) == 0 ]] ||
+			fail "cw=$cw: page 5's old copy was committed over its rewrite"
+		dd if=/tmp/gw-new of=/tmp/gw-want bs=4k seek=5 conv=notrunc status=none
+		dd if=/dev/zero of=/tmp/gw-want bs=4k seek=0 count=5 conv=notrunc status=none
+		dd if=/dev/zero of=/tmp/gw-want bs=4k seek=6 count=5 conv=notrunc status=none
+
+		# Page 21 in flight while every other page of its group goes.
+		(printf page_index=21 >$z/writeback) &
+		p=$!
+		wait_write_in_flight
+		blkdiscard -f -o $((16 << 12)) -l $((5 << 12)) /dev/zram0
+		blkdiscard -f -o $((22 << 12)) -l $((10 << 12)) /dev/zram0
+		set_attr zram0 compact 1
+		(($(dmsetup status zcx-slow | awk '{print $5}') > 0)) ||
+			fail "cw=$cw: the write was over before the discards and compact"
+		wait $p || fail "cw=$cw: writeback of page 21 failed"
+		[[ $(block_flags zram0 g 16 31) == 0 ]] ||
+			fail "cw=$cw: pages 16-31 still grouped: $(block_flags zram0 g 16 31)"
+		[[ $(backing_reads_of_page zram0 21) == 1 ]] ||
+			fail "cw=$cw: page 21 is not on the backing device"
+		dd if=/dev/zero of=/tmp/gw-want bs=4k seek=16 count=5 conv=notrunc status=none
+		dd if=/dev/zero of=/tmp/gw-want bs=4k seek=22 count=10 conv=notrunc status=none
+
+		echo 3 >/proc/sys/vm/drop_caches
+		want=/tmp/gw-want
+		cmp <(dd if=/dev/zram0 bs=4k count=32 iflag=direct status=none) \
+			<(head -c $((32 << 12)) $want) || fail "cw=$cw: pages 0-31 read back wrong"
+		# With every page gone, nothing of a group is left.
+		blkdiscard -f /dev/zram0
+		[[ $(pool_stat zram0 groups) == 0 && $(pool_stat zram0 grouped_pages) == 0 ]] ||
+			fail "cw=$cw: groups left with every page discarded: $(pool_stat zram0 groups) groups, $(pool_stat zram0 grouped_pages) pages"
+		[[ $(mm_field zram0 1) == 0 && $(mm_field zram0 2) == 0 ]] ||
+			fail "cw=$cw: mm_stat with every page discarded: $(cat $z/mm_stat)"
+		note "cw=$cw: rewrite, discards and compact beside both writebacks; bd_stat $(zattr zram0 bd_stat | xargs)"
+		reset_disk zram0
+		teardown_slow_backing
+	done
+}
+
 # shellcheck disable=SC2034 # used by suite.sh
 race_tests=(test_two_writeback_runs_no_stale_page
 	test_rmmod_while_reset_waits_for_writeback
 	test_hot_remove_while_reset_waits
 	test_idle_policy_concurrent_stores
-	test_fio_verify_during_racing_writebacks)
+	test_fio_verify_during_racing_writebacks
+	test_grouped_member_writeback_races)
