@@ -25,36 +25,49 @@ export VM_APPEND="${VM_APPEND:+$VM_APPEND }kunit.enable=0"
 # hot_remove, disksize, comp_algorithm, swapon, discard, reset, rmmod) has
 # a test of its own here.
 #
-# Nor the tests whose point is a quantity or a choice rather than a kernel
-# path of their own: the debug kernel is there to catch bad memory
-# accesses, lock order, sleeping in atomic context and leaks, and each of
-# those paths runs here in another test.  Together they took a third of
-# this run (TCG makes every debug-kernel I/O several times slower), and
-# make check must stay well inside CI's 90 minutes.
+# Nor the tests whose point is a quantity or a choice, or whose kernel
+# paths another test here takes: the debug kernel is there to catch bad
+# memory accesses, lock order, sleeping in atomic context and leaks, and
+# each path below runs here in the test named beside it.  TCG makes every
+# debug-kernel I/O several times slower: with them this run took 38
+# minutes, and a fresh machine's make check (debug kernel build included)
+# must stay well inside CI's 90.
 #   test_compaction_gives_memory_back, test_overwrites_keep_memory:
 #     how much memory comes back; compaction under I/O is
-#     test_fio_verify_during_compaction, and test_grouped_recompress_real_files
-#     and test_grouped_member_writeback_races compact groups.
+#     test_fio_verify_during_compaction, and groups are regrouped and
+#     compacted by test_grouped_recompress_real_files,
+#     test_fio_verify_during_grouped_recompress and
+#     test_grouped_member_writeback_races.
+#   test_recompress_real_files: test_grouped_recompress_real_files begins
+#     with the same page-by-page recompression of the same files.
+#   test_fio_verify, test_devices_and_limits: fio verify runs here beside
+#     CPU hotplug, compaction, recompression, groups and writeback; a load
+#     of several disks is test_load_unload_cycles'.
 #   test_swap_pressure: swap under a cgroup's memory.max is
 #     test_policy_swap_grouped (the same pressure, every page checksummed,
 #     with the policy grouping) and test_swap_writeback_reads.
 #   test_bare_insmod: without zram_codecs.ko; this kernel has its
 #     algorithms built in, so the load is test_load_unload_cycles'.
-#   test_recompress_real_files: test_grouped_recompress_real_files begins
-#     with the same page-by-page recompression of the same files.
-#   test_writeback: the basic forms; test_writeback_key_value writes back
-#     by every key, test_writeback_failing_device fails, and the races
-#     write back beside everything else.
-#   test_idle_policy_writeback: how much the policy writes back; its
-#     writeback runs in test_fio_verify_during_racing_writebacks.
+#   test_writeback, test_writeback_key_value: which pages each form of
+#     `writeback` picks; writing back and reading back are the races' and
+#     test_compressed_writeback's, a failing device
+#     test_writeback_failing_device's.
+#   test_writeback_batches_under_fio: test_fio_verify_during_racing_writebacks
+#     writes back in batches under fio verify, with rewrites and trims.
+#   test_idle_policy, test_idle_policy_writeback: the policy's budget, age
+#     and settings; its runs beside reset, hot_remove and rmmod are
+#     test_policy_*_busy_cpu's, its writeback runs in
+#     test_fio_verify_during_racing_writebacks, its stores race in
+#     test_idle_policy_concurrent_stores.
 #   test_policy_leaves_hot_pages_alone, test_policy_backs_off_on_pages_that_come_back:
-#     which pages the policy picks; its runs, reset and rmmod are
-#     test_idle_policy's and test_policy_*_busy_cpu's.
+#     which pages the policy picks.
 #   test_policy_swap_checksummed: test_policy_swap_grouped runs the same
 #     program, and groups add paths.
 export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_generator
-	test_compaction_gives_memory_back test_overwrites_keep_memory test_swap_pressure
-	test_bare_insmod test_recompress_real_files test_writeback test_idle_policy_writeback
+	test_compaction_gives_memory_back test_overwrites_keep_memory
+	test_recompress_real_files test_fio_verify test_devices_and_limits
+	test_swap_pressure test_bare_insmod test_writeback test_writeback_key_value
+	test_writeback_batches_under_fio test_idle_policy test_idle_policy_writeback
 	test_policy_leaves_hot_pages_alone test_policy_backs_off_on_pages_that_come_back
 	test_policy_swap_checksummed"
 # Less data per test (KASAN and friends slow I/O down several times).

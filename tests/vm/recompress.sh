@@ -179,7 +179,7 @@ pool_stat() { # DEV KEY
 test_grouped_recompress_real_files() {
 	load_ours num_devices=1
 	local mb n mem groups g single four
-	mb=$(scaled 64 16)
+	mb=$(scaled 64 8)
 	make_real_tar "$mb"
 	set_attr zram0 recomp_algorithm "algo=zstd"
 	for n in 1 4 16; do
