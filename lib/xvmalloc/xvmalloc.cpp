@@ -559,8 +559,12 @@ u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 	// empty is set aside); the count is a second bound, against chunks
 	// that grow meanwhile.
 	u64 tries = chunk_count();
-	bool no_room = false;
-	while (freed < max_pages && tries && !no_room) {
+	// An object with no hole to go to stops its chunk, not the pass: the
+	// next victim's may be smaller.  Several in a row mean the pool has
+	// no room to speak of.
+	constexpr int kMaxStuckInARow = 8;
+	int stuck_in_a_row = 0;
+	while (freed < max_pages && tries && stuck_in_a_row < kMaxStuckInARow) {
 		Handle victim;
 		bool again;
 		{
@@ -577,6 +581,7 @@ u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 		}
 		tries--;
 		usize cursor = kFirstBlock;
+		bool stuck = false;
 		for (;;) {
 			Handle from;
 			Owner owner;
@@ -586,11 +591,12 @@ u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 					break;
 			}
 			if (move(ctx, owner, from) == MoveResult::no_room) {
-				no_room = true;
+				stuck = true;
 				break;
 			}
 			zcx_cond_resched();
 		}
+		stuck_in_a_row = stuck ? stuck_in_a_row + 1 : 0;
 		zcx_page *emptied;
 		{
 			SpinGuard guard(lock_);
