@@ -560,9 +560,8 @@ u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 	// that grow meanwhile.
 	u64 tries = chunk_count();
 	// An object with no hole to go to stops its chunk, not the pass: the
-	// next victim's may be smaller.  Several in a row mean the pool has
-	// no room to speak of.
-	constexpr int kMaxStuckInARow = 8;
+	// next victim's may be smaller.  kMaxStuckInARow in a row mean the
+	// pool has no room to speak of.
 	int stuck_in_a_row = 0;
 	while (freed < max_pages && tries && stuck_in_a_row < kMaxStuckInARow) {
 		Handle victim;

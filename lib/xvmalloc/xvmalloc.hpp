@@ -163,6 +163,9 @@ public:
 	// free: the free bytes of all chunks less a tail that no object of
 	// a chunk fits, per chunk.  The shrinker's count_objects.
 	u64 compactable_pages() const;
+	// compact() ends after this many victims in a row had an object the
+	// mover found no room for.
+	static constexpr int kMaxStuckInARow = 8;
 
 	// Usable size of an allocated object (at least what was asked).
 	usize object_size(Handle handle);

@@ -645,7 +645,8 @@ private:
 		CHECK(pool_->pages() == before);
 		CHECK(pool_->compactable_pages() <= before);
 		calls_ = 0;
-		stopped_ = false;
+		stuck_in_a_row_ = 0;
+		victim_stuck_ = false;
 		grown_ = released_ = 0;
 		tried_.clear();
 		victim_pfn_ = 0;
@@ -674,8 +675,9 @@ private:
 	MoveResult do_move(Owner owner, Handle from)
 	{
 		CHECK(host::kmap_depth() == 0 && host::preempt_depth() == 0);
-		if (stopped_)
-			fail("mover called after it reported no_room");
+		if (stuck_in_a_row_ >= Pool::kMaxStuckInARow)
+			fail("mover called after %d victims in a row reported no_room",
+			     stuck_in_a_row_);
 		// Offered: a live object of ours, under its own owner.
 		const auto found = index_.find(from);
 		if (found == index_.end())
@@ -684,13 +686,20 @@ private:
 		CHECK(objs_[found->second].owner == owner);
 		verify(objs_[found->second]);
 		// One victim at a time, walked in address order; a chunk
-		// walked again in the same call is a second try.
+		// walked again in the same call is a second try, and a victim
+		// that reported no_room is done.
+		if (victim_stuck_ && handle_pfn(from) == victim_pfn_)
+			fail("chunk %#lx offered again after its no_room",
+			     handle_pfn(from));
 		if (handle_pfn(from) != victim_pfn_ ||
 		    handle_offset(from) <= last_offset_) {
 			if (!tried_.insert(handle_pfn(from)).second)
 				fail("chunk %#lx evacuated twice in one compact()",
 				     handle_pfn(from));
 			victim_pfn_ = handle_pfn(from);
+			if (!victim_stuck_)
+				stuck_in_a_row_ = 0;
+			victim_stuck_ = false;
 		}
 		last_offset_ = handle_offset(from);
 
@@ -716,8 +725,7 @@ private:
 					      script_.arg[k] & 1);
 				break;
 			case act_no_room:
-				stopped_ = true;
-				return MoveResult::no_room;
+				return stuck();
 			case act_busy:
 				busy_.insert(owner);
 				break;
@@ -745,8 +753,7 @@ private:
 			if (exact && room)
 				fail("alloc_for_move(%zu) failed with a fitting "
 				     "block outside the victim", size);
-			stopped_ = true;
-			return MoveResult::no_room;
+			return stuck();
 		}
 		if (exact && !fits.count(to.value()))
 			fail("alloc_for_move(%zu) took block %#llx, not one of "
@@ -858,7 +865,15 @@ private:
 	// Compaction in progress.
 	Script script_;
 	unsigned calls_ = 0;
-	bool stopped_ = false;
+	int stuck_in_a_row_ = 0;  // victims in a row that reported no_room
+	bool victim_stuck_ = false; // this victim did
+
+	MoveResult stuck()
+	{
+		victim_stuck_ = true;
+		stuck_in_a_row_++;
+		return MoveResult::no_room;
+	}
 	std::size_t grown_ = 0, released_ = 0;
 	std::set<unsigned long> tried_;
 	unsigned long victim_pfn_ = 0;
