@@ -43,6 +43,11 @@ export VM_APPEND="${VM_APPEND:+$VM_APPEND }kunit.enable=0"
 #   test_fio_verify, test_devices_and_limits: fio verify runs here beside
 #     CPU hotplug, compaction, recompression, groups and writeback; a load
 #     of several disks is test_load_unload_cycles'.
+#   test_ext4_tree: ext4's reads, writes, flushes and discards reach the
+#     same bio paths as fio's and test_discard_frees_memory's.
+#   test_writeback_read_races_free: reads of written-back pages racing
+#     the free of their blocks (deferred frees) run in
+#     test_writeback_reads_under_fio, with rewrites and writeback beside.
 #   test_swap_pressure: swap under a cgroup's memory.max is
 #     test_policy_swap_grouped (the same pressure, every page checksummed,
 #     with the policy grouping) and test_swap_writeback_reads.
@@ -66,6 +71,7 @@ export VM_APPEND="${VM_APPEND:+$VM_APPEND }kunit.enable=0"
 export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_generator
 	test_compaction_gives_memory_back test_overwrites_keep_memory
 	test_recompress_real_files test_fio_verify test_devices_and_limits
+	test_ext4_tree test_writeback_read_races_free
 	test_swap_pressure test_bare_insmod test_writeback test_writeback_key_value
 	test_writeback_batches_under_fio test_idle_policy test_idle_policy_writeback
 	test_policy_leaves_hot_pages_alone test_policy_backs_off_on_pages_that_come_back
