@@ -701,6 +701,19 @@ std::size_t compressed_like_size(Rng &rng)
 	return rng.percent(20) ? rng.range(2900, 3264) : rng.range(200, 2600);
 }
 
+// Every slot stored with a compressed-like size, then a random half
+// dropped; returns the pages the full pool took.
+std::uint64_t fill_then_drop_half(SlotModel &model, Pool *pool, std::size_t slots, Rng &rng)
+{
+	for (Owner i = 0; i < slots; i++)
+		model.store(i, compressed_like_size(rng), rng.next());
+	const std::uint64_t full = pool->pages();
+	for (Owner i = 0; i < slots; i++)
+		if (rng.percent(50))
+			model.drop(i);
+	return full;
+}
+
 // The experiment in miniature: fill, free a random half, compact.
 // The pool must come down to about what the live half needs, every live
 // object intact and still named by its slot; compacting again is a no-op.
@@ -709,12 +722,7 @@ TEST_F(XvCompactTest, FreesWhatARandomHalfLeftBehind)
 	constexpr std::size_t kSlots = 6000;
 	start(kSlots);
 	Rng rng(7);
-	for (Owner i = 0; i < kSlots; i++)
-		model_.store(i, compressed_like_size(rng), rng.next());
-	const std::uint64_t full = pool_->pages();
-	for (Owner i = 0; i < kSlots; i++)
-		if (rng.percent(50))
-			model_.drop(i);
+	const std::uint64_t full = fill_then_drop_half(model_, pool_, kSlots, rng);
 	const std::uint64_t sparse = pool_->pages();
 	const std::uint64_t estimate = pool_->compactable_pages();
 	const std::uint64_t freed = model_.compact();
@@ -742,11 +750,7 @@ TEST_F(XvCompactTest, AnObjectWithNowhereToGoStopsOnlyItsChunk)
 	constexpr std::size_t kSlots = 4000;
 	start(kSlots);
 	Rng rng(23);
-	for (Owner i = 0; i < kSlots; i++)
-		model_.store(i, compressed_like_size(rng), rng.next());
-	for (Owner i = 0; i < kSlots; i++)
-		if (rng.percent(50))
-			model_.drop(i);
+	fill_then_drop_half(model_, pool_, kSlots, rng);
 	// One live object in ten finds no hole: about a third of the chunks
 	// hold one.
 	for (Owner i = 0; i < kSlots; i += 10)
