@@ -73,7 +73,6 @@ void zram_compact_exit(struct zram *zram)
 /* A whole pass; init_lock held (either way), the core exists. */
 u64 zram_compact_all(struct zram *zram)
 {
-	struct zcx_stats stats;
 	struct page *page = NULL;
 	u64 freed, ungrouped = 0;
 
@@ -84,8 +83,7 @@ u64 zram_compact_all(struct zram *zram)
 	 * work in, this time only the pool is compacted.  A disk without
 	 * groups (the usual one) allocates nothing.
 	 */
-	zcx_dev_get_stats(zram->core, &stats);
-	if (stats.groups)
+	if (zcx_dev_grouped_pages(zram->core))
 		page = alloc_page(GFP_KERNEL);
 	if (page) {
 		void *mem = kmap_local_page(page);

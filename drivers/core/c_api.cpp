@@ -146,6 +146,11 @@ int zcx_dev_regroup_sparse(zcx_dev *dev, void *page, zcx_u64 *pages)
 	return zcx::to_errno(r);
 }
 
+zcx_u64 zcx_dev_grouped_pages(const zcx_dev *dev)
+{
+	return device(dev)->grouped_pages();
+}
+
 zcx_u64 zcx_dev_compactable_pages(const zcx_dev *dev)
 {
 	return device(dev)->compactable_pages();

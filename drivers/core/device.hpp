@@ -66,6 +66,7 @@ public:
 	// (group.cpp); `compact` calls it before compact().  Process
 	// context; page is a page-sized buffer.  Returns the pages taken.
 	Result<u64> regroup_sparse(u8 *page);
+	u64 grouped_pages() const { return grouped_pages_.load(); }
 	u64 recompressed_reads() const { return recompressed_reads_.load(); }
 
 	// Recompression (drivers/core/recompress.cpp): process context, may

@@ -363,6 +363,8 @@ zcx_u64 zcx_dev_compactable_pages(const struct zcx_dev *dev);
  * context, may sleep; page is a page-sized buffer; *pages: pages taken.
  */
 int zcx_dev_regroup_sparse(struct zcx_dev *dev, void *page, zcx_u64 *pages);
+/* Pages in groups now: none, and regroup_sparse has nothing to do. */
+zcx_u64 zcx_dev_grouped_pages(const struct zcx_dev *dev);
 /*
  * Recompression (`recompress`, the idle policy): which slots a run takes
  * and which secondary algorithms it tries.  Process context, may sleep;
