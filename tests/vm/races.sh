@@ -231,7 +231,7 @@ test_fio_verify_during_racing_writebacks() {
 # commit, or it leaks).  Raw and compressed writeback.
 test_grouped_member_writeback_races() {
 	load_ours num_devices=1
-	local cw slow delay z=/sys/block/zram0 p want
+	local cw slow delay z=/sys/block/zram0 p
 	delay=$(scaled 1500 8000)
 	make_stamped_data /tmp/gw 64 0
 	dd if=/tmp/gw of=/tmp/gw-new bs=4k skip=63 count=1 status=none
@@ -284,9 +284,8 @@ test_grouped_member_writeback_races() {
 		dd if=/dev/zero of=/tmp/gw-want bs=4k seek=22 count=10 conv=notrunc status=none
 
 		echo 3 >/proc/sys/vm/drop_caches
-		want=/tmp/gw-want
 		cmp <(dd if=/dev/zram0 bs=4k count=32 iflag=direct status=none) \
-			<(head -c $((32 << 12)) $want) || fail "cw=$cw: pages 0-31 read back wrong"
+			<(head -c $((32 << 12)) /tmp/gw-want) || fail "cw=$cw: pages 0-31 read back wrong"
 		# With every page gone, nothing of a group is left.
 		blkdiscard -f /dev/zram0
 		[[ $(pool_stat zram0 groups) == 0 && $(pool_stat zram0 grouped_pages) == 0 ]] ||
