@@ -16,6 +16,7 @@ packages=(
 	dkms rsync git                           # install tests
 	gnuplot-nox                              # benchmark plot
 	libbenchmark-dev valgrind                # host microbenchmarks, callgrind profile
+	libzstd-dev                              # density model (bench.sh recompress)
 	clang-14 libclang-rt-14-dev              # fuzz targets (libFuzzer)
 	linux-perf                               # perf in the guest (scripts/profile.sh)
 	linux-source-6.1 xz-utils bc bison flex libelf-dev libssl-dev # debug kernel

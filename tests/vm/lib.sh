@@ -91,18 +91,10 @@ unload_zram() {
 	done
 }
 
-# Real files into /tmp/real.tar, MB MiB of it: a third each of tars of
-# /usr/lib/x86_64-linux-gnu, /usr/share/doc and /usr/include, each file
-# list in a fixed order (the compaction issue's data).
-make_real_tar() { # MB
-	local part
-	: >/tmp/real.tar
-	for part in usr/lib/x86_64-linux-gnu usr/share/doc usr/include; do
-		(cd / && find "$part" -xdev -type f 2>/dev/null | LC_ALL=C sort |
-			tar --no-recursion -cf - -T - 2>/dev/null | head -c $((($1 << 20) / 3 + 1))) >>/tmp/real.tar || true
-	done
-	truncate -s "$1M" /tmp/real.tar
-}
+# make_real_tar MB: the real-file corpus (also built on the host by the
+# recompression bench, so it lives on its own).
+# shellcheck source=tests/vm/real-tar.sh
+source "$(dirname "${BASH_SOURCE[0]}")/real-tar.sh"
 
 zattr() { cat "/sys/block/$1/$2"; }
 
