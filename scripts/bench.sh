@@ -83,7 +83,8 @@ if [[ $mode == recompress ]]; then
 		tests/microbench/density_model.c -llzo2 -lzstd
 	(
 		source tests/vm/real-tar.sh
-		cd "$out" && make_real_tar "${T_RECOMP_MB:-256}" && ./density_model /tmp/real.tar >density-model.md
+		make_real_tar "${T_RECOMP_MB:-256}"
+		"$out/density_model" /tmp/real.tar >"$out/density-model.md"
 		rm -f /tmp/real.tar
 	)
 	{
@@ -93,7 +94,7 @@ if [[ $mode == recompress ]]; then
 		echo
 		sed -n '/^| /,$p' "$out/guest.log"
 		echo
-		echo "What the compressor alone does with the same $((${T_RECOMP_MB:-256})) MiB (tests/microbench/density_model.c, user-space libzstd and liblzo2, no pool, same-filled pages left out; issue 18 took its target from this measure on another sample: 0.627 at level 9 in 64 KiB units, target 0.62):"
+		echo "What the compressor alone does with the same ${T_RECOMP_MB:-256} MiB (tests/microbench/density_model.c, user-space libzstd and liblzo2, no pool, same-filled pages left out; issue 18 took its target from this measure on another sample: 0.627 at level 9 in 64 KiB units, target 0.62):"
 		echo
 		cat "$out/density-model.md"
 	} >bench/results/recompress.md
