@@ -147,9 +147,10 @@ struct zram {
 	atomic64_t bd_reads;
 	atomic64_t bd_writes;
 	/*
-	 * One writeback run per disk at a time (zram_writeback_run): a
-	 * slot's kUnderWriteback flag says "nothing touched it since my
-	 * copy" only if no other run can set it again meanwhile.
+	 * One writeback run per disk at a time (zram_writeback_run): every
+	 * run's claims on slots name one owner, kWritebackClaim
+	 * (drivers/core/table.hpp), which says "nothing touched it since my
+	 * copy" only if no other run can claim it again meanwhile.
 	 */
 	struct mutex writeback_lock;
 	spinlock_t wb_limit_lock;

@@ -14,3 +14,6 @@ set(ZCX_CORE_SOURCES
     ${ZCX_ROOT}/drivers/core/table.cpp
     ${ZCX_ROOT}/lib/xvmalloc/xvmalloc.cpp)
 set(ZCX_CORE_INCLUDES ${ZCX_ROOT}/include ${ZCX_ROOT}/lib ${ZCX_ROOT}/drivers)
+# Host tests and fuzzers force races at the core's race points
+# (drivers/core/race.hpp); the module and the microbenchmarks have none.
+set(ZCX_CORE_TEST_DEFINITIONS ZCX_RACE_POINTS)

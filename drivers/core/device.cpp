@@ -327,7 +327,7 @@ void Device::mark_idle(bool all, u32 max_age)
 		const SlotKind kind = slot.get().kind;
 		// A slot under writeback must not look idle again: commit
 		// relies on the flag to see that nothing touched it.
-		if (kind == SlotKind::empty || slot.has(Slot::kUnderWriteback))
+		if (kind == SlotKind::empty || slot.claimed_by(kWritebackClaim))
 			continue;
 		if (all || slot.access_time() < cutoff)
 			slot.change(Slot::kIdle, true);
@@ -369,7 +369,7 @@ Result<bool> Device::writeback_prepare(u64 index, const zcx_pp_filter &f,
 		if (len)
 			*len = kPageSize;
 	}
-	slot.change(Slot::kUnderWriteback, true);
+	slot.set_claim(kWritebackClaim);
 	return true;
 }
 
@@ -381,7 +381,7 @@ bool Device::writeback_commit(u64 index, u64 block, u32 len)
 		auto locked = slot.lock();
 		// Any write or discard meanwhile replaced the contents and
 		// cleared the flag; a read did not change them.
-		if (!slot.has(Slot::kUnderWriteback))
+		if (!slot.claimed_by(kWritebackClaim))
 			return false;
 		old = slot.get();
 		// The size of a compressed object on the device (0: a whole
@@ -402,7 +402,8 @@ void Device::writeback_abort(u64 index)
 {
 	Slot &slot = table_[index];
 	auto locked = slot.lock();
-	slot.change(Slot::kUnderWriteback, false);
+	if (slot.claimed_by(kWritebackClaim))
+		slot.set_claim(kNoClaim);
 }
 
 void Device::slot_free_notify(u64 index)

@@ -22,6 +22,61 @@ using SlotState = zcx_slot_state;
 
 unsigned int group_priority(const RecompressRequest &req);
 
+// The owners of claims (table.hpp): one per background run of a disk,
+// for as long as it runs.
+class ClaimOwners {
+public:
+	// kNoClaim when every owner is taken.
+	ClaimOwner acquire()
+	{
+		u32 taken = __atomic_load_n(&taken_, __ATOMIC_RELAXED);
+		for (;;) {
+			ClaimOwner owner = 1;
+			while (owner <= kMaxRunClaim && (taken & (1u << owner)))
+				owner++;
+			if (owner > kMaxRunClaim)
+				return kNoClaim;
+			if (__atomic_compare_exchange_n(&taken_, &taken,
+							taken | (1u << owner), false,
+							__ATOMIC_ACQUIRE,
+							__ATOMIC_RELAXED))
+				return owner;
+		}
+	}
+	void release(ClaimOwner owner)
+	{
+		__atomic_fetch_and(&taken_, ~(1u << owner), __ATOMIC_RELEASE);
+	}
+
+private:
+	u32 taken_ = 0;
+};
+
+// A run's claim owner, given back when the run ends.
+class RunClaim : Pinned {
+public:
+	explicit RunClaim(ClaimOwners &owners)
+		: owners_(owners), owner_(owners.acquire())
+	{
+	}
+	~RunClaim()
+	{
+		if (owner_ != kNoClaim)
+			owners_.release(owner_);
+	}
+	// Errc::busy when the disk has no owner left for another run.
+	Result<ClaimOwner> owner() const
+	{
+		if (owner_ == kNoClaim)
+			return Errc::busy;
+		return owner_;
+	}
+
+private:
+	ClaimOwners &owners_;
+	ClaimOwner owner_;
+};
+
 class Device : Pinned {
 public:
 	// host: the C layer's context for this disk (per-CPU streams,
@@ -123,8 +178,9 @@ private:
 	// Grouped recompression (group.cpp).
 	struct GroupRun;
 	Result<void> recompress_groups(const RecompressRequest &req,
-				       u32 idle_cutoff, zcx_pp_plan *plan,
-				       u8 *page, RecompressResult *result);
+				       ClaimOwner owner, u32 idle_cutoff,
+				       zcx_pp_plan *plan, u8 *page,
+				       RecompressResult *result);
 	Result<void> group_window(u64 window, GroupRun &run,
 				  const RecompressRequest &req, u32 idle_cutoff,
 				  zcx_pp_plan *plan, u8 *page,
@@ -137,9 +193,11 @@ private:
 	// if grouped (old->last_of_group: it was the last member).
 	void unlink_locked(SlotContents *old);
 	void free_group(xv::Handle header);
-	Result<u64> ungroup_page(u64 index, usize cost, u8 *page);
+	Result<u64> ungroup_page(u64 index, ClaimOwner owner, usize cost,
+				 u8 *page);
 	xv::MoveResult move_group_object(xv::Owner window, xv::Handle from);
-	Result<Recompressed> recompress_slot(u64 index, const RecompressRequest &req,
+	Result<Recompressed> recompress_slot(u64 index, ClaimOwner owner,
+					     const RecompressRequest &req,
 					     u32 idle_cutoff, zcx_pp_plan *plan,
 					     u8 *page);
 	bool recompress_selects(Slot &slot, const SlotContents &c,
@@ -164,6 +222,7 @@ private:
 	Table table_;
 	xv::Pool *pool_ = nullptr;
 	zcx_host *host_;
+	ClaimOwners claim_owners_;
 
 	Atomic<u64> pages_stored_;
 	Atomic<u64> compr_bytes_;

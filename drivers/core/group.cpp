@@ -3,14 +3,15 @@
 // page of one, letting go of one, and moving their objects for compaction.
 //
 // Forming follows single-page recompression's protocol (recompress.cpp):
-// each member's page is copied out under its lock and marked
-// kUnderRecompress; the group is compressed with no slot lock held and
+// each member's page is copied out under its lock and claimed by the run
+// (table.hpp, claims); the group is compressed with no slot lock held and
 // preemption enabled (the run's own compressor, not a per-CPU stream);
-// then each member is committed under its lock only if the mark is still
-// there.  A member that changed meanwhile keeps its new data and its bit
+// then each member is committed under its lock only if the run's claim is
+// still there.  A member that changed meanwhile keeps its new data and its bit
 // of the live mask is cleared: the group forms without it.
 #include "device.hpp"
 #include "postprocess.hpp"
+#include "race.hpp"
 
 namespace zcx {
 
@@ -49,14 +50,17 @@ struct Device::GroupRun : Pinned {
 	u8 *packed = nullptr;
 	unsigned int pages = 0;
 	unsigned int priority = 0;
+	ClaimOwner owner = kNoClaim;
 	// Regrouping: only this group's pages, which must beat what the
 	// whole group costs now.
 	xv::Handle only_group = 0;
 	usize group_cost = 0;
 
-	Result<void> setup(zcx_host *h, unsigned int prio, unsigned int n)
+	Result<void> setup(zcx_host *h, ClaimOwner o, unsigned int prio,
+			   unsigned int n)
 	{
 		host = h;
+		owner = o;
 		priority = prio;
 		pages = n;
 		if (zcx_group_buffers_prepare(host))
@@ -89,14 +93,15 @@ bool Device::group_eligible(Slot &slot, const SlotContents &c,
 }
 
 Result<void> Device::recompress_groups(const RecompressRequest &req,
-				       u32 idle_cutoff, zcx_pp_plan *plan,
-				       u8 *page, RecompressResult *result)
+				       ClaimOwner owner, u32 idle_cutoff,
+				       zcx_pp_plan *plan, u8 *page,
+				       RecompressResult *result)
 {
 	const unsigned int n = req.group_pages;
 	if (!group_priority(req) || n < 2 || n > kMaxGroupPages || (n & (n - 1)))
 		return Errc::inval;
 	GroupRun run;
-	ZCX_TRY(run.setup(host_, group_priority(req), n));
+	ZCX_TRY(run.setup(host_, owner, group_priority(req), n));
 	// A resumed run starts at the window it stopped before.
 	u64 w = req.first & ~u64{n - 1};
 	for (; w < table_.size(); w += n) {
@@ -131,8 +136,7 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		const SlotContents c = slot.get();
 		if (run.only_group ? c.kind != SlotKind::grouped ||
 					     c.value != run.only_group ||
-					     slot.has(Slot::kUnderWriteback |
-						      Slot::kUnderRecompress)
+					     slot.claimed()
 				   : !group_eligible(slot, c, req, idle_cutoff,
 						     run.priority))
 			continue;
@@ -143,7 +147,7 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		failed = read_locked(i, c, run.plain + members * kPageSize);
 		if (!failed)
 			break;
-		slot.change(Slot::kUnderRecompress, true);
+		slot.set_claim(run.owner);
 		offsets[members++] = static_cast<u8>(i - window);
 		old_cost += member_cost(c);
 	}
@@ -151,7 +155,8 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		for (unsigned int k = 0; k < members; k++) {
 			Slot &slot = table_[window + offsets[k]];
 			auto locked = slot.lock();
-			slot.change(Slot::kUnderRecompress, false);
+			if (slot.claimed_by(run.owner))
+				slot.set_claim(kNoClaim);
 		}
 	};
 	if (!failed || members == 0) {
@@ -167,7 +172,8 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		any.budget = kPpUnlimited;
 		any.at_cutoff = kPpUnlimited;
 		const Recompressed r = ZCX_TRY(recompress_slot(
-			window + offsets[0], req, idle_cutoff, &any, page));
+			window + offsets[0], run.owner, req, idle_cutoff, &any,
+			page));
 		if (r == Recompressed::smaller)
 			result->recompressed++;
 		else if (r == Recompressed::incompressible)
@@ -246,8 +252,9 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		SlotContents current;
 		{
 			auto locked = slot.lock();
-			if (!slot.has(Slot::kUnderRecompress)) {
-				// Rewritten, freed or written back meanwhile:
+			if (!slot.claimed_by(run.owner)) {
+				// Rewritten, freed or written back meanwhile
+				// (and perhaps claimed by another run since):
 				// it keeps its new data, the group goes on
 				// without this page.
 				auto *g = reinterpret_cast<GroupHeader *>(
@@ -259,7 +266,6 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 				result->changed++;
 				continue;
 			}
-			slot.change(Slot::kUnderRecompress, false);
 			current = slot.get();
 			SlotContents next{SlotKind::grouped, header, share,
 					  static_cast<u8>(run.priority)};
@@ -330,8 +336,12 @@ void Device::unlink_locked(SlotContents *old)
 		return;
 	auto *g = reinterpret_cast<GroupHeader *>(pool_->map(old->value));
 	const u32 bit = 1u << old->member;
+	// Read before the bit goes: once it is clear, another member
+	// clearing the last one frees the header under us.
+	const u32 share = g->packed_len / g->pages;
+	dead_group_bytes_.add(share);
 	const u32 was = __atomic_fetch_and(&g->live, ~bit, __ATOMIC_ACQ_REL);
-	dead_group_bytes_.add(g->packed_len / g->pages);
+	ZCX_RACE(ZCX_RACE_MEMBER_LET_GO);
 	pool_->unmap(reinterpret_cast<u8 *>(g));
 	old->last_of_group = (was & ~bit) == 0;
 }
@@ -366,6 +376,8 @@ static bool group_is_sparse(const GroupHeader &g)
 // the whole group does now.
 Result<u64> Device::regroup_sparse(u8 *page)
 {
+	const RunClaim claim(claim_owners_);
+	const ClaimOwner owner = ZCX_TRY(claim.owner());
 	GroupRun runs[kMaxPriorities];
 	u64 done = 0;
 	for (u64 i = 0; i < table_.size(); i++) {
@@ -380,8 +392,7 @@ Result<u64> Device::regroup_sparse(u8 *page)
 		{
 			auto locked = slot.lock();
 			c = slot.get();
-			if (c.kind != SlotKind::grouped ||
-			    slot.has(Slot::kUnderWriteback | Slot::kUnderRecompress))
+			if (c.kind != SlotKind::grouped || slot.claimed())
 				continue;
 			const auto *g = reinterpret_cast<const GroupHeader *>(
 				pool_->map(c.value));
@@ -394,12 +405,12 @@ Result<u64> Device::regroup_sparse(u8 *page)
 				continue;
 		}
 		if (live == 1) {
-			done += ZCX_TRY(ungroup_page(i, cost, page));
+			done += ZCX_TRY(ungroup_page(i, owner, cost, page));
 			continue;
 		}
 		GroupRun &run = runs[c.priority];
 		if (!run.codec)
-			ZCX_TRY(run.setup(host_, c.priority, kMaxGroupPages));
+			ZCX_TRY(run.setup(host_, owner, c.priority, kMaxGroupPages));
 		run.only_group = c.value;
 		run.group_cost = cost;
 		zcx_pp_plan any{};
@@ -414,18 +425,18 @@ Result<u64> Device::regroup_sparse(u8 *page)
 
 // A group's last live page stored alone, if that takes less than the
 // group (cost) does.
-Result<u64> Device::ungroup_page(u64 index, usize cost, u8 *page)
+Result<u64> Device::ungroup_page(u64 index, ClaimOwner owner, usize cost,
+				 u8 *page)
 {
 	Slot &slot = table_[index];
 	SlotContents old;
 	{
 		auto locked = slot.lock();
 		old = slot.get();
-		if (old.kind != SlotKind::grouped ||
-		    slot.has(Slot::kUnderWriteback | Slot::kUnderRecompress))
+		if (old.kind != SlotKind::grouped || slot.claimed())
 			return u64{0};
 		ZCX_TRY(read_locked(index, old, page));
-		slot.change(Slot::kUnderRecompress, true);
+		slot.set_claim(owner);
 	}
 	SlotContents next;
 	u32 len = 0;
@@ -437,8 +448,9 @@ Result<u64> Device::ungroup_page(u64 index, usize cost, u8 *page)
 	SlotContents current;
 	{
 		auto locked = slot.lock();
-		const bool unchanged = slot.has(Slot::kUnderRecompress);
-		slot.change(Slot::kUnderRecompress, false);
+		const bool unchanged = slot.claimed_by(owner);
+		if (unchanged)
+			slot.set_claim(kNoClaim);
 		if (!unchanged || !worth) {
 			free_object(next);
 			return made ? Result<u64>(u64{0}) : made.error();

@@ -12,7 +12,7 @@ bool pp_eligible(const Slot &slot, const SlotContents &c, u64 index,
 	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge &&
 	    c.kind != SlotKind::grouped)
 		return false; // nothing, same-filled, or already written back
-	if (slot.has(Slot::kUnderWriteback) || slot.has(Slot::kUnderRecompress))
+	if (slot.claimed())
 		return false;
 	if ((f.mode & ZCX_WB_IDLE) && !slot.has(Slot::kIdle))
 		return false;

@@ -4,11 +4,9 @@
 // `recompress`, 6.2-6.12), and debugfs block_state's view of a slot.
 //
 // A slot is never locked across a compression: its contents are copied out
-// under the lock and marked kUnderRecompress; any write, discard, slot free
-// or writeback commit clears that mark (Slot::set), compaction keeps it
-// (Slot::relocate).  So when the lock is taken again, the mark says
-// whether the copy is still the slot's data, and a slot that changed keeps
-// its newer contents.  Preemption is off for one page's compression at a
+// under the lock and claimed by the run (table.hpp, claims).  So when the
+// lock is taken again, the run's claim says whether the copy is still the
+// slot's data, and a slot that changed keeps its newer contents.  Preemption is off for one page's compression at a
 // time, never for a whole run.
 #include "device.hpp"
 #include "postprocess.hpp"
@@ -36,8 +34,7 @@ bool Device::recompress_selects(Slot &slot, const SlotContents &c,
 {
 	if (c.kind != SlotKind::compressed && c.kind != SlotKind::huge)
 		return false; // empty, same-filled, written back or grouped
-	if (slot.has(Slot::kUnderWriteback | Slot::kUnderRecompress |
-		     Slot::kIncompressible))
+	if (slot.claimed() || slot.has(Slot::kIncompressible))
 		return false;
 	if (req.idle && !slot.has(Slot::kIdle))
 		return false;
@@ -93,8 +90,9 @@ Result<xv::Handle> Device::compress_into_object(u64 index, const u8 *page,
 	return handle;
 }
 
-auto Device::recompress_slot(u64 index, const RecompressRequest &req,
-			     u32 idle_cutoff, zcx_pp_plan *plan, u8 *page)
+auto Device::recompress_slot(u64 index, ClaimOwner owner,
+			     const RecompressRequest &req, u32 idle_cutoff,
+			     zcx_pp_plan *plan, u8 *page)
 	-> Result<Recompressed>
 {
 	Slot &slot = table_[index];
@@ -106,7 +104,7 @@ auto Device::recompress_slot(u64 index, const RecompressRequest &req,
 		    !pp_take(plan, old.size))
 			return Recompressed::skipped;
 		ZCX_TRY(read_locked(index, old, page));
-		slot.change(Slot::kUnderRecompress, true);
+		slot.set_claim(owner);
 	}
 
 	// Upstream's rule: the new form must take less room than the old
@@ -150,14 +148,15 @@ auto Device::recompress_slot(u64 index, const RecompressRequest &req,
 	Recompressed outcome;
 	{
 		auto locked = slot.lock();
-		if (!slot.has(Slot::kUnderRecompress)) {
-			// Rewritten, freed or written back meanwhile: the new
-			// form is of stale data.
+		if (!slot.claimed_by(owner)) {
+			// Rewritten, freed or written back meanwhile (and
+			// perhaps claimed by another run since): the new form
+			// is of stale data.
 			if (handle)
 				pool_->free(handle);
 			return Recompressed::changed;
 		}
-		slot.change(Slot::kUnderRecompress, false);
+		slot.set_claim(kNoClaim);
 		if (!failed)
 			return failed.error();
 		if (!handle) {
@@ -185,6 +184,8 @@ auto Device::recompress_slot(u64 index, const RecompressRequest &req,
 Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *page)
 {
 	RecompressResult result = {};
+	const RunClaim claim(claim_owners_);
+	const ClaimOwner owner = ZCX_TRY(claim.owner());
 	const u32 now = zcx_now_seconds();
 	const u32 idle_cutoff = now > req.min_age ? now - req.min_age : 0;
 	// With a budget, the largest objects first (upstream 6.13): they
@@ -202,7 +203,8 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 		pp_plan_cutoff(nullptr, 0, 0, false, now, &plan);
 	}
 	if (req.group_pages) {
-		ZCX_TRY(recompress_groups(req, idle_cutoff, &plan, page, &result));
+		ZCX_TRY(recompress_groups(req, owner, idle_cutoff, &plan, page,
+					  &result));
 		return result;
 	}
 	u64 i = req.first;
@@ -215,7 +217,7 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 			break;
 		}
 		const Recompressed r =
-			ZCX_TRY(recompress_slot(i, req, idle_cutoff, &plan, page));
+			ZCX_TRY(recompress_slot(i, owner, req, idle_cutoff, &plan, page));
 		switch (r) {
 		case Recompressed::skipped:
 			if (i % 1024 == 0)

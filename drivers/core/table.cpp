@@ -32,7 +32,15 @@ void Slot::set(const SlotContents &c)
 void Slot::replace(const SlotContents &c)
 {
 	store(c, (1UL << kLockBit) | (~0UL << kTimeShift) | kIdle |
-			 kUnderWriteback | kIncompressible);
+			 kIncompressible);
+}
+
+void Slot::set_claim(ClaimOwner owner)
+{
+	const unsigned long flags = load_flags() & ~kClaimMask;
+	__atomic_store_n(&flags_,
+			 flags | (static_cast<unsigned long>(owner) << kClaimShift),
+			 __ATOMIC_RELAXED);
 }
 
 void Slot::store(const SlotContents &c, unsigned long kept)

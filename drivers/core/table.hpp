@@ -33,6 +33,24 @@ struct SlotContents {
 // comp_algorithm plus up to three secondary algorithms, as upstream.
 inline constexpr unsigned int kMaxPriorities = 4;
 
+// Claims: every background path that copies a slot out and commits later
+// (writeback, recompression by a user or the idle policy, grouping,
+// regrouping and ungrouping from `compact`) claims the slot under its
+// lock when it copies, works with no lock held, and commits only if the
+// slot is still claimed by it.  Any write, discard, slot free or commit
+// drops the claim (Slot::set, Slot::replace); compaction keeps it
+// (Slot::relocate); a claimed slot is no other run's to claim.  A claim
+// names its owner, one run: a slot rewritten and then claimed by a second
+// run is never taken for unchanged by the first (issue 24: a regroup from
+// `compact` and a user's `recompress` ran on one disk at once, and the
+// regroup stored its stale copy over the newer page).  Owners come from
+// Device::ClaimOwners, one per run; writeback's is fixed, since the C
+// layer runs one writeback per disk at a time (zram_drv.h, writeback_lock).
+using ClaimOwner = u8;
+inline constexpr ClaimOwner kNoClaim = 0;
+inline constexpr ClaimOwner kWritebackClaim = 15;
+inline constexpr ClaimOwner kMaxRunClaim = 14; // owners 1..14 go to runs
+
 class Slot {
 public:
 	// flags word layout: stored size in the low bits, then the lock
@@ -48,11 +66,11 @@ public:
 	static constexpr unsigned long kHuge = 1UL << (kSizeBits + 2);
 	static constexpr unsigned long kBacking = 1UL << (kSizeBits + 3);
 	static constexpr unsigned long kIdle = 1UL << (kSizeBits + 4);
-	static constexpr unsigned long kUnderWriteback = 1UL << (kSizeBits + 5);
+	// (kSizeBits + 5: free.)
 	// No secondary algorithm made it smaller: recompress skips it,
 	// `writeback incompressible` takes it.
 	static constexpr unsigned long kIncompressible = 1UL << (kSizeBits + 6);
-	static constexpr unsigned long kUnderRecompress = 1UL << (kSizeBits + 7);
+	// (kSizeBits + 7: free.)
 	static constexpr unsigned int kPriorityShift = kSizeBits + 8;
 	static constexpr unsigned long kPriorityMask = 3UL << kPriorityShift;
 	// One page of a group (value: the group's header) and its place in
@@ -62,19 +80,23 @@ public:
 	static constexpr unsigned long kGrouped = 1UL << (kPriorityShift + 2);
 	static constexpr unsigned int kMemberShift = kPriorityShift + 3;
 	static constexpr unsigned long kMemberMask = 15UL << kMemberShift;
+	// The claim of the background run that copied the slot out and
+	// will commit later (ClaimOwner); 0: none.
+	static constexpr unsigned int kClaimShift = kMemberShift + 4;
+	static constexpr unsigned long kClaimMask = 15UL << kClaimShift;
 	static constexpr unsigned int kTimeShift = 32;
-	static_assert(kMemberShift + 4 <= kTimeShift);
+	static_assert(kClaimShift + 4 <= kTimeShift);
 	static_assert(ZCX_GROUP_MAX_PAGES == 16, "four member bits");
 	static_assert(kMaxPriorities == 4, "two priority bits");
 
 	// Callers hold lock() for everything below.
 	SlotContents get() const;
-	// New contents: not idle, not under writeback or recompression,
-	// not incompressible; access time kept.
+	// New contents: not idle, unclaimed, not incompressible; access
+	// time kept.
 	void set(const SlotContents &c);
-	// The same page in a new form (recompression): its access time and
-	// idle, writeback and incompressible state stay, since the data
-	// has not changed; only the recompression mark goes.
+	// The same page in a new form (a claimant's commit): its access
+	// time, idle and incompressible state stay, since the data has not
+	// changed; the claim goes.
 	void replace(const SlotContents &c);
 	void clear() { set({}); }
 	// The same object at a new address (compaction): every flag, the
@@ -86,6 +108,15 @@ public:
 	u32 access_time() const { return load_flags() >> kTimeShift; }
 	bool has(unsigned long flag) const { return load_flags() & flag; }
 	void change(unsigned long flag, bool on);
+
+	ClaimOwner claim() const
+	{
+		return static_cast<ClaimOwner>((load_flags() & kClaimMask) >> kClaimShift);
+	}
+	bool claimed() const { return claim() != kNoClaim; }
+	bool claimed_by(ClaimOwner owner) const { return claim() == owner; }
+	// owner kNoClaim drops the claim.
+	void set_claim(ClaimOwner owner);
 
 	BitLockGuard lock() { return BitLockGuard(kLockBit, &flags_); }
 	bool try_lock() { return zcx_bit_trylock(kLockBit, &flags_); }

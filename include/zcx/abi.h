@@ -463,6 +463,20 @@ int zcx_kv_u64(const struct zcx_kv *kv, zcx_u64 *out);
 /* LOW-HIGH with LOW <= HIGH; HIGH is included. */
 int zcx_kv_range(const struct zcx_kv *kv, zcx_u64 *low, zcx_u64 *high);
 
+/*
+ * Race points: where a host test or fuzzer runs another thread's step in
+ * the middle of one of the core's races, to force an interleaving a
+ * stress would hit only by luck (tests/host/platform_host.hpp).  Only
+ * user-space builds that define ZCX_RACE_POINTS call it; the module has
+ * no such call.
+ */
+enum zcx_race {
+	/* A grouped slot has just cleared its bit of the group's live mask,
+	 * still holding its own lock: another member may free the group. */
+	ZCX_RACE_MEMBER_LET_GO = 1,
+};
+void zcx_race_point(enum zcx_race where);
+
 #ifdef __cplusplus
 }
 #endif

@@ -590,6 +590,7 @@ int zcx_decompress(zcx_host *host, unsigned int priority, const void *src,
 namespace {
 
 std::function<void()> group_compress_hook;
+std::function<void(zcx_race)> race_hook;
 
 // The kernel's lzo1x_worst_compress: what the C layer demands of dst
 // before it lets lib/lzo, which never checks, write there.
@@ -849,6 +850,11 @@ void set_group_compress_hook(std::function<void()> hook)
 	group_compress_hook = std::move(hook);
 }
 
+void set_race_hook(std::function<void(zcx_race)> hook)
+{
+	race_hook = std::move(hook);
+}
+
 void reset_faults()
 {
 	State &s = state();
@@ -978,3 +984,9 @@ void configure_priority(zcx_host *streams, unsigned int priority)
 }
 
 } // namespace host
+
+void zcx_race_point(zcx_race where)
+{
+	if (race_hook)
+		race_hook(where);
+}

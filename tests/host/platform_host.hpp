@@ -118,6 +118,12 @@ bool group_buffers_prepared(zcx_host *streams);
 // its commit.  Empty: none.  Set while no other thread runs the core.
 void set_group_compress_hook(std::function<void()> hook);
 
+// ---- Race points (include/zcx/abi.h) ----
+
+// Called at every zcx_race_point the core passes, on the thread that
+// passes it.  Empty: none.  Set while no other thread runs the core.
+void set_race_hook(std::function<void(zcx_race)> hook);
+
 } // namespace host
 
 // The host's model of preemption, which its locks and streams share.  Not

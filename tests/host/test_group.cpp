@@ -8,6 +8,8 @@
 #include "test_util.hpp"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <memory>
 #include <thread>
 
@@ -307,6 +309,134 @@ TEST_F(GroupTest, AMemberChangedWhileItsGroupFormedKeepsItsData)
 	EXPECT_FALSE(grouped(6));
 	EXPECT_EQ(stats().grouped_pages, 14u);
 	expect_model();
+}
+
+// A gate a thread waits at inside a hook until the test opens it: the
+// test then knows where that thread is, and the interleaving is forced,
+// not hoped for.
+class Gate {
+public:
+	void arrive_and_wait()
+	{
+		std::unique_lock<std::mutex> l(mu_);
+		arrived_ = true;
+		cv_.notify_all();
+		cv_.wait(l, [&] { return open_; });
+	}
+	void wait_arrived()
+	{
+		std::unique_lock<std::mutex> l(mu_);
+		cv_.wait(l, [&] { return arrived_; });
+	}
+	void open()
+	{
+		std::lock_guard<std::mutex> l(mu_);
+		open_ = true;
+		cv_.notify_all();
+	}
+
+private:
+	std::mutex mu_;
+	std::condition_variable cv_;
+	bool arrived_ = false, open_ = false;
+};
+
+// Issue 24, item 1.  A regroup (`compact`) copies member 0 of a sparse
+// group and claims it; a write replaces page 0; a user's grouped
+// `recompress` claims page 0 with its new data; the regroup commits
+// first.  With one ownerless mark the regroup took the second run's mark
+// for its own, stored its stale copy over the new page and freed it:
+// page 0 read its old contents.  Each run holds in the group compressor
+// (where it holds no lock) until the test lets it go.
+TEST_F(GroupTest, ARegroupNeverCommitsOverAPageAnotherRunClaimedSince)
+{
+	create(16);
+	for (unsigned long i = 0; i < 16; i++)
+		write(i, neighbour_page(i));
+	ASSERT_EQ(recompress(4).groups, 4u);
+	discard(2);
+	discard(3); // group 0 keeps pages 0 and 1: sparse
+
+	Gate regroup_gate, recompress_gate;
+	std::thread::id regrouper;
+	host::set_group_compress_hook([&] {
+		if (std::this_thread::get_id() == regrouper)
+			regroup_gate.arrive_and_wait();
+		else
+			recompress_gate.arrive_and_wait();
+	});
+	std::thread regroup;
+	{
+		// The id is known before the thread can reach the hook.
+		std::mutex start;
+		std::unique_lock<std::mutex> l(start);
+		regroup = std::thread([&] {
+			{ std::lock_guard<std::mutex> g(start); }
+			auto page = std::make_unique<std::uint8_t[]>(kPage);
+			zcx_u64 taken = 0;
+			EXPECT_EQ(zcx_dev_regroup_sparse(dev_, page.get(), &taken), 0);
+		});
+		regrouper = regroup.get_id();
+	}
+	regroup_gate.wait_arrived(); // pages 0 and 1 copied and claimed
+
+	const Bytes fresh = make_page(Kind::text, 4242);
+	write(0, fresh);
+	write(2, neighbour_page(2, 1));
+	write(3, neighbour_page(3, 1));
+	std::thread recompressor([&] {
+		const zcx_recompress_result r = recompress(4);
+		EXPECT_EQ(r.changed, 0u);
+		EXPECT_EQ(r.groups, 1u);
+	});
+	recompress_gate.wait_arrived(); // pages 0, 2 and 3 copied and claimed
+
+	regroup_gate.open();
+	regroup.join(); // the regroup commits while the recompression holds
+	EXPECT_EQ(read(0), fresh);
+	recompress_gate.open();
+	recompressor.join();
+	host::set_group_compress_hook(nullptr);
+	EXPECT_TRUE(grouped(0));
+	expect_model();
+	for (unsigned long i = 0; i < 16; i++)
+		discard(i);
+	EXPECT_EQ(stats().groups, 0u);
+	EXPECT_EQ(stats().compr_data_size, 0u);
+}
+
+// Issue 24, item 2.  The two members of a group let go at once: the first
+// clears its live bit; before it is done with the header, the other
+// clears the last bit and frees the group.  The first must not read the
+// header after its bit is gone (ASan: use after free; and the dead bytes
+// it added late would be left over for ever).
+TEST_F(GroupTest, AMemberLettingGoReadsNothingOfTheGroupAfterItsBit)
+{
+	create(2);
+	write(0, neighbour_page(0));
+	write(1, neighbour_page(1));
+	ASSERT_EQ(recompress(2).groups, 1u);
+	const std::uint64_t compactable = zcx_dev_compactable_pages(dev_);
+
+	Gate first_let_go;
+	std::atomic<bool> armed{true};
+	host::set_race_hook([&](zcx_race where) {
+		if (where == ZCX_RACE_MEMBER_LET_GO && armed.exchange(false))
+			first_let_go.arrive_and_wait();
+	});
+	std::thread first([&] { zcx_dev_discard_page(dev_, 0); });
+	first_let_go.wait_arrived();
+	zcx_dev_discard_page(dev_, 1); // the last member: frees the group
+	EXPECT_EQ(stats().groups, 0u);
+	first_let_go.open();
+	first.join();
+	host::set_race_hook(nullptr);
+	model_[0] = model_[1] = Bytes(kPage, 0);
+	expect_model();
+	zcx_dev_compact(dev_, ~0ull);
+	EXPECT_LE(zcx_dev_compactable_pages(dev_), compactable);
+	EXPECT_EQ(stats().compr_data_size, 0u);
+	EXPECT_EQ(stats().groups, 0u);
 }
 
 // Writers, discards, slot frees and readers on the same pages, a thread

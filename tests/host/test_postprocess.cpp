@@ -47,14 +47,14 @@ TEST(Postprocess, FilterFlags)
 	}
 	EXPECT_TRUE(eligible(slot, filter(ZCX_WB_IDLE | ZCX_WB_INCOMPRESSIBLE)));
 	EXPECT_FALSE(eligible(slot, filter(ZCX_WB_IDLE | ZCX_WB_HUGE)));
-	for (unsigned long busy : {Slot::kUnderWriteback, Slot::kUnderRecompress}) {
+	for (zcx::ClaimOwner busy : {zcx::kWritebackClaim, zcx::ClaimOwner{1}}) {
 		{
 			auto locked = slot.lock();
-			slot.change(busy, true);
+			slot.set_claim(busy);
 		}
 		EXPECT_FALSE(eligible(slot, filter(ZCX_WB_ANY)));
 		auto locked = slot.lock();
-		slot.change(busy, false);
+		slot.set_claim(zcx::kNoClaim);
 	}
 	// Range: index 5 only in [lo, hi).
 	zcx_pp_filter ranged = filter(ZCX_WB_ANY);

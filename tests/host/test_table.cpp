@@ -196,7 +196,7 @@ TEST_F(TableTest, PriorityBitsAndReplace)
 	slot.touch(4242);
 	slot.change(Slot::kIdle, true);
 	slot.change(Slot::kIncompressible, true);
-	slot.change(Slot::kUnderRecompress, true);
+	slot.set_claim(3);
 	slot.replace({SlotKind::compressed, 0x2000, 300, 3});
 	SlotContents got = slot.get();
 	EXPECT_EQ(got.priority, 3);
@@ -205,18 +205,19 @@ TEST_F(TableTest, PriorityBitsAndReplace)
 	EXPECT_EQ(slot.access_time(), 4242u);
 	EXPECT_TRUE(slot.has(Slot::kIdle));
 	EXPECT_TRUE(slot.has(Slot::kIncompressible));
-	EXPECT_FALSE(slot.has(Slot::kUnderRecompress));
-	// Compaction's relocate keeps the recompression mark and priority.
-	slot.change(Slot::kUnderRecompress, true);
+	EXPECT_FALSE(slot.claimed());
+	// Compaction's relocate keeps the claim, its owner and the priority.
+	slot.set_claim(zcx::kMaxRunClaim);
 	slot.relocate(0x3000);
-	EXPECT_TRUE(slot.has(Slot::kUnderRecompress));
+	EXPECT_TRUE(slot.claimed_by(zcx::kMaxRunClaim));
+	EXPECT_FALSE(slot.claimed_by(1));
 	EXPECT_EQ(slot.get().priority, 3);
 	// New data: priority 0 and no post-processing state.
 	slot.set({SlotKind::compressed, 0x4000, 10});
 	got = slot.get();
 	EXPECT_EQ(got.priority, 0);
-	EXPECT_FALSE(slot.has(Slot::kIdle | Slot::kIncompressible |
-			      Slot::kUnderRecompress | Slot::kUnderWriteback));
+	EXPECT_FALSE(slot.has(Slot::kIdle | Slot::kIncompressible));
+	EXPECT_FALSE(slot.claimed());
 	EXPECT_EQ(slot.access_time(), 4242u);
 	// Priorities never spill into the size, kind or time.
 	slot.set({SlotKind::huge, 77, 4096, 3});
