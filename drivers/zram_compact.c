@@ -15,6 +15,9 @@
 #include "zcx/abi.h"
 #include "zram_drv.h"
 
+/* Pages one call of the core's pass may free before it looks up again. */
+#define ZRAM_COMPACT_SLICE 256
+
 static unsigned long zram_shrink_count(struct shrinker *s,
 				       struct shrink_control *sc)
 {
@@ -70,13 +73,11 @@ void zram_compact_exit(struct zram *zram)
 	zram->shrinker_registered = false;
 }
 
-/* A whole pass; init_lock held (either way), the core exists. */
-u64 zram_compact_all(struct zram *zram)
+/* compact_lock held. */
+static u64 zram_compact_locked(struct zram *zram)
 {
 	struct page *page = NULL;
-	u64 freed, ungrouped = 0;
-
-	mutex_lock(&zram->compact_lock);
+	u64 n, freed = 0, ungrouped = 0;
 	/*
 	 * Groups mostly dead first: their live pages move out, the groups
 	 * go, and the pass below packs what is left.  Without a page to
@@ -88,15 +89,49 @@ u64 zram_compact_all(struct zram *zram)
 	if (page) {
 		void *mem = kmap_local_page(page);
 
-		if (zcx_dev_regroup_sparse(zram->core, mem, &ungrouped))
+		/* A reset or removal waiting for the disk stops it. */
+		if (zcx_dev_regroup_sparse(zram->core, mem,
+					   (const unsigned char *)&zram->claim,
+					   &ungrouped))
 			pr_warn_ratelimited("%s: compact could not ungroup every sparse group\n",
 					    zram->disk->disk_name);
 		kunmap_local(mem);
 		__free_page(page);
 	}
-	freed = zcx_dev_compact(zram->core, U64_MAX);
+	/*
+	 * In slices, so that a reset or removal waiting for the disk waits
+	 * for one slice, not for the whole pool.
+	 */
+	do {
+		n = zcx_dev_compact(zram->core, ZRAM_COMPACT_SLICE);
+		freed += n;
+	} while (n == ZRAM_COMPACT_SLICE && !READ_ONCE(zram->claim));
+	return freed;
+}
+
+/* A whole pass; init_lock held (either way), the core exists. */
+u64 zram_compact_all(struct zram *zram)
+{
+	u64 freed;
+
+	mutex_lock(&zram->compact_lock);
+	freed = zram_compact_locked(zram);
 	mutex_unlock(&zram->compact_lock);
 	return freed;
+}
+
+/*
+ * The same, unless a pass is running (a user's `compact`, the shrinker):
+ * then -EBUSY, and that pass does the work.  For the idle policy, whose
+ * one worker serves every disk.
+ */
+int zram_compact_all_nowait(struct zram *zram, u64 *freed)
+{
+	if (!mutex_trylock(&zram->compact_lock))
+		return -EBUSY;
+	*freed = zram_compact_locked(zram);
+	mutex_unlock(&zram->compact_lock);
+	return 0;
 }
 
 /*

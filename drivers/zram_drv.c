@@ -570,8 +570,8 @@ static int pool_show(struct seq_file *m, void *unused)
 	zram_read_stats(m->private, &s);
 	seq_printf(m, "chunks_16k: %llu\nchunks_4k: %llu\ncompactable_pages: %llu\n",
 		   s.pool_chunks, s.pool_page_chunks, s.pool_compactable);
-	seq_printf(m, "groups: %llu\ngrouped_pages: %llu\n", s.groups,
-		   s.grouped_pages);
+	seq_printf(m, "groups: %llu\ngrouped_pages: %llu\ndead_group_bytes: %llu\n",
+		   s.groups, s.grouped_pages, s.dead_group_bytes);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pool);

@@ -283,11 +283,13 @@ int zram_writeback_run(struct zram *zram, const struct zram_wb_request *req,
 int zram_compact_init(struct zram *zram);
 void zram_compact_exit(struct zram *zram);
 u64 zram_compact_all(struct zram *zram);
+int zram_compact_all_nowait(struct zram *zram, u64 *freed);
 extern struct device_attribute dev_attr_compact;
 
 /* zram_recompress.c */
 int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
-			struct zcx_recompress_result *result, bool compact);
+			struct zcx_recompress_result *result, bool compact,
+			bool nowait);
 extern struct device_attribute dev_attr_recomp_algorithm,
 	dev_attr_recompress, dev_attr_algorithm_params;
 

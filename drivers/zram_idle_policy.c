@@ -82,6 +82,27 @@ static void zram_policy_lower(struct task_struct *task)
 	WARN_ON_ONCE(sched_setattr_nocheck(task, &attr));
 }
 
+/*
+ * Set at module exit, before the worker is raised for its last flush: a
+ * lowering queued earlier must not lower it again.
+ */
+static bool zram_policy_exiting;
+
+/*
+ * A work of its own, queued by a run as its last act, so that the run is
+ * over (and a reset, hot_remove or rmmod cancelling it has stopped waiting)
+ * before its thread goes down to SCHED_IDLE: lowered in the run's own
+ * function, a run preempted right after would keep the canceller waiting
+ * for an idle-class thread on a busy CPU (issue 24).  Nobody waits for
+ * this work but module exit, which raises the thread first.
+ */
+static void zram_policy_lower_fn(struct kthread_work *work)
+{
+	if (!READ_ONCE(zram_policy_exiting))
+		zram_policy_lower(current);
+}
+static DEFINE_KTHREAD_WORK(zram_policy_lower_work, zram_policy_lower_fn);
+
 static int zram_policy_worker_get(void)
 {
 	struct kthread_worker *worker;
@@ -100,11 +121,18 @@ static int zram_policy_worker_get(void)
 	return 0;
 }
 
-/* Module exit, every disk gone: none of their work is queued. */
+/*
+ * Module exit, every disk gone: none of their work is queued, at most a
+ * lowering, and the flush in kthread_destroy_worker waits for that at
+ * normal priority.
+ */
 void zram_policy_module_exit(void)
 {
-	if (zram_policy_worker)
-		kthread_destroy_worker(zram_policy_worker);
+	if (!zram_policy_worker)
+		return;
+	WRITE_ONCE(zram_policy_exiting, true);
+	sched_set_normal(zram_policy_worker->task, 0);
+	kthread_destroy_worker(zram_policy_worker);
 	zram_policy_worker = NULL;
 }
 
@@ -184,12 +212,14 @@ static void zram_policy_adapt(struct zram *zram)
 	st->recent /= 2;
 }
 
+/* A compaction already running (a user's, the shrinker's) does it. */
 static void zram_policy_compact(struct zram *zram)
 {
-	if (zram->policy_state.uncompacted) {
-		zram_compact_all(zram);
+	u64 freed;
+
+	if (zram->policy_state.uncompacted &&
+	    !zram_compact_all_nowait(zram, &freed))
 		zram->policy_state.uncompacted = 0;
-	}
 }
 
 /*
@@ -213,7 +243,11 @@ static bool zram_policy_recompress(struct zram *zram, unsigned long *delay)
 	};
 	struct zcx_recompress_result result;
 
-	if (zram_recompress_run(zram, &req, &result, false))
+	/*
+	 * -EBUSY: a user's `recompress` runs on this disk; the worker serves
+	 * every disk and does not wait for it: this interval's pass is over.
+	 */
+	if (zram_recompress_run(zram, &req, &result, false, true))
 		return true;
 	zram->policy.recompressed += result.recompressed;
 	zram->policy.tried += result.tried;
@@ -293,14 +327,21 @@ static void zram_policy_work(struct kthread_work *work)
 out:
 	up_read(&zram->init_lock);
 lower:
-	zram_policy_lower(current);
+	kthread_queue_work(zram_policy_worker, &zram_policy_lower_work);
 }
 
-/* A new policy or a new core: from the start, no back-off. */
+/*
+ * A new policy or a new core: from the start, no back-off.  The core has
+ * counted reads of recompressed pages since the disk was made; a policy
+ * set on a running disk counts comebacks from now, not those of before.
+ */
 static void zram_policy_state_reset(struct zram *zram)
 {
 	memset(&zram->policy_state, 0, sizeof(zram->policy_state));
 	zram->policy_state.age = zram->policy.recompress_after;
+	if (zram->core)
+		zram->policy_state.reads_seen =
+			zcx_dev_recompressed_reads(zram->core);
 }
 
 /* The disk initialised; init_lock held for writing. */
@@ -317,8 +358,14 @@ void zram_policy_start(struct zram *zram)
 void zram_policy_stop(struct zram *zram)
 {
 	/* Never queued without the worker. */
-	if (zram_policy_worker)
-		kthread_cancel_delayed_work_sync(&zram->policy_work);
+	if (!zram_policy_worker)
+		return;
+	/*
+	 * A run that has just begun is still at SCHED_IDLE until its first
+	 * line: waited for at that priority, it could take seconds.
+	 */
+	sched_set_normal(zram_policy_worker->task, 0);
+	kthread_cancel_delayed_work_sync(&zram->policy_work);
 }
 
 void zram_policy_init(struct zram *zram)

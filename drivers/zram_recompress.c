@@ -313,11 +313,13 @@ unsigned int zram_secondary_mask(struct zram *zram)
 }
 
 /*
- * init_lock held for reading.  One run at a time per disk; a reset or
- * removal that claims the disk stops it after the page in progress.
+ * init_lock held for reading.  One run at a time per disk (nowait: -EBUSY
+ * rather than wait for another); a reset or removal that claims the disk
+ * stops it after the page in progress.
  */
 int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
-			struct zcx_recompress_result *result, bool compact)
+			struct zcx_recompress_result *result, bool compact,
+			bool nowait)
 {
 	struct page *page;
 	void *mem;
@@ -330,10 +332,17 @@ int zram_recompress_run(struct zram *zram, struct zcx_recompress_request *req,
 	req->configured = hweight32(zram_secondary_mask(zram));
 	if (!req->priorities)
 		req->priorities = zram_secondary_mask(zram);
+	if (nowait) {
+		if (!mutex_trylock(&zram->recompress_lock))
+			return -EBUSY;
+	} else {
+		mutex_lock(&zram->recompress_lock);
+	}
 	page = alloc_page(GFP_KERNEL);
-	if (!page)
+	if (!page) {
+		mutex_unlock(&zram->recompress_lock);
 		return -ENOMEM;
-	mutex_lock(&zram->recompress_lock);
+	}
 	mem = kmap_local_page(page);
 	ret = zcx_dev_recompress(zram->core, req, mem, result);
 	kunmap_local(mem);
@@ -428,7 +437,7 @@ static ssize_t recompress_store(struct device *dev,
 	}
 	if (!zram_secondary_mask(zram))
 		goto out; /* nothing to recompress with */
-	ret = zram_recompress_run(zram, &req, &result, true);
+	ret = zram_recompress_run(zram, &req, &result, true, false);
 out:
 	up_read(&zram->init_lock);
 	return ret ? ret : len;

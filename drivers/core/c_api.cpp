@@ -138,9 +138,10 @@ zcx_u64 zcx_dev_compact(zcx_dev *dev, zcx_u64 max_pages)
 	return device(dev)->compact(max_pages);
 }
 
-int zcx_dev_regroup_sparse(zcx_dev *dev, void *page, zcx_u64 *pages)
+int zcx_dev_regroup_sparse(zcx_dev *dev, void *page, const unsigned char *stop,
+			   zcx_u64 *pages)
 {
-	auto r = device(dev)->regroup_sparse(static_cast<zcx::u8 *>(page));
+	auto r = device(dev)->regroup_sparse(static_cast<zcx::u8 *>(page), stop);
 	if (r)
 		*pages = r.value();
 	return zcx::to_errno(r);

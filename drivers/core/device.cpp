@@ -213,6 +213,12 @@ Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 		zcx_backing_read_begin(host_, c.value);
 		return c.size ? ZCX_READ_BACKING_COMPRESSED : ZCX_READ_BACKING;
 	}
+	// The idle policy's comebacks: reads a user or the kernel asked for
+	// of pages a recompression made, never the copies post-processing
+	// takes itself (read_locked).  The branch is on fields already
+	// loaded.
+	if (c.priority || c.kind == SlotKind::grouped)
+		recompressed_reads_.inc();
 	ZCX_TRY(read_locked(index, c, dst));
 	return 0;
 }
@@ -253,10 +259,6 @@ Result<void> Device::read_locked(u64 index, const SlotContents &c, u8 *dst)
 	case SlotKind::backing:
 		return Errc::io; // callers handle it before
 	}
-	// Only recompressed slots pay for the count the idle policy backs
-	// off by; the branch is on a field already loaded.
-	if (c.priority)
-		recompressed_reads_.inc();
 	const u8 *object = pool_->map(c.value);
 	int status;
 	auto ok = decompress_page(host_, {object, c.size}, dst, &status,
@@ -444,6 +446,7 @@ void Device::get_stats(zcx_stats *out) const
 	out->pool_compactable = pool_->compactable_pages();
 	out->groups = groups_.load();
 	out->grouped_pages = grouped_pages_.load();
+	out->dead_group_bytes = dead_group_bytes_.load();
 }
 
 } // namespace zcx

@@ -115,12 +115,15 @@ public:
 	// pages by moving objects out of sparse chunks.  Process context,
 	// one caller at a time.  Returns the pages freed.
 	u64 compact(u64 max_pages) { return pool_->compact(&move_object, this, max_pages); }
-	// The pool's estimate, plus the bytes of groups' dead pages.
-	u64 compactable_pages() const;
+	// The pool's estimate: what compact() can free.  Not the bytes of
+	// groups' dead pages, which only regroup_sparse gives back (the
+	// shrinker asks this, and its scan does not regroup).
+	u64 compactable_pages() const { return pool_->compactable_pages(); }
 	// Groups more than a quarter dead again without their dead pages
 	// (group.cpp); `compact` calls it before compact().  Process
-	// context; page is a page-sized buffer.  Returns the pages taken.
-	Result<u64> regroup_sparse(u8 *page);
+	// context; page is a page-sized buffer; stops early once *stop is
+	// set (may be null).  Returns the pages taken.
+	Result<u64> regroup_sparse(u8 *page, const unsigned char *stop = nullptr);
 	u64 grouped_pages() const { return grouped_pages_.load(); }
 	u64 recompressed_reads() const { return recompressed_reads_.load(); }
 

@@ -296,9 +296,6 @@ Result<void> Device::read_grouped(u64 index, const SlotContents &c, u8 *dst)
 	zcx_group_buffers *b = zcx_group_buffers_get(host_);
 	const auto *g = reinterpret_cast<const GroupHeader *>(pool_->map(c.value));
 	Result<void> ok = {};
-	// A grouped page is a recompressed one: the idle policy's count of
-	// those that came back.
-	recompressed_reads_.inc();
 	if (c.member >= g->pages) {
 		ok = Errc::io;
 	} else if (b->cached_handle != c.value || b->cached_stamp != g->stamp()) {
@@ -374,15 +371,22 @@ static bool group_is_sparse(const GroupHeader &g)
 // without the dead ones (a lone one stored alone), by recompression's
 // protocol, with the group's algorithm; only where that takes less than
 // the whole group does now.
-Result<u64> Device::regroup_sparse(u8 *page)
+Result<u64> Device::regroup_sparse(u8 *page, const unsigned char *stop)
 {
 	const RunClaim claim(claim_owners_);
 	const ClaimOwner owner = ZCX_TRY(claim.owner());
 	GroupRun runs[kMaxPriorities];
+	// The group last tried: its other members come next in the scan,
+	// and one try is enough (issue 24: a group not worth regrouping was
+	// recompressed once per live member).  With its stamp, since a
+	// regrouped group's header handle can come back for a new group.
+	xv::Handle tried = 0;
+	u64 tried_stamp = 0;
 	u64 done = 0;
 	for (u64 i = 0; i < table_.size(); i++) {
 		scan_yield(i);
-		if (!grouped_pages_.load())
+		if (!grouped_pages_.load() ||
+		    (stop && __atomic_load_n(stop, __ATOMIC_RELAXED)))
 			break;
 		Slot &slot = table_[i];
 		SlotContents c;
@@ -396,7 +400,10 @@ Result<u64> Device::regroup_sparse(u8 *page)
 				continue;
 			const auto *g = reinterpret_cast<const GroupHeader *>(
 				pool_->map(c.value));
-			const bool take = group_is_sparse(*g);
+			const bool take = group_is_sparse(*g) &&
+					  !(c.value == tried && g->stamp() == tried_stamp);
+			tried = c.value;
+			tried_stamp = g->stamp();
 			window = g->window;
 			cost = group_cost(g->packed_len);
 			live = count_members(g->load_live() & ~GroupHeader::kForming);
@@ -442,8 +449,17 @@ Result<u64> Device::ungroup_page(u64 index, ClaimOwner owner, usize cost,
 	u32 len = 0;
 	auto made = compress_into_object(index, page, old.priority, kHugeThreshold,
 					 &len);
-	if (made && made.value())
+	if (made && made.value()) {
 		next = {SlotKind::compressed, made.value(), len, old.priority};
+	} else if (made && kPageSize < cost) {
+		// It does not compress alone, and its group is larger than
+		// a page: stored raw, it lets the whole group go.
+		auto raw = store_raw(page);
+		if (raw)
+			next = raw.value();
+		else
+			made = raw.error();
+	}
 	const bool worth = next.kind != SlotKind::empty && member_cost(next) < cost;
 	SlotContents current;
 	{
@@ -464,10 +480,6 @@ Result<u64> Device::ungroup_page(u64 index, ClaimOwner owner, usize cost,
 	return u64{1};
 }
 
-u64 Device::compactable_pages() const
-{
-	return pool_->compactable_pages() + (dead_group_bytes_.load() >> kPageShift);
-}
 
 // Compaction's mover for a group's header or piece: from the window's
 // first slot, find a member naming a group that holds `from`, lock every

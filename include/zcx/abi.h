@@ -228,6 +228,7 @@ struct zcx_stats {
 	zcx_u64 pool_compactable;  /* pages compaction could free (estimate) */
 	zcx_u64 groups;            /* group objects (grouped recompression) */
 	zcx_u64 grouped_pages;     /* pages stored in them */
+	zcx_u64 dead_group_bytes;  /* of their streams, no page's any more */
 };
 
 /* Allocates the table and pool for disksize bytes (a multiple of pages). */
@@ -359,10 +360,13 @@ zcx_u64 zcx_dev_compactable_pages(const struct zcx_dev *dev);
  * Before a `compact`: the live pages of each group more than a quarter dead
  * are grouped again without the dead ones (a lone page stored alone),
  * where that takes less memory, so that the old group goes with its dead
- * pages.  compactable counts groups' dead bytes too.  Process
- * context, may sleep; page is a page-sized buffer; *pages: pages taken.
+ * pages.  compactable does not count groups' dead bytes (zcx_stats
+ * does): only this gives them back.  Each group is tried once a call.
+ * Process context, may sleep; page is a page-sized buffer; stops early
+ * once *stop is non-zero (NULL: never); *pages: pages taken.
  */
-int zcx_dev_regroup_sparse(struct zcx_dev *dev, void *page, zcx_u64 *pages);
+int zcx_dev_regroup_sparse(struct zcx_dev *dev, void *page,
+			   const unsigned char *stop, zcx_u64 *pages);
 /* Pages in groups now: none, and regroup_sparse has nothing to do. */
 zcx_u64 zcx_dev_grouped_pages(const struct zcx_dev *dev);
 /*

@@ -642,7 +642,7 @@ private:
 		zcx_stats before, after;
 		zcx_dev_get_stats(dev_, &before);
 		zcx_u64 taken = ~0ull;
-		const int rc = zcx_dev_regroup_sparse(dev_, page_.data(), &taken);
+		const int rc = zcx_dev_regroup_sparse(dev_, page_.data(), nullptr, &taken);
 		zcx_dev_get_stats(dev_, &after);
 		CHECK_EQ(after.orig_data_size, stored_pages() * kPage);
 		if (rc == -ZCX_ENOMEM && faulty_)

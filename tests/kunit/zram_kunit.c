@@ -946,7 +946,7 @@ static void device_grouped_recompression_under_io(struct kunit *test)
 		};
 
 		down_read(&zram->init_lock);
-		ret = zram_recompress_run(zram, &req, &res, true);
+		ret = zram_recompress_run(zram, &req, &res, true, false);
 		up_read(&zram->init_lock);
 		if (ret)
 			break;
