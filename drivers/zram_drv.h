@@ -301,6 +301,7 @@ void zram_policy_start(struct zram *zram);
 void zram_policy_stop(struct zram *zram);
 void zram_policy_module_exit(void);
 void zram_policy_debugfs(struct zram *zram, struct dentry *dir);
+void zram_policy_debugfs_module(struct dentry *root);
 extern struct device_attribute dev_attr_idle_policy;
 
 /* zram_comp.c */

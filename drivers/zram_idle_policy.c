@@ -31,6 +31,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/jiffies.h>
 #include <linux/kthread.h>
 #include <linux/sched.h>
@@ -89,6 +90,14 @@ static void zram_policy_lower(struct task_struct *task)
 static bool zram_policy_exiting;
 
 /*
+ * debugfs zram/policy_stall_after_lowering_ms, for tests/vm/policy.sh:
+ * the worker sleeps this long once lowered, to stretch the window in
+ * which a canceller could be kept waiting by an idle-class thread.  0
+ * (the default) costs one load per run.
+ */
+static u32 zram_policy_stall_after_lowering_ms;
+
+/*
  * A work of its own, queued by a run as its last act, so that the run is
  * over (and a reset, hot_remove or rmmod cancelling it has stopped waiting)
  * before its thread goes down to SCHED_IDLE: lowered in the run's own
@@ -98,8 +107,14 @@ static bool zram_policy_exiting;
  */
 static void zram_policy_lower_fn(struct kthread_work *work)
 {
-	if (!READ_ONCE(zram_policy_exiting))
-		zram_policy_lower(current);
+	unsigned int stall;
+
+	if (READ_ONCE(zram_policy_exiting))
+		return;
+	zram_policy_lower(current);
+	stall = READ_ONCE(zram_policy_stall_after_lowering_ms);
+	if (stall)
+		msleep(stall);
 }
 static DEFINE_KTHREAD_WORK(zram_policy_lower_work, zram_policy_lower_fn);
 
@@ -522,6 +537,12 @@ static int idle_policy_stats_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(idle_policy_stats);
+
+void zram_policy_debugfs_module(struct dentry *root)
+{
+	debugfs_create_u32("policy_stall_after_lowering_ms", 0600, root,
+			   &zram_policy_stall_after_lowering_ms);
+}
 
 void zram_policy_debugfs(struct zram *zram, struct dentry *dir)
 {

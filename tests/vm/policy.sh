@@ -207,6 +207,30 @@ test_policy_rmmod_busy_cpu() {
 	[[ ! -d /sys/module/zram ]] || fail "zram still loaded"
 }
 
+# Issue 24, item 3: a run that lowered its thread to SCHED_IDLE while it
+# was still the worker's current work kept a reset waiting for an
+# idle-class thread on busy CPUs.  The worker stalls 3 s once lowered
+# (debugfs policy_stall_after_lowering_ms), so the reset lands in that
+# window every time; the lowering must not be part of what reset waits for.
+test_policy_reset_while_worker_lowered() {
+	local stall=/sys/kernel/debug/zram/policy_stall_after_lowering_ms
+	local start took bound
+	policy_disk 1
+	echo 3000 >$stall
+	set_attr zram0 idle_policy "interval=1 recompress_after=1"
+	wait_policy_stat zram0 runs 1 "$(scaled 20 60)" || fail "the policy never ran"
+	sleep 1 # the run is over: its thread sleeps, lowered
+	start_busy "$(nproc)"
+	start=$(date +%s%N)
+	printf 1 >/sys/block/zram0/reset || fail "reset failed"
+	took=$((($(date +%s%N) - start) / 1000000))
+	stop_busy
+	echo 0 >$stall
+	bound=$(scaled 1500 5000)
+	note "reset with the worker lowered and stalled 3 s, $(nproc) busy loops: $took ms (bound $bound ms)"
+	((took < bound)) || fail "reset waited $took ms for the lowered worker"
+}
+
 # swapbench under a memory cgroup half its size, the policy on with a
 # short age: pages are recompressed, swapped in again (zstd), rewritten,
 # swapped out; every access and a final pass check every page.
@@ -273,5 +297,6 @@ policy_tests=(test_policy_leaves_hot_pages_alone
 	test_policy_reset_busy_cpu
 	test_policy_hot_remove_busy_cpu
 	test_policy_rmmod_busy_cpu
+	test_policy_reset_while_worker_lowered
 	test_policy_swap_checksummed
 	test_policy_swap_grouped)
