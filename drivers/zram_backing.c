@@ -9,6 +9,7 @@
 
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
@@ -176,6 +177,31 @@ static struct workqueue_struct *zram_bd_read_wq;
  * mempool must not wait for bios of its own that cannot start.
  */
 static struct bio_set zram_bd_read_bioset;
+
+/*
+ * A raw run's first child has room for this many pages: the bio's inline
+ * vectors (BIO_INLINE_VECS, block/blk.h), so no vector array is
+ * allocated; a run that fills it gets a child four times larger, up to
+ * BIO_MAX_VECS (the block layer merges the children again).  Sized for
+ * the rest of the parent instead, each page whose block did not follow
+ * the last one's allocated a vector array of up to 4 KiB and used one
+ * entry of it (issue 24).
+ */
+#define ZRAM_BD_FIRST_VECS 4
+
+/*
+ * debugfs zram/bd_read_stall_after_open_ms, for tests/vm/writeback.sh: a
+ * read sleeps this long after opening a raw child, holding one of the
+ * bioset's reserve, so that two readers hold one each at once.  0 (the
+ * default) costs one load per raw child.
+ */
+static u32 zram_bd_read_stall_after_open_ms;
+
+void zram_backing_debugfs_module(struct dentry *root)
+{
+	debugfs_create_u32("bd_read_stall_after_open_ms", 0600, root,
+			   &zram_bd_read_stall_after_open_ms);
+}
 
 int zram_backing_module_init(void)
 {
@@ -409,19 +435,23 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 {
 	struct zram_bd_read *r = chain->open;
 	struct page *bounce;
+	u32 nr_vecs = ZRAM_BD_FIRST_VECS;
 
 	if (!ref->size) {
-		if (r && ref->block == chain->next_block &&
-		    r->bio.bi_vcnt < r->bio.bi_max_vecs) {
-			__bio_add_page(&r->bio, page, PAGE_SIZE, 0);
-			r->pages++;
-			chain->next_block++;
-			return 0;
+		if (r && ref->block == chain->next_block) {
+			if (r->bio.bi_vcnt < r->bio.bi_max_vecs) {
+				__bio_add_page(&r->bio, page, PAGE_SIZE, 0);
+				r->pages++;
+				chain->next_block++;
+				return 0;
+			}
+			/* The run outgrew its child: the next one is larger. */
+			nr_vecs = r->bio.bi_max_vecs * 4;
 		}
 		zram_read_backing_flush(chain);
 		r = zram_bd_read_alloc(zram, chain,
-				       min_t(u32, chain->end - index,
-					     BIO_MAX_VECS),
+				       min3(chain->end - index, nr_vecs,
+					    (u32)BIO_MAX_VECS),
 				       ref->block);
 		r->ref = *ref;
 		r->index = index;
@@ -429,9 +459,18 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 		r->pages = 1;
 		chain->open = r;
 		chain->next_block = ref->block + 1;
+		if (unlikely(READ_ONCE(zram_bd_read_stall_after_open_ms)))
+			msleep(READ_ONCE(zram_bd_read_stall_after_open_ms));
 		return 0;
 	}
 
+	/*
+	 * The open child first: it holds one of the bioset's reserve, and
+	 * unsubmitted it is not on current->bio_list, where the rescuer could
+	 * find it.  Two readers each holding one and waiting for another
+	 * would wait for ever under memory pressure (issue 24).
+	 */
+	zram_read_backing_flush(chain);
 	bounce = alloc_page(GFP_NOIO);
 	if (!bounce) {
 		zram_bd_read_end(zram);

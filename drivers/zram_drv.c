@@ -971,6 +971,7 @@ static int __init zram_init(void)
 
 	zram_debugfs_root = debugfs_create_dir("zram", NULL);
 	zram_policy_debugfs_module(zram_debugfs_root);
+	zram_backing_debugfs_module(zram_debugfs_root);
 	for (i = 0; i < num_devices; i++) {
 		mutex_lock(&zram_index_mutex);
 		ret = zram_add();

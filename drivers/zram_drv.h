@@ -235,6 +235,7 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 			    const struct zcx_backing_ref *ref,
 			    struct page *page, struct zram_bd_chain *chain);
 void zram_read_backing_flush(struct zram_bd_chain *chain);
+void zram_backing_debugfs_module(struct dentry *root);
 void zram_backing_release(struct zram *zram);
 extern struct device_attribute dev_attr_backing_dev, dev_attr_idle,
 	dev_attr_writeback, dev_attr_writeback_limit,

@@ -527,7 +527,79 @@ sys.exit(1 if bad else 0)
 	losetup -d "$loopdev"
 }
 
+# Issue 24, item 4: a read bio whose pages alternate raw and compressed
+# written-back blocks kept its raw child open (one of the read bioset's
+# two reserve bios, unsubmitted, so not on current->bio_list for the
+# rescuer to find) while it allocated the compressed page's child.  Two
+# readers each holding one waited for each other for ever once the slab
+# failed them.  Forced here: every slab allocation of the two readers
+# fails (failslab, task-filter), and each read sleeps 200 ms after
+# opening a raw child (debugfs bd_read_stall_after_open_ms), so both hold
+# one at once.  The readers must finish; I/O errors are allowed, a hang
+# is not; with injection off every page reads back.  Needs failslab: the
+# debug kernel only.
+test_backing_reads_share_the_bio_reserve() {
+	local fs=/sys/kernel/debug/failslab z=/sys/block/zram0
+	local stall=/sys/kernel/debug/zram/bd_read_stall_after_open_ms
+	local loopdev pids=() p i done_in
+	if [[ ! -d $fs ]]; then
+		note "no failslab in this kernel: runs on the debug kernel"
+		return 0
+	fi
+	load_ours num_devices=1
+	loopdev=$(setup_loop_backing 16)
+	set_attr zram0 compressed_writeback 1
+	set_attr zram0 backing_dev "$loopdev"
+	init_disk zram0 8M
+	# Even pages random (written back raw), odd pages text (compressed).
+	python3 - <<'PY'
+import os
+with open('/tmp/mixed', 'wb') as f:
+    for i in range(256):
+        f.write(os.urandom(4096) if i % 2 == 0 else
+                (b'page %06d of text that compresses well. ' % i * 100)[:4096])
+PY
+	dd if=/tmp/mixed of=/dev/zram0 bs=64k oflag=direct status=none
+	set_attr zram0 idle all
+	set_attr zram0 writeback idle
+	[[ $(bd_field zram0 1) == 256 ]] || fail "not all written back: $(cat $z/bd_stat)"
+
+	echo 100 >$fs/probability
+	echo -1 >$fs/times
+	echo 0 >$fs/interval
+	echo 0 >$fs/verbose
+	echo N >$fs/ignore-gfp-wait
+	echo Y >$fs/task-filter
+	echo 200 >$stall
+	for i in 1 2; do
+		# Each 8 KiB read: a raw page, then a compressed one.
+		dd if=/dev/zram0 of=/dev/null bs=8k count=24 iflag=direct status=none 2>/dev/null &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do echo 1 >/proc/$p/make-it-fail 2>/dev/null || true; done
+	done_in=
+	for i in $(seq 120); do
+		if ! kill -0 "${pids[0]}" 2>/dev/null && ! kill -0 "${pids[1]}" 2>/dev/null; then
+			done_in=$((i / 2))
+			break
+		fi
+		sleep 0.5
+	done
+	# Let go: a reader stuck in mempool_alloc retries every 5 s.
+	echo 0 >$stall
+	for p in "${pids[@]}"; do echo 0 >/proc/$p/make-it-fail 2>/dev/null || true; done
+	echo N >$fs/task-filter
+	echo 0 >$fs/probability
+	for p in "${pids[@]}"; do wait "$p" || true; done
+	[[ -n $done_in ]] || fail "two readers of raw and compressed blocks hung with the slab failing them"
+	note "two readers, slab failing them, 200 ms stall per raw child: done in ${done_in} s"
+	cmp /tmp/mixed /dev/zram0 || fail "pages read back wrong"
+	reset_disk zram0
+	set_attr zram0 compressed_writeback 0
+	losetup -d "$loopdev"
+}
+
 writeback_tests=(test_writeback_key_value test_writeback_batches_under_fio
 	test_writeback_failing_device test_compressed_writeback
 	test_writeback_read_races_free test_writeback_reads_under_fio
-	test_swap_writeback_reads)
+	test_swap_writeback_reads test_backing_reads_share_the_bio_reserve)
