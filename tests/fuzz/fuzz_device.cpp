@@ -18,6 +18,13 @@
 //    platform's group compressor hook, where a run holds no lock): writes,
 //    discards, slot frees, reads, compact, regroup_sparse and `idle`, by a
 //    script from the input; a member that changed keeps its new data;
+//  - two post-processors at once: the script may start a second run
+//    (grouped recompression or regroup_sparse) on another thread, which
+//    copies and claims its slots and parks in its own group compression
+//    while the first goes on and commits; then it commits too.  Only one
+//    thread runs at a time, so the interleaving is the script's (issue
+//    24: a regroup took a later run's mark on a rewritten page for its
+//    own and stored its stale copy);
 //  - page, group codec, group buffer and vzalloc failures injected from
 //    the input: a write that fails with -ENOMEM changes nothing, a
 //    recompression or regrouping that does leaves every page readable;
@@ -48,8 +55,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <condition_variable>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -532,6 +542,7 @@ private:
 		zcx_dev_get_stats(dev_, &before);
 		zcx_recompress_result r{};
 		const int rc = zcx_dev_recompress(dev_, &req, page_.data(), &r);
+		finish_parked();
 		host::set_group_compress_hook(nullptr);
 		zcx_dev_get_stats(dev_, &after);
 		if (rc == -ZCX_ENOMEM && faulty_) {
@@ -576,7 +587,95 @@ private:
 		}
 		calls_ = 0;
 		changed_ = 0;
-		host::set_group_compress_hook([this] { other_cpus(); });
+		host::set_group_compress_hook([this] {
+			if (on_parked_thread())
+				park_here();
+			else
+				other_cpus();
+		});
+	}
+
+	// The second post-processor (see the top of the file).  It runs on
+	// its own thread only while the main one waits for it to park or
+	// end, and after the first run has returned, to its end.
+	enum class ParkedState { none, running, parked, done };
+
+	bool on_parked_thread()
+	{
+		std::lock_guard<std::mutex> g(parked_mu_);
+		return parked_state_ != ParkedState::none &&
+		       std::this_thread::get_id() == parked_id_;
+	}
+
+	// In the parked run's first group compression: wait to be resumed.
+	void park_here()
+	{
+		std::unique_lock<std::mutex> l(parked_mu_);
+		if (parked_resumed_)
+			return;
+		parked_state_ = ParkedState::parked;
+		parked_cv_.notify_all();
+		parked_cv_.wait(l, [&] { return parked_resumed_; });
+	}
+
+	void start_parked(unsigned kind)
+	{
+		if (parked_state_ != ParkedState::none ||
+		    recompressions_++ >= kMaxRecompressions)
+			return;
+		{
+			std::lock_guard<std::mutex> g(parked_mu_);
+			parked_state_ = ParkedState::running;
+			parked_resumed_ = false;
+			parked_rc_ = 0;
+		}
+		parked_thread_ = std::thread([this, kind] {
+			{
+				std::lock_guard<std::mutex> g(parked_mu_);
+				parked_id_ = std::this_thread::get_id();
+			}
+			Bytes page(kPage);
+			int rc;
+			if (kind & 1) {
+				zcx_u64 taken;
+				rc = zcx_dev_regroup_sparse(dev_, page.data(), nullptr,
+							    &taken);
+			} else {
+				static const unsigned kGroupPages[] = {2, 4, 8, 16};
+				zcx_recompress_request req{};
+				req.group_pages = kGroupPages[kind >> 1 & 3];
+				req.priorities = kind & 8 ? 4 : 2;
+				req.configured = 2;
+				zcx_recompress_result r{};
+				rc = zcx_dev_recompress(dev_, &req, page.data(), &r);
+			}
+			std::lock_guard<std::mutex> g(parked_mu_);
+			parked_rc_ = rc;
+			parked_state_ = ParkedState::done;
+			parked_cv_.notify_all();
+		});
+		std::unique_lock<std::mutex> l(parked_mu_);
+		parked_cv_.wait(l, [&] { return parked_state_ != ParkedState::running; });
+		trace("parked run %u: %s", kind,
+		      parked_state_ == ParkedState::parked ? "parked" : "done");
+	}
+
+	// After the first run has returned: the parked one commits, ends.
+	void finish_parked()
+	{
+		if (parked_state_ == ParkedState::none)
+			return;
+		{
+			std::lock_guard<std::mutex> g(parked_mu_);
+			parked_resumed_ = true;
+			parked_cv_.notify_all();
+		}
+		parked_thread_.join();
+		parked_state_ = ParkedState::none;
+		if (parked_rc_ != 0 && !(parked_rc_ == -ZCX_ENOMEM && faulty_))
+			fail("the parked run failed: %d", parked_rc_);
+		CHECK(host::kmap_depth() == 0);
+		CHECK(host::preempt_depth() == 0);
 	}
 
 	// One scripted action per matching group compression: what other
@@ -614,11 +713,15 @@ private:
 				compact(what & 8 ? ~0ull : (what >> 4) % 4);
 				break;
 			case 6: {
+				if (what & 8) {
+					start_parked(what >> 4);
+					break;
+				}
 				// regroup_sparse compresses groups too: no
 				// script inside the script.
 				const Script saved = script_;
 				script_.n = 0;
-				regroup();
+				regroup(false);
 				script_ = saved;
 				break;
 			}
@@ -637,12 +740,16 @@ private:
 		return n;
 	}
 
-	void regroup()
+	void regroup(bool top_level = true)
 	{
 		zcx_stats before, after;
 		zcx_dev_get_stats(dev_, &before);
 		zcx_u64 taken = ~0ull;
 		const int rc = zcx_dev_regroup_sparse(dev_, page_.data(), nullptr, &taken);
+		// Nested in another run's script, that run is not over: it
+		// resumes a parked one when it is.
+		if (top_level)
+			finish_parked();
 		zcx_dev_get_stats(dev_, &after);
 		CHECK_EQ(after.orig_data_size, stored_pages() * kPage);
 		if (rc == -ZCX_ENOMEM && faulty_)
@@ -843,6 +950,13 @@ private:
 		unsigned long index[kMaxActs];
 	};
 	Script script_;
+	std::thread parked_thread_;
+	std::mutex parked_mu_;
+	std::condition_variable parked_cv_;
+	ParkedState parked_state_ = ParkedState::none;
+	std::thread::id parked_id_;
+	bool parked_resumed_ = false;
+	int parked_rc_ = 0;
 	unsigned calls_ = 0;
 	unsigned long changed_ = 0;
 	std::size_t kz0_ = 0, vz0_ = 0;

@@ -47,3 +47,12 @@ prog = (run(0, 32, 6) + run(32, 32, 6) + FAULT(1, 2, 5) + [0x50, 3, 3, 1, 0] * 8
         + recompress(4) + [4, 0, 4, 1, 4, 2, 4, 3, 4, 4, 4, 5, 4, 6, 10] + READ_ALL)
 with open(os.path.join(out, "seed-faults"), "wb") as f:
     f.write(bytes(b & 0xff for b in prog))
+# two post-processors at once (issue 24): a regroup claims pages 0 and 1
+# of a sparse group; in its group compression page 0 is rewritten and a
+# grouped recompression starts on another thread, claims page 0 again
+# (with pages 2 and 3) and parks; the regroup commits, then the parked run
+prog = (run(0, 16, 7) + recompress(2) + [4, 2, 4, 3]
+        + [0x40, 2, 0, 5, 0, 0x40, 3, 0, 6, 0]
+        + [10 | 16, 2, 0, 0, 0, 0, 6 | 8 | 2 << 4, 0] + READ_ALL)
+with open(os.path.join(out, "seed-two-runs"), "wb") as f:
+    f.write(bytes(b & 0xff for b in prog))
