@@ -197,8 +197,27 @@ void Device::release(const SlotContents &old)
 Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 {
 	Slot &slot = table_[index];
-	auto locked = slot.lock();
-	const SlotContents c = slot.get();
+	SlotContents c;
+	GroupRead group;
+	{
+		auto locked = slot.lock();
+		c = slot.get();
+		if (c.kind != SlotKind::grouped)
+			return read_page_locked(index, c, dst, ref);
+		slot.touch(zcx_now_seconds());
+		recompressed_reads_.inc();
+		ZCX_TRY(group_read_begin(c, &group));
+	}
+	// Up to 64 KiB decompressed from this CPU's copy of the stream, with
+	// the slot unlocked: its other readers do not spin meanwhile.
+	ZCX_TRY(group_read_end(index, c, &group, dst));
+	return 0;
+}
+
+Result<int> Device::read_page_locked(u64 index, const SlotContents &c, u8 *dst,
+				     zcx_backing_ref *ref)
+{
+	Slot &slot = table_[index];
 	slot.touch(zcx_now_seconds());
 	if (c.kind == SlotKind::backing) {
 		// The block is read outside the lock.  A discard or
@@ -217,7 +236,7 @@ Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 	// of pages a recompression made, never the copies post-processing
 	// takes itself (read_locked).  The branch is on fields already
 	// loaded.
-	if (c.priority || c.kind == SlotKind::grouped)
+	if (c.priority)
 		recompressed_reads_.inc();
 	ZCX_TRY(read_locked(index, c, dst));
 	return 0;

@@ -172,6 +172,8 @@ private:
 	friend Result<T *> try_new(Gfp, Args &&...);
 	explicit Device(zcx_host *host) : host_(host) {}
 
+	Result<int> read_page_locked(u64 index, const SlotContents &c, u8 *dst,
+				     zcx_backing_ref *ref);
 	Result<SlotContents> store(u64 index, const u8 *src);
 	Result<SlotContents> store_compressed(u64 index, const u8 *src);
 	static xv::MoveResult move_object(void *dev, xv::Owner index,
@@ -192,6 +194,23 @@ private:
 			    const RecompressRequest &req, u32 idle_cutoff,
 			    unsigned int priority);
 	Result<void> read_grouped(u64 index, const SlotContents &c, u8 *dst);
+	// A grouped page is read in two steps (group.cpp): with the slot
+	// locked (so the group cannot go), either this CPU's cache holds the
+	// group decompressed, or its stream is copied into this CPU's packed
+	// buffer; then, the slot perhaps unlocked, the copy is decompressed.
+	// Preemption stays off from the first step to the end of the second
+	// (the buffers are this CPU's).
+	struct GroupRead {
+		zcx_group_buffers *b = nullptr;
+		bool cached = false;
+		u32 packed_len = 0;
+		u8 pages = 0;
+		u8 priority = 0;
+		u64 stamp = 0;
+	};
+	Result<void> group_read_begin(const SlotContents &c, GroupRead *r);
+	Result<void> group_read_end(u64 index, const SlotContents &c, GroupRead *r,
+				    u8 *dst);
 	// Slot locked, its contents just replaced: old lets go of its group,
 	// if grouped (old->last_of_group: it was the last member).
 	void unlink_locked(SlotContents *old);

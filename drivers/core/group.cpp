@@ -291,40 +291,66 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 	return {};
 }
 
-Result<void> Device::read_grouped(u64 index, const SlotContents &c, u8 *dst)
+Result<void> Device::group_read_begin(const SlotContents &c, GroupRead *r)
 {
-	zcx_group_buffers *b = zcx_group_buffers_get(host_);
+	r->b = zcx_group_buffers_get(host_);
 	const auto *g = reinterpret_cast<const GroupHeader *>(pool_->map(c.value));
 	Result<void> ok = {};
+	r->packed_len = g->packed_len;
+	r->pages = g->pages;
+	r->priority = g->priority;
+	r->stamp = g->stamp();
 	if (c.member >= g->pages) {
 		ok = Errc::io;
-	} else if (b->cached_handle != c.value || b->cached_stamp != g->stamp()) {
+	} else if (r->b->cached_handle == c.value && r->b->cached_stamp == r->stamp) {
+		r->cached = true;
+	} else {
 		// The cache names a group only while plain holds all of it.
-		b->cached_handle = 0;
+		r->b->cached_handle = 0;
 		for (unsigned int i = 0; i < g->nr_pieces; i++) {
 			const u8 *piece = pool_->map(g->piece(i));
-			memcpy(static_cast<u8 *>(b->packed) + i * kPieceBytes, piece,
+			memcpy(static_cast<u8 *>(r->b->packed) + i * kPieceBytes, piece,
 			       g->piece_len(i));
 			pool_->unmap(piece);
 		}
-		zcx_size_t out = g->pages * kPageSize;
-		const int status = zcx_decompress(host_, g->priority, b->packed,
-						  g->packed_len, b->plain, &out);
-		if (status != 0 || out != g->pages * kPageSize) {
+	}
+	pool_->unmap(reinterpret_cast<const u8 *>(g));
+	if (!ok)
+		zcx_group_buffers_put(host_);
+	return ok;
+}
+
+Result<void> Device::group_read_end(u64 index, const SlotContents &c,
+				    GroupRead *r, u8 *dst)
+{
+	zcx_group_buffers *b = r->b;
+	Result<void> ok = {};
+	if (!r->cached) {
+		ZCX_RACE(ZCX_RACE_GROUP_DECOMPRESS);
+		zcx_size_t out = r->pages * kPageSize;
+		const int status = zcx_decompress(host_, r->priority, b->packed,
+						  r->packed_len, b->plain, &out);
+		if (status != 0 || out != r->pages * kPageSize) {
 			failed_reads_.inc();
 			zcx_report_corrupt(index, status);
 			ok = Errc::io;
 		} else {
 			b->cached_handle = c.value;
-			b->cached_stamp = g->stamp();
+			b->cached_stamp = r->stamp;
 		}
 	}
 	if (ok)
 		memcpy(dst, static_cast<const u8 *>(b->plain) + c.member * kPageSize,
 		       kPageSize);
-	pool_->unmap(reinterpret_cast<const u8 *>(g));
 	zcx_group_buffers_put(host_);
 	return ok;
+}
+
+Result<void> Device::read_grouped(u64 index, const SlotContents &c, u8 *dst)
+{
+	GroupRead r;
+	ZCX_TRY(group_read_begin(c, &r));
+	return group_read_end(index, c, &r, dst);
 }
 
 void Device::unlink_locked(SlotContents *old)

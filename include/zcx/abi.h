@@ -478,6 +478,8 @@ enum zcx_race {
 	/* A grouped slot has just cleared its bit of the group's live mask,
 	 * still holding its own lock: another member may free the group. */
 	ZCX_RACE_MEMBER_LET_GO = 1,
+	/* A read of a grouped page is about to decompress its group. */
+	ZCX_RACE_GROUP_DECOMPRESS = 2,
 };
 void zcx_race_point(enum zcx_race where);
 

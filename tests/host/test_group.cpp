@@ -8,6 +8,7 @@
 #include "test_util.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <memory>
@@ -492,6 +493,46 @@ TEST_F(GroupTest, ALonePageThatDoesNotCompressIsStoredRawAndFreesItsGroup)
 	EXPECT_EQ(s.groups, 0u);
 	EXPECT_EQ(s.huge_pages, 1u);
 	EXPECT_EQ(s.dead_group_bytes, 0u);
+	expect_model();
+}
+
+// Issue 24, item 14.  A read of a grouped page decompresses up to 64 KiB;
+// with the slot locked meanwhile, a write (or another read) of the same
+// page spun for all of it.  The reader is held just before it
+// decompresses; a write of its page must go through meanwhile, and the
+// read still returns the page as it was when the read began.
+TEST_F(GroupTest, AGroupedPagesSlotIsNotLockedWhileItsGroupDecompresses)
+{
+	create(16);
+	for (unsigned long i = 0; i < 16; i++)
+		write(i, neighbour_page(i));
+	ASSERT_EQ(recompress(16).groups, 1u);
+	const Bytes before = model_[5];
+
+	Gate decompressing;
+	std::atomic<bool> armed{true};
+	host::set_race_hook([&](zcx_race where) {
+		if (where == ZCX_RACE_GROUP_DECOMPRESS && armed.exchange(false))
+			decompressing.arrive_and_wait();
+	});
+	Bytes got;
+	std::thread reader([&] { got = read(5); });
+	decompressing.wait_arrived();
+	const Bytes fresh = make_page(Kind::text, 77);
+	std::atomic<bool> written{false};
+	std::thread writer([&] {
+		write(5, fresh);
+		written = true;
+	});
+	for (int i = 0; i < 200 && !written.load(); i++)
+		std::this_thread::sleep_for(std::chrono::milliseconds(10));
+	const bool went_through = written.load();
+	decompressing.open();
+	reader.join();
+	writer.join();
+	host::set_race_hook(nullptr);
+	EXPECT_TRUE(went_through) << "the write waited for the group's decompression";
+	EXPECT_EQ(got, before);
 	expect_model();
 }
 
