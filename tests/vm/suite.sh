@@ -489,6 +489,8 @@ if [[ ${#tests[@]} == 0 ]]; then
 		test_fio_verify_during_compaction test_bad_input test_load_unload_cycles
 		"${interface_tests[@]}" "${recompress_tests[@]}" "${writeback_tests[@]}" "${race_tests[@]}"
 		"${policy_tests[@]}")
+	# Fault injection: the debug kernel's.
+	[[ ! -d /sys/kernel/debug/failslab ]] || tests+=(test_backing_reads_share_the_bio_reserve)
 	# The debug kernel: after everything is unloaded, nothing of ours leaked.
 	[[ ! -w /sys/kernel/debug/kmemleak ]] || tests+=(test_kmemleak_after_unload)
 	# T_SKIP: tests that do not apply to this kernel.

@@ -536,16 +536,13 @@ sys.exit(1 if bad else 0)
 # fails (failslab, task-filter), and each read sleeps 200 ms after
 # opening a raw child (debugfs bd_read_stall_after_open_ms), so both hold
 # one at once.  The readers must finish; I/O errors are allowed, a hang
-# is not; with injection off every page reads back.  Needs failslab: the
-# debug kernel only.
+# is not; with injection off every page reads back.  Needs failslab: in
+# the suite on the debug kernel only (suite.sh).
 test_backing_reads_share_the_bio_reserve() {
 	local fs=/sys/kernel/debug/failslab z=/sys/block/zram0
 	local stall=/sys/kernel/debug/zram/bd_read_stall_after_open_ms
-	local loopdev pids=() p i done_in
-	if [[ ! -d $fs ]]; then
-		note "no failslab in this kernel: runs on the debug kernel"
-		return 0
-	fi
+	local loopdev pids=() p i rc done_in
+	[[ -d $fs ]] || fail "no failslab in this kernel"
 	load_ours num_devices=1
 	loopdev=$(setup_loop_backing 16)
 	set_attr zram0 compressed_writeback 1
@@ -564,19 +561,32 @@ PY
 	set_attr zram0 writeback idle
 	[[ $(bd_field zram0 1) == 256 ]] || fail "not all written back: $(cat $z/bd_stat)"
 
-	echo 100 >$fs/probability
+	# The filter first: until it is on, a probability fails everyone.
+	echo Y >$fs/task-filter
 	echo -1 >$fs/times
 	echo 0 >$fs/interval
 	echo 0 >$fs/verbose
 	echo N >$fs/ignore-gfp-wait
-	echo Y >$fs/task-filter
+	echo 100 >$fs/probability
 	echo 200 >$stall
+	# Static, on tmpfs, and stopped until marked: a marked task's failed
+	# 9p request would break the guest's root for everyone
+	# (tests/kunit/faults.sh).
+	gcc -O2 -static -o /tmp/direct-reader tests/vm/direct-reader.c ||
+		fail "cannot build direct-reader"
 	for i in 1 2; do
 		# Each 8 KiB read: a raw page, then a compressed one.
-		dd if=/dev/zram0 of=/dev/null bs=8k count=24 iflag=direct status=none 2>/dev/null &
+		/tmp/direct-reader /dev/zram0 8192 40 &
 		pids+=($!)
 	done
-	for p in "${pids[@]}"; do echo 1 >/proc/$p/make-it-fail 2>/dev/null || true; done
+	for p in "${pids[@]}"; do
+		for _ in $(seq 100); do
+			grep -q '^State:.*stopped' /proc/$p/status && break
+			sleep 0.1
+		done
+		echo 1 >/proc/$p/make-it-fail || fail "reader $p did not start"
+	done
+	kill -CONT "${pids[@]}"
 	done_in=
 	for i in $(seq 120); do
 		if ! kill -0 "${pids[0]}" 2>/dev/null && ! kill -0 "${pids[1]}" 2>/dev/null; then
@@ -588,12 +598,18 @@ PY
 	# Let go: a reader stuck in mempool_alloc retries every 5 s.
 	echo 0 >$stall
 	for p in "${pids[@]}"; do echo 0 >/proc/$p/make-it-fail 2>/dev/null || true; done
-	echo N >$fs/task-filter
 	echo 0 >$fs/probability
-	for p in "${pids[@]}"; do wait "$p" || true; done
+	echo N >$fs/task-filter
+	local statuses=
+	for p in "${pids[@]}"; do
+		rc=0
+		wait "$p" || rc=$?
+		statuses+=" $rc"
+	done
 	[[ -n $done_in ]] || fail "two readers of raw and compressed blocks hung with the slab failing them"
-	note "two readers, slab failing them, 200 ms stall per raw child: done in ${done_in} s"
-	cmp /tmp/mixed /dev/zram0 || fail "pages read back wrong"
+	note "two readers, slab failing them, 200 ms stall per raw child: done in ${done_in} s" \
+		"(exit statuses$statuses: 3 when a read failed); io_stat $(cat $z/io_stat)"
+	cmp -n $((256 * 4096)) /tmp/mixed /dev/zram0 || fail "pages read back wrong"
 	reset_disk zram0
 	set_attr zram0 compressed_writeback 0
 	losetup -d "$loopdev"
@@ -602,4 +618,4 @@ PY
 writeback_tests=(test_writeback_key_value test_writeback_batches_under_fio
 	test_writeback_failing_device test_compressed_writeback
 	test_writeback_read_races_free test_writeback_reads_under_fio
-	test_swap_writeback_reads test_backing_reads_share_the_bio_reserve)
+	test_swap_writeback_reads)
