@@ -103,9 +103,12 @@ struct zram_idle_policy {
  */
 struct zram_policy_state {
 	unsigned int age;	/* recompress_after, backed off */
-	bool resume;		/* the interval's pass is not over */
+	bool resume;		/* the pass is not over */
 	u64 cursor;		/* where it goes on */
-	u64 budget;		/* recompress_pages left this interval */
+	u64 budget;		/* recompress_pages left this pass */
+	struct zcx_pp_plan plan; /* the pass's, with a budget */
+	unsigned long next_interval; /* jiffies: the next interval begins */
+	unsigned long owed;	/* jiffies of work due even on a busy CPU */
 	u64 reads_seen;		/* zcx_dev_recompressed_reads at the last look */
 	u64 comebacks;		/* reads of recompressed pages, in all */
 	u64 recent;		/* recompressed lately, halved every interval */

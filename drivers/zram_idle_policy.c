@@ -163,9 +163,18 @@ static void zram_policy_queue(struct zram *zram)
 	zram_policy_queue_in(zram, zram->policy.interval * HZ);
 }
 
+/*
+ * A machine that is never idle still needs its cold memory compressed:
+ * each interval owes the pass this share of it (1/128: 8 ms a second)
+ * even on busy CPUs, and at most four intervals' worth accumulate.
+ */
+#define ZRAM_POLICY_SHARE_SHIFT 7
+#define ZRAM_POLICY_MAX_OWED_INTERVALS 4
+
 struct zram_policy_run {
 	struct zram *zram;
 	unsigned long deadline;
+	unsigned long forced_until; /* until then, busy CPUs do not stop it */
 	bool yielded;
 };
 
@@ -182,6 +191,8 @@ static int zram_policy_should_stop(void *ctx)
 	cond_resched();
 	if (rwsem_is_contended(&run->zram->init_lock))
 		return 1;
+	if (time_before(jiffies, run->forced_until))
+		return 0;
 	if (!single_task_running()) {
 		run->yielded = true;
 		return 1;
@@ -244,9 +255,11 @@ static void zram_policy_compact(struct zram *zram)
 static bool zram_policy_recompress(struct zram *zram, unsigned long *delay)
 {
 	struct zram_policy_state *st = &zram->policy_state;
+	unsigned long start = jiffies;
 	struct zram_policy_run run = {
 		.zram = zram,
-		.deadline = jiffies + ZRAM_POLICY_SLICE,
+		.deadline = start + ZRAM_POLICY_SLICE,
+		.forced_until = start + st->owed,
 	};
 	struct zcx_recompress_request req = {
 		.min_age = st->age,
@@ -255,14 +268,19 @@ static bool zram_policy_recompress(struct zram *zram, unsigned long *delay)
 		.should_stop = zram_policy_should_stop,
 		.ctx = &run,
 		.first = st->cursor,
+		.plan = &st->plan,
+		.keep_workspace = 1,
 	};
 	struct zcx_recompress_result result;
+	int ret;
 
 	/*
 	 * -EBUSY: a user's `recompress` runs on this disk; the worker serves
 	 * every disk and does not wait for it: this interval's pass is over.
 	 */
-	if (zram_recompress_run(zram, &req, &result, false, true))
+	ret = zram_recompress_run(zram, &req, &result, false, true);
+	st->owed -= min(st->owed, jiffies - start);
+	if (ret)
 		return true;
 	zram->policy.recompressed += result.recompressed;
 	zram->policy.tried += result.tried;
@@ -290,6 +308,42 @@ static bool zram_policy_recompress(struct zram *zram, unsigned long *delay)
 	return false;
 }
 
+/*
+ * Every interval, whether or not the pass is over: count it, adapt the
+ * age, owe the pass its share of busy CPUs, and write back.
+ */
+static void zram_policy_interval(struct zram *zram)
+{
+	struct zram_policy_state *st = &zram->policy_state;
+	unsigned long interval = zram->policy.interval * HZ;
+	unsigned long share = max(interval >> ZRAM_POLICY_SHARE_SHIFT, 1UL);
+
+	zram->policy.runs++;
+	zram_policy_adapt(zram);
+	st->owed = min(st->owed + share, share * ZRAM_POLICY_MAX_OWED_INTERVALS);
+	st->next_interval = jiffies + interval;
+	if (!st->resume) {
+		st->cursor = 0;
+		st->budget = zram->policy.recompress_pages;
+		st->resume = true;
+	}
+	if (zram->policy.writeback_after && zram->bdev) {
+		struct zram_wb_request wb = {
+			.mode = ZCX_WB_ANY,
+			.lo = 0,
+			.hi = zcx_dev_nr_pages(zram->core),
+			.max_pages = zram->policy.writeback_pages,
+			.min_age = zram->policy.writeback_after,
+			.nowait = true,	/* a user's run is on: next time */
+		};
+		u64 written = 0;
+
+		/* -EIO: writeback_limit is spent; the rest is counted there. */
+		zram_writeback_run(zram, &wb, &written);
+		zram->policy.written += written;
+	}
+}
+
 static void zram_policy_work(struct kthread_work *work)
 {
 	struct zram *zram = container_of(work, struct zram, policy_work.work);
@@ -308,37 +362,19 @@ static void zram_policy_work(struct kthread_work *work)
 	}
 	if (!zram->core || READ_ONCE(zram->claim))
 		goto out;
-	if (!st->resume) {
-		/* A new interval. */
-		zram->policy.runs++;
-		zram_policy_adapt(zram);
-		st->cursor = 0;
-		st->budget = zram->policy.recompress_pages;
-		st->resume = true;
-	}
-	if (zram->policy.recompress_after && zram_secondary_mask(zram) &&
-	    !zram_policy_recompress(zram, &delay)) {
-		zram_policy_queue_in(zram, delay);
+	if (!st->next_interval || time_after_eq(jiffies, st->next_interval))
+		zram_policy_interval(zram);
+	if (st->resume && zram->policy.recompress_after &&
+	    zram_secondary_mask(zram) && !zram_policy_recompress(zram, &delay)) {
+		zram_policy_queue_in(zram, min(delay, st->next_interval - jiffies));
 		goto out;
 	}
-	zram_policy_compact(zram);
-	st->resume = false;
-	if (zram->policy.writeback_after && zram->bdev) {
-		struct zram_wb_request wb = {
-			.mode = ZCX_WB_ANY,
-			.lo = 0,
-			.hi = zcx_dev_nr_pages(zram->core),
-			.max_pages = zram->policy.writeback_pages,
-			.min_age = zram->policy.writeback_after,
-			.nowait = true,	/* a user's run is on: next time */
-		};
-		u64 written = 0;
-
-		/* -EIO: writeback_limit is spent; the rest is counted there. */
-		zram_writeback_run(zram, &wb, &written);
-		zram->policy.written += written;
+	if (st->resume) {
+		zram_policy_compact(zram);
+		st->resume = false;
 	}
-	zram_policy_queue(zram);
+	zram_policy_queue_in(zram, time_after(st->next_interval, jiffies) ?
+					   st->next_interval - jiffies : 0);
 out:
 	up_read(&zram->init_lock);
 lower:

@@ -31,6 +31,7 @@ void Device::destroy(Device *dev)
 
 Device::~Device()
 {
+	drop_kept_group_run();
 	// Nobody else can reach the table now: no slot locks needed.
 	if (pool_) {
 		for (u64 i = 0; i < table_.size(); i++) {

@@ -245,6 +245,11 @@ private:
 	xv::Pool *pool_ = nullptr;
 	zcx_host *host_;
 	ClaimOwners claim_owners_;
+	// A grouped run's means kept for the next (keep_workspace).  One run
+	// at a time uses it: the C layer runs one recompression per disk.
+	GroupRun *kept_group_run_ = nullptr;
+	bool kept_group_run_busy_ = false;
+	void drop_kept_group_run();
 
 	Atomic<u64> pages_stored_;
 	Atomic<u64> compr_bytes_;

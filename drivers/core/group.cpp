@@ -100,23 +100,66 @@ Result<void> Device::recompress_groups(const RecompressRequest &req,
 	const unsigned int n = req.group_pages;
 	if (!group_priority(req) || n < 2 || n > kMaxGroupPages || (n & (n - 1)))
 		return Errc::inval;
-	GroupRun run;
-	ZCX_TRY(run.setup(host_, owner, group_priority(req), n));
+	GroupRun local;
+	GroupRun *run = &local;
+	const unsigned int priority = group_priority(req);
+	// The kept means are one run's at a time; another run at once (the
+	// C layer lets none through) would make its own.
+	const bool keep = req.keep_workspace &&
+			  !__atomic_exchange_n(&kept_group_run_busy_, true, __ATOMIC_ACQUIRE);
+	struct KeptRelease {
+		bool *busy;
+		~KeptRelease()
+		{
+			if (busy)
+				__atomic_store_n(busy, false, __ATOMIC_RELEASE);
+		}
+	} release_kept{keep ? &kept_group_run_busy_ : nullptr};
+	if (keep) {
+		if (kept_group_run_ && (kept_group_run_->priority != priority ||
+					kept_group_run_->pages != n))
+			drop_kept_group_run();
+		if (!kept_group_run_) {
+			GroupRun *made = ZCX_TRY(try_new<GroupRun>(Gfp::kernel));
+			if (!made->setup(host_, owner, priority, n)) {
+				made->~GroupRun();
+				zcx_kfree(made);
+				return Errc::nomem;
+			}
+			kept_group_run_ = made;
+		}
+		run = kept_group_run_;
+		run->owner = owner;
+	} else {
+		ZCX_TRY(local.setup(host_, owner, priority, n));
+	}
 	// A resumed run starts at the window it stopped before.
-	u64 w = req.first & ~u64{n - 1};
+	const u64 first_window = req.first & ~u64{n - 1};
+	u64 w = first_window;
 	for (; w < table_.size(); w += n) {
 		if (req.max_pages && result->tried >= req.max_pages)
 			break;
+		// should_stop only after the first window: a run asked to give
+		// way before every window still makes progress.
 		if ((req.stop && __atomic_load_n(req.stop, __ATOMIC_RELAXED)) ||
-		    (req.should_stop && req.should_stop(req.ctx))) {
+		    (req.should_stop && w != first_window && req.should_stop(req.ctx))) {
 			result->stopped = 1;
 			break;
 		}
-		ZCX_TRY(group_window(w, run, req, idle_cutoff, plan, page, result));
+		ZCX_TRY(group_window(w, *run, req, idle_cutoff, plan, page, result));
 		zcx_cond_resched();
 	}
 	result->next = w;
 	return {};
+}
+
+void Device::drop_kept_group_run()
+{
+	if (!kept_group_run_)
+		return;
+	kept_group_run_->~GroupRun();
+	zcx_kfree(kept_group_run_);
+	kept_group_run_ = nullptr;
 }
 
 Result<void> Device::group_window(u64 window, GroupRun &run,

@@ -189,9 +189,12 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 	const u32 now = zcx_now_seconds();
 	const u32 idle_cutoff = now > req.min_age ? now - req.min_age : 0;
 	// With a budget, the largest objects first (upstream 6.13): they
-	// have the most bytes to give back.
-	zcx_pp_plan plan;
-	if (req.max_pages) {
+	// have the most bytes to give back.  A resumed pass keeps its plan.
+	zcx_pp_plan local_plan;
+	zcx_pp_plan &plan = req.plan && req.max_pages ? *req.plan : local_plan;
+	if (req.max_pages && req.plan && req.first) {
+		// Planned by the call that began the pass.
+	} else if (req.max_pages) {
 		pp_plan_by(table_, 0, table_.size(), req.max_pages, true, now, &plan,
 			   [&](Slot &slot, const SlotContents &c, u64) {
 				   if (req.group_pages)
@@ -211,8 +214,10 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 	for (; i < table_.size(); i++) {
 		if (req.max_pages && result.tried == req.max_pages)
 			break;
+		// should_stop only once a page has been tried: a run that is
+		// asked to give way before every slot still makes progress.
 		if ((req.stop && __atomic_load_n(req.stop, __ATOMIC_RELAXED)) ||
-		    (req.should_stop && req.should_stop(req.ctx))) {
+		    (req.should_stop && result.tried && req.should_stop(req.ctx))) {
 			result.stopped = 1;
 			break;
 		}

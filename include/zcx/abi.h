@@ -403,6 +403,19 @@ struct zcx_recompress_request {
 	int (*should_stop)(void *ctx);
 	void *ctx;
 	zcx_u64 first;		/* the run starts at this slot (resuming) */
+	/*
+	 * Not NULL: with max_pages, where the run's plan is kept between the
+	 * calls of one pass: made when first is 0, reused (and charged) by
+	 * the calls that resume it, so a resumed run does not count the
+	 * whole table again.
+	 */
+	struct zcx_pp_plan *plan;
+	/*
+	 * Non-zero: a grouped run's compressor and buffers (about 1 MiB for
+	 * zstd) stay with the disk for the next such run, until the disk is
+	 * reset; the idle policy's, which runs in many short slices.
+	 */
+	int keep_workspace;
 };
 struct zcx_recompress_result {
 	zcx_u64 tried;		/* slots a secondary algorithm ran on */

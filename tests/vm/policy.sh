@@ -150,14 +150,49 @@ test_policy_yields_to_busy_cpu() {
 	sleep "$(scaled 6 12)"
 	busy_r=$(policy_stat zram0 recompressed)
 	note "$(($(nproc) * 2)) busy loops for $(scaled 6 12) s: $busy_r recompressed ($(block_flags zram0 r) flagged), $(policy_stat zram0 runs) runs, $(policy_stat zram0 yields) gave way"
-	[[ $busy_r == 0 && $(block_flags zram0 r) == 0 ]] ||
-		fail "the policy recompressed beside busy loops"
+	# Its due share of a busy machine (issue 24), not more: an eighth of
+	# what it does on free CPUs in the same time is far above it.
+	(($(policy_stat zram0 yields) > 0 && busy_r < pages / 8)) ||
+		fail "the policy did not give way to busy loops"
 	stop_busy
 	wait_policy_stat zram0 recompressed $((pages / 2)) "$(scaled 30 90)" ||
 		fail "the policy did not recompress once the CPUs were free"
 	note "CPUs free: $(policy_stat zram0 recompressed) recompressed"
 	cmp -n $((mb << 20)) /tmp/policy.tar /dev/zram0 || fail "pages read back wrong"
 	set_attr zram0 idle_policy off
+}
+
+# Issue 24, item 7: on CPUs that are never idle the policy still gets
+# its share.  Before, a pass gave way before its first page every time,
+# and writeback waited for a pass that never ended: both stayed at 0.
+test_policy_progresses_on_busy_cpus() {
+	local mb loopdev bound r w
+	mb=$(scaled 8 4)
+	load_ours num_devices=2
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	loopdev=$(setup_loop_backing 64)
+	set_attr zram0 backing_dev "$loopdev"
+	policy_data "$mb"
+	init_disk zram0 $((mb * 2))M
+	dd if=/tmp/policy.tar of=/dev/zram0 bs=1M oflag=direct status=none
+	start_busy
+	sleep 1
+	set_attr zram0 idle_policy "interval=1 recompress_after=1 writeback_after=2 writeback_pages=64"
+	bound=$(scaled 30 60)
+	for _ in $(seq $((bound * 2))); do
+		r=$(policy_stat zram0 recompressed)
+		w=$(policy_stat zram0 written)
+		((r > 0 && w > 0)) && break
+		sleep 0.5
+	done
+	note "$(($(nproc) * 2)) busy loops: $r recompressed, $w written back, $(policy_stat zram0 runs) intervals, $(policy_stat zram0 yields) gave way"
+	stop_busy
+	((r > 0)) || fail "nothing recompressed in $bound s on busy CPUs"
+	((w > 0)) || fail "nothing written back in $bound s on busy CPUs"
+	set_attr zram0 idle_policy off
+	cmp -n $((mb << 20)) /tmp/policy.tar /dev/zram0 || fail "pages read back wrong"
+	reset_disk zram0
+	losetup -d "$loopdev"
 }
 
 # The policy mid-pass over a larger disk; then busy loops on every CPU and
@@ -294,6 +329,7 @@ test_policy_swap_grouped() {
 policy_tests=(test_policy_leaves_hot_pages_alone
 	test_policy_backs_off_on_pages_that_come_back
 	test_policy_yields_to_busy_cpu
+	test_policy_progresses_on_busy_cpus
 	test_policy_reset_busy_cpu
 	test_policy_hot_remove_busy_cpu
 	test_policy_rmmod_busy_cpu
