@@ -91,6 +91,14 @@ protected:
 		EXPECT_EQ(zcx_dev_recompress(dev_, &req, page.get(), &out), 0);
 		return out;
 	}
+	// A disk of nr_pages neighbours, grouped by group_pages.
+	void create_grouped(unsigned long nr_pages, unsigned int group_pages)
+	{
+		create(nr_pages);
+		for (unsigned long i = 0; i < nr_pages; i++)
+			write(i, neighbour_page(i));
+		ASSERT_EQ(recompress(group_pages).groups, nr_pages / group_pages);
+	}
 	bool grouped(unsigned long index)
 	{
 		zcx_slot_state st{};
@@ -354,10 +362,7 @@ private:
 // (where it holds no lock) until the test lets it go.
 TEST_F(GroupTest, ARegroupNeverCommitsOverAPageAnotherRunClaimedSince)
 {
-	create(16);
-	for (unsigned long i = 0; i < 16; i++)
-		write(i, neighbour_page(i));
-	ASSERT_EQ(recompress(4).groups, 4u);
+	create_grouped(16, 4);
 	discard(2);
 	discard(3); // group 0 keeps pages 0 and 1: sparse
 
@@ -416,10 +421,7 @@ TEST_F(GroupTest, ARegroupNeverCommitsOverAPageAnotherRunClaimedSince)
 // it added late would be left over for ever).
 TEST_F(GroupTest, AMemberLettingGoReadsNothingOfTheGroupAfterItsBit)
 {
-	create(2);
-	write(0, neighbour_page(0));
-	write(1, neighbour_page(1));
-	ASSERT_EQ(recompress(2).groups, 1u);
+	create_grouped(2, 2);
 	const std::uint64_t compactable = zcx_dev_compactable_pages(dev_);
 
 	Gate first_let_go;
@@ -503,10 +505,7 @@ TEST_F(GroupTest, ALonePageThatDoesNotCompressIsStoredRawAndFreesItsGroup)
 // read still returns the page as it was when the read began.
 TEST_F(GroupTest, AGroupedPagesSlotIsNotLockedWhileItsGroupDecompresses)
 {
-	create(16);
-	for (unsigned long i = 0; i < 16; i++)
-		write(i, neighbour_page(i));
-	ASSERT_EQ(recompress(16).groups, 1u);
+	create_grouped(16, 16);
 	const Bytes before = model_[5];
 
 	Gate decompressing;
