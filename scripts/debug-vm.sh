@@ -69,6 +69,11 @@ export VM_APPEND="${VM_APPEND:+$VM_APPEND }kunit.enable=0"
 #   test_policy_progresses_on_busy_cpus: how much the policy gets done on
 #     busy CPUs; its forced slices and writeback run in
 #     test_policy_yields_to_busy_cpu and test_policy_swap_grouped.
+#   test_policy_set_on_a_running_disk_starts_counting_then: what the
+#     policy counts; its store runs in test_idle_policy_concurrent_stores.
+#   test_policy_does_not_wait_for_a_users_run: needs a user's run that
+#     lasts (zstd level 19 over megabytes), minutes under KASAN; the
+#     worker's trylocks run in every policy test there.
 #   test_policy_swap_checksummed: test_policy_swap_grouped runs the same
 #     program, and groups add paths.
 export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_generator
@@ -78,7 +83,9 @@ export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_gene
 	test_swap_pressure test_bare_insmod test_writeback test_writeback_key_value
 	test_writeback_batches_under_fio test_idle_policy test_idle_policy_writeback
 	test_policy_leaves_hot_pages_alone test_policy_backs_off_on_pages_that_come_back
-	test_policy_swap_checksummed test_policy_progresses_on_busy_cpus"
+	test_policy_swap_checksummed test_policy_progresses_on_busy_cpus
+	test_policy_set_on_a_running_disk_starts_counting_then
+	test_policy_does_not_wait_for_a_users_run"
 # Less data per test (KASAN and friends slow I/O down several times).
 export T_LIGHT=1
 # Each run's vm-run.sh status goes to RUN.status, and its seconds (boot

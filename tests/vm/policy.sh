@@ -195,6 +195,66 @@ test_policy_progresses_on_busy_cpus() {
 	losetup -d "$loopdev"
 }
 
+# Issue 24, item 6: a policy set on a running disk counts the reads of
+# recompressed pages from then on.  Before, its first interval took every
+# such read since the disk was made for pages that had come back, and
+# backed off at once.  A user's `recompress`, every page read twice, then
+# a policy whose age no page reaches: no comebacks, no back-off.
+test_policy_set_on_a_running_disk_starts_counting_then() {
+	local mb
+	mb=$(scaled 8 4)
+	policy_disk "$mb"
+	echo >/sys/block/zram0/recompress
+	(($(block_flags zram0 r) > 64)) || fail "the user's recompress recompressed $(block_flags zram0 r) pages"
+	cmp -n $((mb << 20)) /tmp/policy.tar /dev/zram0 || fail "pages read back wrong"
+	cmp -n $((mb << 20)) /tmp/policy.tar /dev/zram0 || fail "pages read back wrong"
+	set_attr zram0 idle_policy "interval=1 recompress_after=3600"
+	wait_policy_stat zram0 runs 3 "$(scaled 20 60)" || fail "the policy did not run"
+	note "after $(policy_stat zram0 runs) intervals: $(policy_stat zram0 comebacks) comebacks, $(policy_stat zram0 backoffs) back-offs, age $(policy_stat zram0 age) s"
+	[[ $(policy_stat zram0 comebacks) == 0 && $(policy_stat zram0 backoffs) == 0 ]] ||
+		fail "reads from before the policy counted as comebacks"
+	set_attr zram0 idle_policy off
+}
+
+# Issue 24, item 12: the one worker serves every disk, so it never waits
+# for a user's run on one of them.  A user's long `recompress` (zstd level
+# 19, groups of 16) holds zram0's recompression while zram0's policy
+# wants it too; zram1's policy must go on meanwhile (its intervals are
+# counted), and turning it off returns at once.  Before, the worker sat
+# in mutex_lock behind the user's run and zram1's intervals stood still.
+test_policy_does_not_wait_for_a_users_run() {
+	local mb user runs0 runs1 start took still=no
+	mb=$(scaled 16 8)
+	load_ours num_devices=2
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	set_attr zram0 algorithm_params "priority=1 level=19"
+	policy_data "$mb"
+	init_disk zram0 $((mb * 2))M
+	dd if=/tmp/policy.tar of=/dev/zram0 bs=1M oflag=direct status=none
+	init_disk zram1 16M
+	# Stores take the disk for writing: both before the user's run.
+	set_attr zram0 idle_policy "interval=1 recompress_after=3600"
+	set_attr zram1 idle_policy "interval=1 writeback_after=3600"
+	echo group_pages=16 >/sys/block/zram0/recompress &
+	user=$!
+	sleep 2
+	kill -0 $user 2>/dev/null || fail "the user's recompress was over in 2 s: not long enough"
+	runs1=$(policy_stat zram1 runs)
+	sleep 3
+	runs0=$(policy_stat zram1 runs)
+	start=$(date +%s%N)
+	set_attr zram1 idle_policy off
+	took=$((($(date +%s%N) - start) / 1000000))
+	kill -0 $user 2>/dev/null && still=yes
+	note "during the user's recompress (still running: $still): zram1's policy ran $((runs0 - runs1)) intervals in 3 s; its off took $took ms"
+	# A reset stops the user's run after the page in progress.
+	reset_disk zram0
+	wait $user || true
+	[[ $still == yes ]] || fail "the user's recompress ended before the checks: not long enough"
+	((runs0 - runs1 >= 2)) || fail "zram1's policy stood still behind zram0's user run"
+	((took < 1500)) || fail "idle_policy off on zram1 waited $took ms"
+}
+
 # The policy mid-pass over a larger disk; then busy loops on every CPU and
 # right away ACTION; it must finish promptly.
 policy_mid_run_then() { # ACTION
@@ -330,6 +390,8 @@ policy_tests=(test_policy_leaves_hot_pages_alone
 	test_policy_backs_off_on_pages_that_come_back
 	test_policy_yields_to_busy_cpu
 	test_policy_progresses_on_busy_cpus
+	test_policy_set_on_a_running_disk_starts_counting_then
+	test_policy_does_not_wait_for_a_users_run
 	test_policy_reset_busy_cpu
 	test_policy_hot_remove_busy_cpu
 	test_policy_rmmod_busy_cpu
