@@ -203,43 +203,36 @@ Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 	{
 		auto locked = slot.lock();
 		c = slot.get();
-		if (c.kind != SlotKind::grouped)
-			return read_page_locked(index, c, dst, ref);
 		slot.touch(zcx_now_seconds());
-		recompressed_reads_.inc();
+		if (c.kind == SlotKind::backing) {
+			// The block is read outside the lock.  A discard
+			// or overwrite may free it meanwhile; begun under
+			// the lock, the read is known to the C layer before
+			// any such free, and it keeps the block from going
+			// to another page until the read is over.  Size and
+			// algorithm go with it: by the time the block is
+			// in, the slot may name something else.
+			ref->block = c.value;
+			ref->size = c.size;
+			ref->priority = c.size ? c.priority : 0;
+			zcx_backing_read_begin(host_, c.value);
+			return c.size ? ZCX_READ_BACKING_COMPRESSED : ZCX_READ_BACKING;
+		}
+		// The idle policy's comebacks: reads a user or the kernel
+		// asked for of pages a recompression made (grouped ones
+		// included), never the copies post-processing takes itself
+		// (read_locked).  The branch is on a field already loaded.
+		if (c.priority)
+			recompressed_reads_.inc();
+		if (c.kind != SlotKind::grouped) {
+			ZCX_TRY(read_locked(index, c, dst));
+			return 0;
+		}
 		ZCX_TRY(group_read_begin(c, &group));
 	}
 	// Up to 64 KiB decompressed from this CPU's copy of the stream, with
 	// the slot unlocked: its other readers do not spin meanwhile.
 	ZCX_TRY(group_read_end(index, c, &group, dst));
-	return 0;
-}
-
-Result<int> Device::read_page_locked(u64 index, const SlotContents &c, u8 *dst,
-				     zcx_backing_ref *ref)
-{
-	Slot &slot = table_[index];
-	slot.touch(zcx_now_seconds());
-	if (c.kind == SlotKind::backing) {
-		// The block is read outside the lock.  A discard or
-		// overwrite may free it meanwhile; begun under the lock, the
-		// read is known to the C layer before any such free, and it
-		// keeps the block from going to another page until the read
-		// is over.  Size and algorithm go with it: by the time the
-		// block is in, the slot may name something else.
-		ref->block = c.value;
-		ref->size = c.size;
-		ref->priority = c.size ? c.priority : 0;
-		zcx_backing_read_begin(host_, c.value);
-		return c.size ? ZCX_READ_BACKING_COMPRESSED : ZCX_READ_BACKING;
-	}
-	// The idle policy's comebacks: reads a user or the kernel asked for
-	// of pages a recompression made, never the copies post-processing
-	// takes itself (read_locked).  The branch is on fields already
-	// loaded.
-	if (c.priority)
-		recompressed_reads_.inc();
-	ZCX_TRY(read_locked(index, c, dst));
 	return 0;
 }
 

@@ -172,8 +172,6 @@ private:
 	friend Result<T *> try_new(Gfp, Args &&...);
 	explicit Device(zcx_host *host) : host_(host) {}
 
-	Result<int> read_page_locked(u64 index, const SlotContents &c, u8 *dst,
-				     zcx_backing_ref *ref);
 	Result<SlotContents> store(u64 index, const u8 *src);
 	Result<SlotContents> store_compressed(u64 index, const u8 *src);
 	static xv::MoveResult move_object(void *dev, xv::Owner index,

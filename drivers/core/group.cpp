@@ -549,7 +549,6 @@ Result<u64> Device::ungroup_page(u64 index, ClaimOwner owner, usize cost,
 	return u64{1};
 }
 
-
 // Compaction's mover for a group's header or piece: from the window's
 // first slot, find a member naming a group that holds `from`, lock every
 // live member without waiting (a busy one means skip), copy, repoint.

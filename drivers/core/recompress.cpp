@@ -6,8 +6,9 @@
 // A slot is never locked across a compression: its contents are copied out
 // under the lock and claimed by the run (table.hpp, claims).  So when the
 // lock is taken again, the run's claim says whether the copy is still the
-// slot's data, and a slot that changed keeps its newer contents.  Preemption is off for one page's compression at a
-// time, never for a whole run.
+// slot's data, and a slot that changed keeps its newer contents.
+// Preemption is off for one page's compression at a time, never for a
+// whole run.
 #include "device.hpp"
 #include "postprocess.hpp"
 
@@ -192,9 +193,11 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 	// have the most bytes to give back.  A resumed pass keeps its plan.
 	zcx_pp_plan local_plan;
 	zcx_pp_plan &plan = req.plan && req.max_pages ? *req.plan : local_plan;
-	if (req.max_pages && req.plan && req.first) {
-		// Planned by the call that began the pass.
-	} else if (req.max_pages) {
+	// A kept plan was made by the call that began the pass (first 0).
+	const bool planned = &plan == req.plan && req.first;
+	if (!req.max_pages) {
+		pp_plan_cutoff(nullptr, 0, 0, false, now, &plan);
+	} else if (!planned) {
 		pp_plan_by(table_, 0, table_.size(), req.max_pages, true, now, &plan,
 			   [&](Slot &slot, const SlotContents &c, u64) {
 				   if (req.group_pages)
@@ -202,8 +205,6 @@ Result<RecompressResult> Device::recompress(const RecompressRequest &req, u8 *pa
 								 group_priority(req));
 				   return recompress_eligible(slot, c, req, idle_cutoff);
 			   });
-	} else {
-		pp_plan_cutoff(nullptr, 0, 0, false, now, &plan);
 	}
 	if (req.group_pages) {
 		ZCX_TRY(recompress_groups(req, owner, idle_cutoff, &plan, page,
