@@ -46,103 +46,48 @@ static struct zram *zram_of_host(struct zcx_host *h)
 }
 
 /*
- * Blocks and the reads of them.  The core hands a written-back page's
- * block out under its slot lock and drops the lock before the block is
- * read; a discard or overwrite meanwhile frees the block, and the next
- * writeback would fill it with another page, which the read would then
- * return.  So every read is counted from the hand-out (the core calls
- * zcx_backing_read_begin under that slot lock) until its I/O is over,
- * and a block freed while any read is counted is deferred: it stays taken
- * in bd_bitmap, marked in bd_deferred, and goes back only when the
- * allocator sees no read in flight.  Any read of it began before the
- * free (after the free no slot names it, and nothing reuses it), so none
- * can be left then.  One counter for the disk, not one per block: reads
- * cost one atomic increment and decrement, frees a spinlock, and the
- * price is that a disk never idle from reads keeps its deferred blocks
- * until the allocator runs short (it then waits for a quiet moment).
- * Rechecking the slot after the read instead would need the slot lock
- * in the completion (a work item per page) and still lose to an
- * overwrite that lands back on the same block.
+ * Blocks and the reads of them: the core's zcx_blocks
+ * (drivers/core/backing.hpp) says which block may take a page, and keeps
+ * a block freed while reads of it are in flight from another page until
+ * they are over.  The core begins a read under the lock of the slot that
+ * names the block; the C layer ends it, with the tag it began with, once
+ * the block's data is in.
  */
-void zcx_backing_read_begin(struct zcx_host *h, unsigned long block)
+unsigned int zcx_backing_read_begin(struct zcx_host *h, unsigned long block)
 {
-	atomic_long_inc(&zram_of_host(h)->bd_reads_in_flight);
+	return zcx_blocks_read_begin(zram_of_host(h)->blocks);
 }
 
-static void zram_bd_read_end(struct zram *zram)
+static void zram_bd_read_end(struct zram *zram, unsigned int tag,
+			     unsigned long reads)
 {
-	/* The block's data is in: whoever sees the count drop may reuse it. */
-	smp_mb__before_atomic();
-	atomic_long_dec(&zram->bd_reads_in_flight);
+	zcx_blocks_read_end(zram->blocks, tag, reads);
 }
 
 void zcx_backing_free(struct zcx_host *h, unsigned long block)
 {
-	struct zram *zram = zram_of_host(h);
-
-	spin_lock(&zram->bd_lock);
-	if (atomic_long_read(&zram->bd_reads_in_flight)) {
-		WARN_ON_ONCE(__test_and_set_bit(block, zram->bd_deferred));
-		zram->bd_nr_deferred++;
-		atomic64_inc(&zram->bd_deferrals);
-	} else {
-		WARN_ON_ONCE(!test_and_clear_bit(block, zram->bd_bitmap));
-	}
-	spin_unlock(&zram->bd_lock);
-	/* Blocks holding pages: a deferred one holds none. */
-	atomic64_dec(&zram->bd_count);
+	WARN_ON_ONCE(zcx_blocks_free(zram_of_host(h)->blocks, block));
 }
 
-/* Deferred blocks back to the free pool, if no read is in flight. */
-static void zram_bd_reclaim_deferred(struct zram *zram)
-{
-	unsigned long block;
-
-	spin_lock(&zram->bd_lock);
-	if (zram->bd_nr_deferred &&
-	    !atomic_long_read(&zram->bd_reads_in_flight)) {
-		for_each_set_bit(block, zram->bd_deferred, zram->bd_nr_blocks)
-			clear_bit(block, zram->bd_bitmap);
-		bitmap_zero(zram->bd_deferred, zram->bd_nr_blocks);
-		zram->bd_nr_deferred = 0;
-	}
-	spin_unlock(&zram->bd_lock);
-}
-
-static unsigned long zram_bd_find_block(struct zram *zram)
-{
-	unsigned long block = 0;
-
-	for (;;) {
-		block = find_next_zero_bit(zram->bd_bitmap, zram->bd_nr_blocks,
-					   block);
-		if (block >= zram->bd_nr_blocks)
-			return ULONG_MAX;
-		if (!test_and_set_bit(block, zram->bd_bitmap))
-			return block;
-	}
-}
-
-/* Process context (writeback): may wait for reads to drain. */
+/*
+ * Process context (writeback).  Blocks freed under reads come back as the
+ * reads end: at most two reads' time under any read load.  Give them up
+ * to a second (a slow backing device) rather than fail the run with
+ * ENOSPC while the device has blocks that are only waiting.
+ */
 static unsigned long zram_bd_alloc_block(struct zram *zram)
 {
 	unsigned long block;
 	unsigned int tries;
+	int ret;
 
-	if (READ_ONCE(zram->bd_nr_deferred))
-		zram_bd_reclaim_deferred(zram);
-	block = zram_bd_find_block(zram);
-	/*
-	 * Full, but for blocks freed while reads were in flight: give the
-	 * reads a moment (up to about 100 ms) rather than fail the run.
-	 */
-	for (tries = 0; block == ULONG_MAX && READ_ONCE(zram->bd_nr_deferred) &&
-			tries < 100; tries++) {
+	for (tries = 0; tries < 1000; tries++) {
+		ret = zcx_blocks_alloc(zram->blocks, &block);
+		if (ret != -EBUSY)
+			return ret ? ULONG_MAX : block;
 		usleep_range(500, 1000);
-		zram_bd_reclaim_deferred(zram);
-		block = zram_bd_find_block(zram);
 	}
-	return block;
+	return ULONG_MAX;
 }
 
 static int zram_bd_rw(struct zram *zram, struct page *page,
@@ -290,13 +235,13 @@ int zram_read_backing_sync(struct zram *zram, unsigned long index,
 	if (ref->size) {
 		bounce = alloc_page(GFP_NOIO);
 		if (!bounce) {
-			zram_bd_read_end(zram);
+			zram_bd_read_end(zram, ref->read_tag, 1);
 			zcx_dev_count_failed(zram->core, false);
 			return -ENOMEM;
 		}
 	}
 	ret = zram_bd_read_wait(zram, ref->block, bounce ?: page);
-	zram_bd_read_end(zram);
+	zram_bd_read_end(zram, ref->read_tag, 1);
 	if (ret) {
 		zram_bd_read_log(zram, ref->block, ret);
 		zcx_dev_count_failed(zram->core, false);
@@ -365,8 +310,8 @@ static void zram_bd_read_end_io(struct bio *bio)
 	int err = blk_status_to_errno(bio->bi_status);
 
 	/* Every page's block is in (or failed): none is read any more. */
-	smp_mb__before_atomic();
-	atomic_long_sub(r->pages, &zram->bd_reads_in_flight);
+	zram_bd_read_end(zram, 0, r->reads[0]);
+	zram_bd_read_end(zram, 1, r->reads[1]);
 	if (err) {
 		zram_bd_read_log(zram, r->ref.block, err);
 		zram_bd_read_finish(r, err, false);
@@ -399,6 +344,7 @@ static struct zram_bd_read *zram_bd_read_alloc(struct zram *zram,
 	r->page = NULL;
 	r->bounce = NULL;
 	r->pages = 0;
+	r->reads[0] = r->reads[1] = 0;
 	bio->bi_iter.bi_sector = (sector_t)block << (PAGE_SHIFT - SECTOR_SHIFT);
 	bio->bi_end_io = zram_bd_read_end_io;
 	return r;
@@ -442,6 +388,7 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 			if (r->bio.bi_vcnt < r->bio.bi_max_vecs) {
 				__bio_add_page(&r->bio, page, PAGE_SIZE, 0);
 				r->pages++;
+				r->reads[ref->read_tag & 1]++;
 				chain->next_block++;
 				return 0;
 			}
@@ -457,6 +404,7 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 		r->index = index;
 		__bio_add_page(&r->bio, page, PAGE_SIZE, 0);
 		r->pages = 1;
+		r->reads[ref->read_tag & 1] = 1;
 		chain->open = r;
 		chain->next_block = ref->block + 1;
 		if (unlikely(READ_ONCE(zram_bd_read_stall_after_open_ms)))
@@ -473,7 +421,7 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 	zram_read_backing_flush(chain);
 	bounce = alloc_page(GFP_NOIO);
 	if (!bounce) {
-		zram_bd_read_end(zram);
+		zram_bd_read_end(zram, ref->read_tag, 1);
 		zcx_dev_count_failed(zram->core, false);
 		return -ENOMEM;
 	}
@@ -483,6 +431,7 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 	r->page = page;
 	r->bounce = bounce;
 	r->pages = 1;
+	r->reads[ref->read_tag & 1] = 1;
 	__bio_add_page(&r->bio, bounce, PAGE_SIZE, 0);
 	bio_inc_remaining(chain->parent);
 	submit_bio(&r->bio);
@@ -493,17 +442,13 @@ void zram_backing_release(struct zram *zram)
 {
 	if (zram->bdev)
 		blkdev_put(zram->bdev, BACKING_MODE);
-	kvfree(zram->bd_bitmap);
-	kvfree(zram->bd_deferred);
+	if (zram->blocks)
+		zcx_blocks_destroy(zram->blocks);
 	kfree(zram->backing_path);
 	zram->bdev = NULL;
-	zram->bd_bitmap = NULL;
-	zram->bd_deferred = NULL;
-	zram->bd_nr_deferred = 0;
-	atomic64_set(&zram->bd_deferrals, 0);
+	zram->blocks = NULL;
 	zram->backing_path = NULL;
 	zram->bd_nr_blocks = 0;
-	atomic64_set(&zram->bd_count, 0);
 	atomic64_set(&zram->bd_reads, 0);
 	atomic64_set(&zram->bd_writes, 0);
 	atomic64_set(&zram->wb_stale, 0);
@@ -557,17 +502,12 @@ static ssize_t backing_dev_store(struct device *dev,
 	}
 	nr_blocks = bdev_nr_bytes(bdev) >> PAGE_SHIFT;
 	zram_backing_release(zram);
-	zram->bd_bitmap = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long),
-				   GFP_KERNEL);
-	zram->bd_deferred = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long),
-				     GFP_KERNEL);
-	if (!zram->bd_bitmap || !zram->bd_deferred) {
-		kvfree(zram->bd_bitmap);
-		kvfree(zram->bd_deferred);
-		zram->bd_bitmap = NULL;
-		zram->bd_deferred = NULL;
+	ret = zcx_blocks_create(nr_blocks, &zram->blocks);
+	if (ret) {
+		zram->blocks = NULL;
 		blkdev_put(bdev, BACKING_MODE);
-		ret = -ENOMEM;
+		pr_info("%s: cannot use %s as backing device: %d\n",
+			zram->disk->disk_name, path, ret);
 		goto out;
 	}
 	zram->bdev = bdev;
@@ -751,7 +691,8 @@ static int zram_wb_batch_settle(struct zram_wb_batch *b, u64 *written)
 		bio_uninit(&req->bio);
 		if (err) {
 			zcx_dev_writeback_abort(zram->core, req->index);
-			clear_bit(req->block, zram->bd_bitmap);
+			WARN_ON_ONCE(zcx_blocks_put_unused(zram->blocks,
+							   req->block));
 			zram_wb_budget_return(zram);
 			atomic64_inc(&zram->wb_failed);
 			failed++;
@@ -759,14 +700,16 @@ static int zram_wb_batch_settle(struct zram_wb_batch *b, u64 *written)
 			continue;
 		}
 		atomic64_inc(&zram->bd_writes);
-		atomic64_inc(&zram->bd_count);
-		/* Rewritten or discarded meanwhile: the copy is stale. */
+		/*
+		 * Rewritten or discarded meanwhile: the copy is stale, and
+		 * no slot ever named its block, so no reader was handed it.
+		 */
 		if (zcx_dev_writeback_commit_len(zram->core, req->index,
 						 req->block, req->len)) {
 			(*written)++;
 		} else {
-			zcx_backing_free((struct zcx_host *)&zram->host,
-					 req->block);
+			WARN_ON_ONCE(zcx_blocks_put_unused(zram->blocks,
+							   req->block));
 			atomic64_inc(&zram->wb_stale);
 		}
 	}
@@ -1157,11 +1100,17 @@ static ssize_t bd_stat_show(struct device *dev, struct device_attribute *attr,
 			    char *buf)
 {
 	struct zram *zram = dev_to_zram(dev);
+	struct zcx_blocks_stats blocks = {};
+	ssize_t ret;
 
-	return sysfs_emit(buf, "%8llu %8llu %8llu\n",
-			  (u64)atomic64_read(&zram->bd_count),
-			  (u64)atomic64_read(&zram->bd_reads),
-			  (u64)atomic64_read(&zram->bd_writes));
+	down_read(&zram->init_lock);
+	if (zram->blocks)
+		zcx_blocks_get_stats(zram->blocks, &blocks);
+	ret = sysfs_emit(buf, "%8llu %8llu %8llu\n", blocks.held,
+			 (u64)atomic64_read(&zram->bd_reads),
+			 (u64)atomic64_read(&zram->bd_writes));
+	up_read(&zram->init_lock);
+	return ret;
 }
 
 DEVICE_ATTR_RW(backing_dev);

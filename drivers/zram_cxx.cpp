@@ -3,6 +3,7 @@
 // emitted by two C++ objects leave COMDAT sections that the module link
 // discards while __mcount_loc / .orc_unwind_ip still point into them, so
 // the whole core is compiled here as one unit (see README, "C++ rules").
+#include "core/backing.cpp"
 #include "core/c_api.cpp"
 #include "core/codec.cpp"
 #include "core/device.cpp"

@@ -667,11 +667,20 @@ static const struct file_operations block_state_fops = {
 static int writeback_show(struct seq_file *m, void *unused)
 {
 	struct zram *zram = m->private;
+	struct zcx_blocks_stats blocks = {};
 
-	seq_printf(m, "stale: %lld\nfailed: %lld\nread_deferred: %lld\n",
+	down_read(&zram->init_lock);
+	if (zram->blocks)
+		zcx_blocks_get_stats(zram->blocks, &blocks);
+	up_read(&zram->init_lock);
+	/*
+	 * read_deferred: frees that waited for reads in flight, so far;
+	 * waiting: blocks waiting now.
+	 */
+	seq_printf(m, "stale: %lld\nfailed: %lld\nread_deferred: %llu\nwaiting: %llu\n",
 		   (long long)atomic64_read(&zram->wb_stale),
 		   (long long)atomic64_read(&zram->wb_failed),
-		   (long long)atomic64_read(&zram->bd_deferrals));
+		   blocks.deferrals, blocks.deferred);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(writeback);
@@ -712,7 +721,6 @@ static int zram_add(void)
 	zram_policy_init(zram);
 	mutex_init(&zram->writeback_lock);
 	spin_lock_init(&zram->wb_limit_lock);
-	spin_lock_init(&zram->bd_lock);
 	zram->comp.backend[0] = zram_backend_default();
 	zram->wb_batch_size = ZRAM_WB_BATCH_DEFAULT;
 

@@ -133,20 +133,9 @@ struct zram {
 	/* Writeback target, chosen before init (zram_backing.c). */
 	struct block_device *bdev;
 	char *backing_path;
-	unsigned long *bd_bitmap;	/* one bit per page-sized block */
+	/* Its page-sized blocks, and the reads of them in flight. */
+	struct zcx_blocks *blocks;
 	unsigned long bd_nr_blocks;
-	/*
-	 * Reads of written-back pages from the core's hand-out of the
-	 * block to the end of its I/O; blocks freed meanwhile wait in
-	 * bd_deferred (still taken in bd_bitmap) until none is in flight.
-	 * bd_lock orders frees against taking deferred blocks back.
-	 */
-	atomic_long_t bd_reads_in_flight;
-	spinlock_t bd_lock;
-	unsigned long *bd_deferred;
-	unsigned long bd_nr_deferred;	/* under bd_lock */
-	atomic64_t bd_deferrals;	/* debugfs: frees deferred so far */
-	atomic64_t bd_count;		/* blocks holding pages */
 	atomic64_t bd_reads;
 	atomic64_t bd_writes;
 	/*
@@ -212,6 +201,7 @@ struct zram_bd_read {
 	struct zcx_backing_ref ref;	/* of the first page */
 	unsigned long index;		/* of the first page */
 	unsigned int pages;		/* reads begun by the core */
+	unsigned int reads[2];		/* of them, by zcx_backing_ref.read_tag */
 	struct bio bio;			/* last: the bioset's front_pad */
 };
 

@@ -3,6 +3,7 @@
 # includes the same files), for every user-space build of it: tests/host,
 # tests/fuzz, tests/microbench.  Include with ZCX_ROOT set.
 set(ZCX_CORE_SOURCES
+    ${ZCX_ROOT}/drivers/core/backing.cpp
     ${ZCX_ROOT}/drivers/core/c_api.cpp
     ${ZCX_ROOT}/drivers/core/codec.cpp
     ${ZCX_ROOT}/drivers/core/device.cpp

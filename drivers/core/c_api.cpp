@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 // The core's C entry points (include/zcx/abi.h): thin, no logic.
+#include "backing.hpp"
 #include "device.hpp"
 #include "kv.hpp"
 #include "parse.hpp"
 
 struct zcx_dev {}; // opaque to C: it is a zcx::Device
+struct zcx_blocks {}; // and this a zcx::BackingBlocks
 
 namespace {
 
@@ -14,9 +16,57 @@ const zcx::Device *device(const zcx_dev *dev)
 	return reinterpret_cast<const zcx::Device *>(dev);
 }
 
+zcx::BackingBlocks *blocks(zcx_blocks *b)
+{
+	return reinterpret_cast<zcx::BackingBlocks *>(b);
+}
+
 } // namespace
 
 extern "C" {
+
+int zcx_blocks_create(zcx_u64 nr_blocks, zcx_blocks **out)
+{
+	auto b = zcx::BackingBlocks::create(nr_blocks);
+	if (b)
+		*out = reinterpret_cast<zcx_blocks *>(b.value());
+	return zcx::to_errno(b);
+}
+
+void zcx_blocks_destroy(zcx_blocks *b) { zcx::BackingBlocks::destroy(blocks(b)); }
+
+int zcx_blocks_alloc(zcx_blocks *b, unsigned long *block)
+{
+	auto r = blocks(b)->alloc();
+	if (r)
+		*block = r.value();
+	return zcx::to_errno(r);
+}
+
+int zcx_blocks_put_unused(zcx_blocks *b, unsigned long block)
+{
+	return blocks(b)->put_unused(block) ? 0 : -ZCX_EINVAL;
+}
+
+int zcx_blocks_free(zcx_blocks *b, unsigned long block)
+{
+	return blocks(b)->free(block) ? 0 : -ZCX_EINVAL;
+}
+
+unsigned int zcx_blocks_read_begin(zcx_blocks *b) { return blocks(b)->read_begin(); }
+
+void zcx_blocks_read_end(zcx_blocks *b, unsigned int tag, unsigned long reads)
+{
+	blocks(b)->read_end(tag, reads);
+}
+
+void zcx_blocks_get_stats(const zcx_blocks *b, zcx_blocks_stats *out)
+{
+	const auto *bb = reinterpret_cast<const zcx::BackingBlocks *>(b);
+	out->held = bb->held();
+	out->deferred = bb->deferred();
+	out->deferrals = bb->deferrals();
+}
 
 int zcx_dev_create(zcx_u64 disksize, zcx_host *host, zcx_dev **out)
 {

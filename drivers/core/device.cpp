@@ -215,7 +215,7 @@ Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 			ref->block = c.value;
 			ref->size = c.size;
 			ref->priority = c.size ? c.priority : 0;
-			zcx_backing_read_begin(host_, c.value);
+			ref->read_tag = zcx_backing_read_begin(host_, c.value);
 			return c.size ? ZCX_READ_BACKING_COMPRESSED : ZCX_READ_BACKING;
 		}
 		// The idle policy's comebacks: reads a user or the kernel

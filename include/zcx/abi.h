@@ -184,17 +184,21 @@ void zcx_group_buffers_put(struct zcx_host *host);
 /* count copies of word at dst (the kernel's memset64: rep stosq on x86). */
 void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count);
 
-/* Frees a block of the backing device.  Never sleeps. */
+/*
+ * Frees a block of the backing device (zcx_blocks_free of the disk's
+ * blocks).  Never sleeps.
+ */
 void zcx_backing_free(struct zcx_host *host, unsigned long block);
 /*
  * A read of block of the backing device starts: called by the core under
  * the lock of the slot that names the block, when it hands the block out
  * (zcx_dev_read_page).  So a zcx_backing_free of that block, which comes
  * only after the slot stops naming it, always follows this call, and the
- * C layer can keep the block from being reused until the read is over
- * (it ends the read itself).  Never sleeps.
+ * block is not reused until the read is over: the C layer ends it with
+ * zcx_blocks_read_end and the tag returned here (zcx_blocks_read_begin's).
+ * Never sleeps.
  */
-void zcx_backing_read_begin(struct zcx_host *host, unsigned long block);
+unsigned int zcx_backing_read_begin(struct zcx_host *host, unsigned long block);
 /* A point where process context may yield the CPU (cond_resched). */
 void zcx_cond_resched(void);
 /* Seconds since boot (CLOCK_BOOTTIME), for access tracking. */
@@ -206,6 +210,39 @@ void zcx_report_corrupt(unsigned long index, int codec_status);
 /* ---- Core: implemented in C++ ---- */
 
 struct zcx_dev;
+
+/*
+ * The blocks of a backing device (drivers/core/backing.hpp): which hold
+ * pages, and blocks freed while reads of them are in flight, which go back
+ * only once those reads are over.  Created with the backing device; every
+ * call but create and destroy may come from any context.
+ */
+struct zcx_blocks;
+struct zcx_blocks_stats {
+	zcx_u64 held;		/* holding pages, or taken for a write */
+	zcx_u64 deferred;	/* freed, waiting for reads to end */
+	zcx_u64 deferrals;	/* frees that had to wait, so far */
+};
+int zcx_blocks_create(zcx_u64 nr_blocks, struct zcx_blocks **out);
+void zcx_blocks_destroy(struct zcx_blocks *blocks);
+/*
+ * 0: *block is taken.  -EBUSY: the only free blocks wait for reads in
+ * flight; they come back as those end (ask again shortly).  -ENOSPC: every
+ * block holds a page.
+ */
+int zcx_blocks_alloc(struct zcx_blocks *blocks, unsigned long *block);
+/* A taken block no reader was ever handed (its write failed or went
+ * stale); -EINVAL for a block not taken. */
+int zcx_blocks_put_unused(struct zcx_blocks *blocks, unsigned long block);
+/* A block a slot named, after the slot stopped naming it; -EINVAL for a
+ * block not taken. */
+int zcx_blocks_free(struct zcx_blocks *blocks, unsigned long block);
+unsigned int zcx_blocks_read_begin(struct zcx_blocks *blocks);
+/* reads begun with tag are over: their blocks' data is in. */
+void zcx_blocks_read_end(struct zcx_blocks *blocks, unsigned int tag,
+			 unsigned long reads);
+void zcx_blocks_get_stats(const struct zcx_blocks *blocks,
+			  struct zcx_blocks_stats *out);
 
 struct zcx_stats {
 	zcx_u64 orig_data_size;   /* bytes of pages stored */
@@ -255,6 +292,7 @@ struct zcx_backing_ref {
 	unsigned long block;
 	unsigned int size;	/* compressed object's bytes; 0: a raw page */
 	unsigned int priority;	/* the algorithm that made it */
+	unsigned int read_tag;	/* zcx_blocks_read_end's, when the read is over */
 };
 int zcx_dev_read_page_ref(struct zcx_dev *dev, unsigned long index, void *dst,
 			  struct zcx_backing_ref *ref);

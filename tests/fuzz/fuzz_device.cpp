@@ -29,11 +29,17 @@
 //    the input: a write that fails with -ENOMEM changes nothing, a
 //    recompression or regrouping that does leaves every page readable;
 //  - writeback: prepare (any mode, raw or compressed), then, possibly after
-//    other operations, commit to a made-up block or abort; the model keeps
-//    the block's bytes, as the backing device would, and reads of a
-//    written-back page return them (decompressed by the core if they are
-//    a compressed object); every block the core frees was committed and is
-//    freed once, and none is left when the disk is empty;
+//    other operations, commit to a block from the core's block allocator
+//    (zcx_blocks, fewer blocks than pages) or abort; the model keeps the
+//    device's bytes, and reads of a written-back page return them
+//    (decompressed by the core if they are a compressed object); every
+//    block the core frees was committed and is freed once, and none is
+//    left when the disk is empty;
+//  - reads of written-back blocks held in flight across other operations,
+//    ended later: the block still holds what the read was handed (no
+//    writeback reused it meanwhile); an allocation fails only when every
+//    block holds a page (ENOSPC) or waits for a held read (EBUSY); once the
+//    reads are over, every block comes back;
 //  - after every operation the stats add up: orig_data_size is the stored
 //    pages, same_pages the same-filled ones, grouped_pages the slots that
 //    block_state shows grouped (groups at most that many, none without
@@ -71,6 +77,8 @@ using Bytes = std::vector<std::uint8_t>;
 using test::Rng;
 constexpr std::size_t kPage = ZCX_PAGE_SIZE;
 constexpr unsigned long kPages = 64;
+// Fewer than the pages, so writeback runs out (ENOSPC) and reuses blocks.
+constexpr unsigned long kBlocks = 40;
 // Grouped recompression compresses up to 64 KiB with LZO1X-999: bounded
 // per input, so one input stays within milliseconds, not seconds.
 constexpr unsigned kMaxRecompressions = 12;
@@ -190,12 +198,14 @@ public:
 		host::configure_priority(streams_, 1);
 		host::configure_priority(streams_, 2);
 		CHECK(zcx_dev_create(kPages * kPage, streams_, &dev_) == 0);
+		CHECK(zcx_blocks_create(kBlocks, &bd_) == 0);
 		host::set_backing_hooks({
 			[this](unsigned long block) { backing_freed(block); },
 			[this](unsigned long block) {
 				if (!blocks_.count(block))
 					fail("read begun of block %lu, which "
 					     "holds no page", block);
+				return zcx_blocks_read_begin(bd_);
 			},
 		});
 		page_.resize(kPage);
@@ -206,6 +216,8 @@ public:
 		host::reset_faults();
 		host::set_backing_hooks({});
 		host::set_now_seconds(kStartTime);
+		if (bd_)
+			zcx_blocks_destroy(bd_);
 	}
 
 	void execute(Reader &in)
@@ -250,6 +262,19 @@ public:
 		// No dead group bytes left counted either.
 		CHECK_EQ(zcx_dev_compactable_pages(dev_), 0);
 		CHECK(blocks_.empty());
+		// Every block comes back once the reads held are over.
+		while (!held_reads_.empty())
+			end_held_read(0);
+		zcx_blocks_stats bs;
+		zcx_blocks_get_stats(bd_, &bs);
+		CHECK_EQ(bs.held, 0);
+		unsigned long got = 0, block;
+		while (zcx_blocks_alloc(bd_, &block) == 0)
+			got++;
+		if (got != kBlocks)
+			fail("%lu of %lu blocks came back", got, kBlocks);
+		zcx_blocks_destroy(bd_);
+		bd_ = nullptr;
 		zcx_dev_destroy(dev_);
 		dev_ = nullptr;
 		host::streams_destroy(streams_);
@@ -292,7 +317,12 @@ private:
 			slot_free(in.u8v() % kPages);
 			break;
 		case 6:
-			read(in.u8v() % kPages);
+			if ((b & 48) == 16)
+				begin_held_read(in.u8v() % kPages);
+			else if ((b & 48) == 32 && !held_reads_.empty())
+				end_held_read(in.u8v() % held_reads_.size());
+			else
+				read(in.u8v() % kPages);
 			break;
 		case 7:
 			if (b & 16) {
@@ -480,6 +510,8 @@ private:
 			return;
 		}
 		CHECK_EQ(ref.block, m.block);
+		// The block's I/O is over by the time the checks below run.
+		zcx_blocks_read_end(bd_, ref.read_tag, 1);
 		const Block &blk = blocks_.at(m.block);
 		if (blk.len == kPage) {
 			CHECK_EQ(r, ZCX_READ_BACKING);
@@ -494,6 +526,34 @@ private:
 						    page_.data()), 0);
 		if (!equal(page_.data(), m.data.data()))
 			fail("page %lu, written back compressed, reads back wrong", i);
+	}
+
+	// A read of a written-back page whose block I/O is still in flight
+	// (any other page is read at once).
+	void begin_held_read(unsigned long i)
+	{
+		Model &m = model_[i];
+		if (!m.backing) {
+			read(i);
+			return;
+		}
+		zcx_backing_ref ref{};
+		const int r = zcx_dev_read_page_ref(dev_, i, page_.data(), &ref);
+		CHECK(r == ZCX_READ_BACKING || r == ZCX_READ_BACKING_COMPRESSED);
+		CHECK_EQ(ref.block, m.block);
+		m.time = now_;
+		m.idle = false;
+		held_reads_.push_back(HeldRead{i, ref, disk_.at(ref.block)});
+	}
+
+	void end_held_read(std::size_t n)
+	{
+		const HeldRead h = held_reads_[n];
+		held_reads_.erase(held_reads_.begin() + n);
+		if (disk_.at(h.ref.block) != h.handed)
+			fail("block %lu, read for page %lu, was reused while "
+			     "the read was in flight", h.ref.block, h.index);
+		zcx_blocks_read_end(bd_, h.ref.read_tag, 1);
 	}
 
 	void read_all()
@@ -859,15 +919,31 @@ private:
 			zcx_dev_writeback_abort(dev_, i);
 			return;
 		}
-		const unsigned long block = next_block_++;
+		unsigned long block;
+		const int a = zcx_blocks_alloc(bd_, &block);
+		if (a) {
+			zcx_blocks_stats bs;
+			zcx_blocks_get_stats(bd_, &bs);
+			if (a == -ZCX_ENOSPC ? bs.held != kBlocks
+					     : a != -ZCX_EBUSY || held_reads_.empty())
+				fail("block allocation: %d with %llu of %lu blocks "
+				     "held, %zu reads held", a, (unsigned long long)bs.held,
+				     kBlocks, held_reads_.size());
+			zcx_dev_writeback_abort(dev_, i);
+			return;
+		}
+		disk_[block] = p.copy;
 		const int r = p.len < kPage
 				      ? zcx_dev_writeback_commit_len(dev_, i, block, p.len)
 				      : zcx_dev_writeback_commit(dev_, i, block);
 		trace("writeback of %lu to block %lu (len %u): %d", i, block,
 		      p.len, r);
 		CHECK_EQ(r, p.valid);
-		if (!r)
-			return; // the block stays the C layer's
+		if (!r) {
+			// No slot named it: the C layer puts it back.
+			CHECK_EQ(zcx_blocks_put_unused(bd_, block), 0);
+			return;
+		}
 		Model &m = model_[i];
 		blocks_[block] = Block{p.copy, p.len};
 		m.backing = true;
@@ -880,6 +956,8 @@ private:
 	{
 		if (!blocks_.erase(block))
 			fail("backing block %lu freed, but no page holds it", block);
+		if (zcx_blocks_free(bd_, block))
+			fail("backing block %lu freed, but not taken", block);
 	}
 
 	bool grouped(unsigned long i)
@@ -935,8 +1013,17 @@ private:
 	zcx_dev *dev_ = nullptr;
 	Model model_[kPages];
 	std::map<unsigned long, Pending> pending_;
-	std::map<unsigned long, Block> blocks_;
-	unsigned long next_block_ = 100;
+	std::map<unsigned long, Block> blocks_; // what slots name
+	// The device's bytes, kept after a block is freed: what a read still
+	// in flight would get.
+	std::map<unsigned long, Bytes> disk_;
+	struct HeldRead {
+		unsigned long index;
+		zcx_backing_ref ref;
+		Bytes handed; // the block's bytes when the read began
+	};
+	std::vector<HeldRead> held_reads_;
+	zcx_blocks *bd_ = nullptr;
 	unsigned now_ = kStartTime;
 	unsigned recompressions_ = 0;
 	bool faulty_ = false; // some allocation may be refused

@@ -56,3 +56,16 @@ prog = (run(0, 16, 7) + recompress(2) + [4, 2, 4, 3]
         + [10 | 16, 2, 0, 0, 0, 0, 6 | 8 | 2 << 4, 0] + READ_ALL)
 with open(os.path.join(out, "seed-two-runs"), "wb") as f:
     f.write(bytes(b & 0xff for b in prog))
+# reads of written-back blocks held in flight (issue 24, item 8): 48 pages
+# written back to 40 blocks (the last 8 find none), reads of pages 0-3
+# held, those pages rewritten (their blocks wait), writebacks while the
+# reads are held (only waiting blocks: EBUSY), the reads ended, then the
+# waiting blocks taken by other pages
+WB = lambda i: [12, i, 0x1d, 0]
+prog = (run(0, 32, 8) + run(32, 16, 8) + sum((WB(i) for i in range(48)), [])
+        + sum(([0x16, i] for i in range(4)), [])
+        + sum(([0x40, i, i, 9, 1] for i in range(4)), [])
+        + WB(40) + WB(41) + [0x26, 0, 0x26, 0, 0x26, 0, 0x26, 0]
+        + sum((WB(i) for i in range(40, 48)), []) + READ_ALL)
+with open(os.path.join(out, "seed-held-reads"), "wb") as f:
+    f.write(bytes(b & 0xff for b in prog))

@@ -758,13 +758,12 @@ void zcx_backing_free(zcx_host *, unsigned long block)
 }
 
 // The contract: under the lock of the slot naming the block.
-void zcx_backing_read_begin(zcx_host *, unsigned long block)
+unsigned int zcx_backing_read_begin(zcx_host *, unsigned long block)
 {
 	if (t_nbits == 0)
 		die("zcx_backing_read_begin(%lu) without a slot lock", block);
 	backing_reads_begun.fetch_add(1);
-	if (backing_hooks.begin)
-		backing_hooks.begin(block);
+	return backing_hooks.begin ? backing_hooks.begin(block) : 0;
 }
 
 void zcx_report_corrupt(unsigned long index, int codec_status)

@@ -92,7 +92,7 @@ unsigned long backing_reads();
 // thread runs the core.
 struct BackingHooks {
 	std::function<void(unsigned long)> free;
-	std::function<void(unsigned long)> begin;
+	std::function<unsigned int(unsigned long)> begin; // the read's tag
 };
 void set_backing_hooks(BackingHooks hooks);
 
