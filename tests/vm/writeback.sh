@@ -461,6 +461,62 @@ test_writeback_reads_under_fio() {
 	set_attr zram0 compressed_writeback 0
 }
 
+# Issue 24, item 8: reads of written-back pages never stop (fio, four
+# readers out of step, 20 ms a read) while other pages are rewritten and
+# written back again, round after round.  The backing device holds the
+# read pages plus one and a quarter times the rewritten ones, so from the
+# second round writeback needs the blocks the rewrites freed, every one of
+# them freed under reads.  One counter of reads for the disk never came
+# back to zero and the blocks never back: writeback failed with ENOSPC on
+# a device whose blocks were mostly free.
+test_writeback_reuses_blocks_under_steady_reads() {
+	load_ours num_devices=1
+	local z=/sys/block/zram0 slow round fio_pid deferred
+	slow=$(setup_slow_backing 6 20) # 1536 blocks
+	set_attr zram0 backing_dev "$slow"
+	init_disk zram0 16M
+	head -c 1M /dev/urandom >/tmp/steady-a # pages 0-255, read all along
+	dd if=/tmp/steady-a of=/dev/zram0 bs=64k oflag=direct status=none
+	set_attr zram0 writeback page_indexes=0-255
+	[[ $(bd_field zram0 1) == 256 ]] || fail "pages 0-255 not written back: $(cat $z/bd_stat)"
+	# Four readers, 5 ms apart: dm-delay ends the reads due in one tick
+	# together, and one reader's would all end at once, leaving a moment
+	# with none in flight.
+	fio --filename=/dev/zram0 --rw=randread --bs=4k --size=1M --direct=1 \
+		--ioengine=libaio --iodepth=2 --time_based --runtime=300 \
+		--name=r0 --name=r1 --startdelay=5ms --name=r2 --startdelay=10ms \
+		--name=r3 --startdelay=15ms --output=/tmp/steady-fio.txt &
+	fio_pid=$!
+	# A failure leaves no reader holding the disk (the test is a subshell).
+	trap 'kill $fio_pid 2>/dev/null || true' EXIT
+	wait_slow_read || fail "fio's reads never reached the backing device"
+	for round in 1 2 3 4; do
+		# Pages 256-1279, rewritten: their blocks are freed under reads.
+		head -c 4M /dev/urandom >/tmp/steady-b
+		dd if=/tmp/steady-b of=/dev/zram0 bs=64k seek=16 oflag=direct status=none
+		echo page_indexes=256-1279 >$z/writeback ||
+			fail "round $round: writeback failed with blocks only waiting for reads" \
+				"(bd_stat $(cat $z/bd_stat); $(tr '\n' ' ' </sys/kernel/debug/zram/zram0/writeback))"
+		[[ $(bd_field zram0 1) == 1280 ]] || fail "round $round: bd_stat $(cat $z/bd_stat)"
+	done
+	deferred=$(awk '/read_deferred/ {print $2}' /sys/kernel/debug/zram/zram0/writeback)
+	# Or no free raced a read, and the test proved nothing.
+	((deferred >= 1024)) || fail "only $deferred frees waited for reads"
+	# fio exits 1 on SIGINT; its report says whether a read failed.
+	kill -INT $fio_pid
+	wait $fio_pid || true
+	trap - EXIT
+	(($(grep -c 'err= 0' /tmp/steady-fio.txt) == 4)) || fail "fio: $(cat /tmp/steady-fio.txt)"
+	cmp -n 1M /tmp/steady-a /dev/zram0 || fail "pages 0-255 read back wrong"
+	cmp /tmp/steady-b <(dd if=/dev/zram0 bs=64k skip=16 count=64 status=none) ||
+		fail "pages 256-1279 read back wrong"
+	[[ $(io_field zram0 1) == 0 ]] || fail "failed reads: io_stat $(cat $z/io_stat)"
+	note "4 rounds of 1024 pages written back beside reads that never stop:" \
+		"$deferred frees waited for reads; bd_stat $(cat $z/bd_stat)"
+	reset_disk zram0
+	teardown_slow_backing
+}
+
 # Swap on a disk whose pages were written back: swap-ins read them
 # through rw_page (SWP_SYNCHRONOUS_IO: synchronous, no worker) or, for
 # readahead and swapoff, child bios; swap frees their slots, so blocks
@@ -618,4 +674,5 @@ PY
 writeback_tests=(test_writeback_key_value test_writeback_batches_under_fio
 	test_writeback_failing_device test_compressed_writeback
 	test_writeback_read_races_free test_writeback_reads_under_fio
+	test_writeback_reuses_blocks_under_steady_reads
 	test_swap_writeback_reads)
