@@ -30,6 +30,12 @@ export CXX
 
 PWD := $(shell pwd)
 
+# No BTF in our modules: pahole (1.24) cannot encode the C++ object's
+# DWARF (rvalue references) and fails the link.  Debian's 6.12 headers
+# ship a vmlinux to encode against, so Kbuild tries there; 6.1's ship
+# none, so 6.1 builds never had module BTF.
+NO_BTF := CONFIG_DEBUG_INFO_BTF_MODULES=
+
 .PHONY: all modules clean setup run check host-test install uninstall kunit bench
 
 all: modules
@@ -37,7 +43,7 @@ all: modules
 modules:
 	@test -n "$(KVER)" -a -d "$(KDIR)" || { echo "no kernel headers in '$(KDIR)' (KVER '$(KVER)'): run scripts/setup.sh" >&2; exit 1; }
 	@case "$(KREL)" in 6.1.*|6.12.*) ;; *) echo "zram-cxx builds against Linux 6.1 or 6.12; $(KDIR) is '$(KREL)'" >&2; exit 1;; esac
-	$(MAKE) -C $(KDIR) M=$(PWD) CXX=$(CXX) modules
+	$(MAKE) -C $(KDIR) M=$(PWD) CXX=$(CXX) $(NO_BTF) modules
 	scripts/check-ko.sh zram.ko $(KDIR)
 	scripts/check-ko.sh zram_codecs.ko $(KDIR)
 
