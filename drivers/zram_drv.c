@@ -694,7 +694,6 @@ static void zram_debugfs_add(struct zram *zram)
 static int zram_add(void)
 {
 	struct zram *zram;
-	struct request_queue *q;
 	int ret, id;
 
 	lockdep_assert_held(&zram_index_mutex);
@@ -716,9 +715,11 @@ static int zram_add(void)
 	zram->comp.backend[0] = zram_backend_default();
 	zram->wb_batch_size = ZRAM_WB_BATCH_DEFAULT;
 
-	zram->disk = blk_alloc_disk(NUMA_NO_NODE);
-	if (!zram->disk) {
-		ret = -ENOMEM;
+	/* Non-rotational, whole pages, stable pages (zram_compat.h). */
+	zram->disk = zram_compat_alloc_disk(NUMA_NO_NODE,
+					    ZRAM_LOGICAL_BLOCK_SIZE);
+	if (IS_ERR(zram->disk)) {
+		ret = PTR_ERR(zram->disk);
 		goto out_idr;
 	}
 	zram->disk->major = zram_major;
@@ -729,19 +730,6 @@ static int zram_add(void)
 	zram->disk->private_data = zram;
 	snprintf(zram->disk->disk_name, DISK_NAME_LEN, "zram%d", id);
 	set_capacity(zram->disk, 0);
-
-	q = zram->disk->queue;
-	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
-	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
-	blk_queue_physical_block_size(q, PAGE_SIZE);
-	blk_queue_logical_block_size(q, ZRAM_LOGICAL_BLOCK_SIZE);
-	blk_queue_io_min(q, PAGE_SIZE);
-	blk_queue_io_opt(q, PAGE_SIZE);
-	q->limits.discard_granularity = PAGE_SIZE;
-	blk_queue_max_discard_sectors(q, UINT_MAX);
-	blk_queue_max_write_zeroes_sectors(q, UINT_MAX);
-	/* The page is compressed in place: it must not change under us. */
-	blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, q);
 
 	ret = device_add_disk(NULL, zram->disk, zram_disk_groups);
 	if (ret)

@@ -13,6 +13,7 @@
 
 #include "zcx/abi.h"
 #include "zram_codecs.h"
+#include "zram_compat.h"
 
 enum zram_backend_kind {
 	ZRAM_BACKEND_LZO,     /* lib/lzo, built into Debian's kernel */

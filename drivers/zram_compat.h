@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The kernel API differences between Debian's Linux 6.1 and 6.12 that the
+ * C layer meets, one small helper each.  Every LINUX_VERSION_CODE test of
+ * the module is here and nowhere else; the C++ core knows no kernel at
+ * all.  Only 6.1 and 6.12 are built and tested, so each test is "6.12 or
+ * not", whatever release in between made the change.
+ */
+#ifndef ZRAM_COMPAT_H
+#define ZRAM_COMPAT_H
+
+#include <linux/blkdev.h>
+#include <linux/device.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/shrinker.h>
+#include <linux/version.h>
+
+#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
+      LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)) && \
+    !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
+      LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0))
+#error "zram-cxx builds against Linux 6.1 or 6.12 only"
+#endif
+
+/*
+ * The disk and its queue's limits.  6.12 takes the limits (and features:
+ * stable writes, synchronous) when it allocates the disk, and returns an
+ * ERR_PTR; 6.1 allocates, returns NULL on failure, and is then set up
+ * through the queue.  Either way: non-rotational, no entropy, whole pages
+ * (logical blocks of lbs bytes), discard and write-zeroes of any size, and
+ * pages stable while written (they are compressed in place).
+ */
+static inline struct gendisk *zram_compat_alloc_disk(int node, unsigned int lbs)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct queue_limits lim = {
+		.physical_block_size = PAGE_SIZE,
+		.logical_block_size = lbs,
+		.io_min = PAGE_SIZE,
+		.io_opt = PAGE_SIZE,
+		.discard_granularity = PAGE_SIZE,
+		.max_hw_discard_sectors = UINT_MAX,
+		.max_write_zeroes_sectors = UINT_MAX,
+		/*
+		 * Not rotational and no add_random: neither feature is set.
+		 * Synchronous: swap skips the swap cache on swap-in, what
+		 * ->rw_page's presence did on 6.1.
+		 */
+		.features = BLK_FEAT_STABLE_WRITES | BLK_FEAT_SYNCHRONOUS,
+	};
+
+	return blk_alloc_disk(&lim, node);
+#else
+	struct gendisk *disk = blk_alloc_disk(node);
+	struct request_queue *q;
+
+	if (!disk)
+		return ERR_PTR(-ENOMEM);
+	q = disk->queue;
+	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
+	blk_queue_physical_block_size(q, PAGE_SIZE);
+	blk_queue_logical_block_size(q, lbs);
+	blk_queue_io_min(q, PAGE_SIZE);
+	blk_queue_io_opt(q, PAGE_SIZE);
+	q->limits.discard_granularity = PAGE_SIZE;
+	blk_queue_max_discard_sectors(q, UINT_MAX);
+	blk_queue_max_write_zeroes_sectors(q, UINT_MAX);
+	blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, q);
+	return disk;
+#endif
+}
+
+#endif /* ZRAM_COMPAT_H */
