@@ -73,4 +73,57 @@ static inline struct gendisk *zram_compat_alloc_disk(int node, unsigned int lbs)
 #endif
 }
 
+/*
+ * block_device_operations.open: 6.12 passes the gendisk and a blk_mode_t,
+ * 6.1 the block_device and an fmode_t.  zram_compat_open_disk() gives the
+ * gendisk of either first argument.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+typedef struct gendisk *zram_compat_open_arg_t;
+typedef blk_mode_t zram_compat_open_mode_t;
+static inline struct gendisk *zram_compat_open_disk(struct gendisk *disk)
+{
+	return disk;
+}
+#else
+typedef struct block_device *zram_compat_open_arg_t;
+typedef fmode_t zram_compat_open_mode_t;
+static inline struct gendisk *zram_compat_open_disk(struct block_device *bdev)
+{
+	return bdev->bd_disk;
+}
+#endif
+
+/*
+ * ->rw_page (synchronous one-page swap I/O) is gone in 6.12, where swap
+ * I/O arrives as bios through ->submit_bio.  Defined where the kernel has
+ * it; page_endio(), gone too, is only for rw_page.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 12, 0)
+#define ZRAM_COMPAT_HAVE_RW_PAGE 1
+#endif
+
+/* I/O accounting by hand: 6.12 takes the sectors at the end, 6.1 at the start. */
+static inline unsigned long
+zram_compat_start_io_acct(struct block_device *bdev, unsigned int sectors,
+			  enum req_op op, unsigned long start_time)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	return bdev_start_io_acct(bdev, op, start_time);
+#else
+	return bdev_start_io_acct(bdev, sectors, op, start_time);
+#endif
+}
+
+static inline void zram_compat_end_io_acct(struct block_device *bdev,
+					   enum req_op op, unsigned int sectors,
+					   unsigned long start_time)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	bdev_end_io_acct(bdev, op, sectors, start_time);
+#else
+	bdev_end_io_acct(bdev, op, start_time);
+#endif
+}
+
 #endif /* ZRAM_COMPAT_H */

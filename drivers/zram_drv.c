@@ -251,9 +251,11 @@ static void zram_submit_bio(struct bio *bio)
 	}
 }
 
+#ifdef ZRAM_COMPAT_HAVE_RW_PAGE
 /*
  * Synchronous single-page I/O.  Its presence makes swap set
- * SWP_SYNCHRONOUS_IO, so swap-in skips the swap cache.
+ * SWP_SYNCHRONOUS_IO, so swap-in skips the swap cache.  (6.12 has no
+ * rw_page: the disk's BLK_FEAT_SYNCHRONOUS does that, zram_compat.h.)
  */
 static int zram_rw_page(struct block_device *bdev, sector_t sector,
 			struct page *page, enum req_op op)
@@ -271,18 +273,20 @@ static int zram_rw_page(struct block_device *bdev, sector_t sector,
 		zcx_dev_count_invalid_io(zram->core);
 		return -EINVAL;
 	}
-	start_time = bdev_start_io_acct(bdev, SECTORS_PER_PAGE, op, jiffies);
+	start_time = zram_compat_start_io_acct(bdev, SECTORS_PER_PAGE, op,
+					       jiffies);
 	if (is_write)
 		ret = zram_write_page(zram, sector >> SECTORS_PER_PAGE_SHIFT, page);
 	else
 		ret = zram_read_page(zram, sector >> SECTORS_PER_PAGE_SHIFT,
 				     page, NULL);
-	bdev_end_io_acct(bdev, op, start_time);
+	zram_compat_end_io_acct(bdev, op, SECTORS_PER_PAGE, start_time);
 	/* On error the caller retries through submit_bio, which reports it. */
 	if (!ret)
 		page_endio(page, is_write, 0);
 	return ret;
 }
+#endif
 
 /* Called with the swap device's spinlock held: must not sleep. */
 static void zram_slot_free_notify(struct block_device *bdev,
@@ -294,11 +298,12 @@ static void zram_slot_free_notify(struct block_device *bdev,
 		zcx_dev_slot_free_notify(zram->core, index);
 }
 
-static int zram_open(struct block_device *bdev, fmode_t mode)
+static int zram_open(zram_compat_open_arg_t arg, zram_compat_open_mode_t mode)
 {
-	struct zram *zram = bdev->bd_disk->private_data;
+	struct gendisk *disk = zram_compat_open_disk(arg);
+	struct zram *zram = disk->private_data;
 
-	lockdep_assert_held(&bdev->bd_disk->open_mutex);
+	lockdep_assert_held(&disk->open_mutex);
 	return zram->claim ? -EBUSY : 0;
 }
 
@@ -306,7 +311,9 @@ static const struct block_device_operations zram_devops = {
 	.owner = THIS_MODULE,
 	.open = zram_open,
 	.submit_bio = zram_submit_bio,
+#ifdef ZRAM_COMPAT_HAVE_RW_PAGE
 	.rw_page = zram_rw_page,
+#endif
 	.swap_slot_free_notify = zram_slot_free_notify,
 };
 
