@@ -23,8 +23,6 @@
 #include "zcx/abi.h"
 #include "zram_drv.h"
 
-#define BACKING_MODE (FMODE_READ | FMODE_WRITE | FMODE_EXCL)
-
 /*
  * A writeback run with a page budget takes the largest objects first
  * (upstream 6.13); off, it spends the budget in index order, the way
@@ -492,11 +490,12 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 void zram_backing_release(struct zram *zram)
 {
 	if (zram->bdev)
-		blkdev_put(zram->bdev, BACKING_MODE);
+		zram_compat_bdev_close(zram->bdev_handle);
 	kvfree(zram->bd_bitmap);
 	kvfree(zram->bd_deferred);
 	kfree(zram->backing_path);
 	zram->bdev = NULL;
+	zram->bdev_handle = NULL;
 	zram->bd_bitmap = NULL;
 	zram->bd_deferred = NULL;
 	zram->bd_nr_deferred = 0;
@@ -527,6 +526,7 @@ static ssize_t backing_dev_store(struct device *dev,
 				 const char *buf, size_t len)
 {
 	struct zram *zram = dev_to_zram(dev);
+	zram_compat_bdev_handle_t handle;
 	struct block_device *bdev;
 	unsigned long nr_blocks;
 	char *path;
@@ -548,13 +548,14 @@ static ssize_t backing_dev_store(struct device *dev,
 		ret = -EBUSY;
 		goto out;
 	}
-	bdev = blkdev_get_by_path(path, BACKING_MODE, zram);
-	if (IS_ERR(bdev)) {
-		ret = PTR_ERR(bdev);
+	handle = zram_compat_bdev_open(path, zram);
+	if (IS_ERR(handle)) {
+		ret = PTR_ERR(handle);
 		pr_info("%s: cannot use %s as backing device: %d\n",
 			zram->disk->disk_name, path, ret);
 		goto out;
 	}
+	bdev = zram_compat_bdev_of(handle);
 	nr_blocks = bdev_nr_bytes(bdev) >> PAGE_SHIFT;
 	zram_backing_release(zram);
 	zram->bd_bitmap = kvcalloc(BITS_TO_LONGS(nr_blocks), sizeof(long),
@@ -566,11 +567,12 @@ static ssize_t backing_dev_store(struct device *dev,
 		kvfree(zram->bd_deferred);
 		zram->bd_bitmap = NULL;
 		zram->bd_deferred = NULL;
-		blkdev_put(bdev, BACKING_MODE);
+		zram_compat_bdev_close(handle);
 		ret = -ENOMEM;
 		goto out;
 	}
 	zram->bdev = bdev;
+	zram->bdev_handle = handle;
 	zram->bd_nr_blocks = nr_blocks;
 	zram->backing_path = path;
 	path = NULL;

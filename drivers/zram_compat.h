@@ -126,4 +126,50 @@ static inline void zram_compat_end_io_acct(struct block_device *bdev,
 #endif
 }
 
+/*
+ * The backing device, opened read-write and exclusively (holder): 6.12
+ * opens a block device as a file (the handle) and closes it with fput;
+ * 6.1 returns the block_device itself and closes it with blkdev_put in
+ * the mode it was opened.  Open returns an ERR_PTR on failure.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+typedef struct file *zram_compat_bdev_handle_t;
+static inline zram_compat_bdev_handle_t zram_compat_bdev_open(const char *path,
+							      void *holder)
+{
+	return bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE,
+				      holder, NULL);
+}
+
+static inline struct block_device *
+zram_compat_bdev_of(zram_compat_bdev_handle_t handle)
+{
+	return file_bdev(handle);
+}
+
+static inline void zram_compat_bdev_close(zram_compat_bdev_handle_t handle)
+{
+	fput(handle);
+}
+#else
+typedef struct block_device *zram_compat_bdev_handle_t;
+#define ZRAM_COMPAT_BACKING_MODE (FMODE_READ | FMODE_WRITE | FMODE_EXCL)
+static inline zram_compat_bdev_handle_t zram_compat_bdev_open(const char *path,
+							      void *holder)
+{
+	return blkdev_get_by_path(path, ZRAM_COMPAT_BACKING_MODE, holder);
+}
+
+static inline struct block_device *
+zram_compat_bdev_of(zram_compat_bdev_handle_t handle)
+{
+	return handle;
+}
+
+static inline void zram_compat_bdev_close(zram_compat_bdev_handle_t handle)
+{
+	blkdev_put(handle, ZRAM_COMPAT_BACKING_MODE);
+}
+#endif
+
 #endif /* ZRAM_COMPAT_H */

@@ -133,6 +133,7 @@ struct zram {
 
 	/* Writeback target, chosen before init (zram_backing.c). */
 	struct block_device *bdev;
+	zram_compat_bdev_handle_t bdev_handle;	/* what closes bdev */
 	char *backing_path;
 	unsigned long *bd_bitmap;	/* one bit per page-sized block */
 	unsigned long bd_nr_blocks;
