@@ -172,4 +172,89 @@ static inline void zram_compat_bdev_close(zram_compat_bdev_handle_t handle)
 }
 #endif
 
+/*
+ * A shrinker per disk, named zram-<disk>: 6.12 allocates it
+ * (shrinker_alloc, shrinker_register, shrinker_free; the owner in
+ * private_data), 6.1 embeds it (register_shrinker, unregister_shrinker),
+ * so the owner is kept beside it.  Unregistering waits for a scan in
+ * progress on both.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+struct zram_compat_shrinker {
+	struct shrinker *shrinker;
+};
+
+static inline struct shrinker *
+zram_compat_shrinker_get(struct zram_compat_shrinker *zs)
+{
+	return zs->shrinker;
+}
+
+static inline void *zram_compat_shrinker_owner(struct shrinker *s)
+{
+	return s->private_data;
+}
+
+static inline int zram_compat_shrinker_register(
+	struct zram_compat_shrinker *zs,
+	unsigned long (*count)(struct shrinker *, struct shrink_control *),
+	unsigned long (*scan)(struct shrinker *, struct shrink_control *),
+	void *owner, const char *disk_name)
+{
+	struct shrinker *s = shrinker_alloc(0, "zram-%s", disk_name);
+
+	if (!s)
+		return -ENOMEM;
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	s->batch = 0;
+	s->private_data = owner;
+	shrinker_register(s);
+	zs->shrinker = s;
+	return 0;
+}
+
+static inline void zram_compat_shrinker_unregister(struct zram_compat_shrinker *zs)
+{
+	shrinker_free(zs->shrinker);
+	zs->shrinker = NULL;
+}
+#else
+struct zram_compat_shrinker {
+	struct shrinker shrinker;
+	void *owner;
+};
+
+static inline struct shrinker *
+zram_compat_shrinker_get(struct zram_compat_shrinker *zs)
+{
+	return &zs->shrinker;
+}
+
+static inline void *zram_compat_shrinker_owner(struct shrinker *s)
+{
+	return container_of(s, struct zram_compat_shrinker, shrinker)->owner;
+}
+
+static inline int zram_compat_shrinker_register(
+	struct zram_compat_shrinker *zs,
+	unsigned long (*count)(struct shrinker *, struct shrink_control *),
+	unsigned long (*scan)(struct shrinker *, struct shrink_control *),
+	void *owner, const char *disk_name)
+{
+	zs->owner = owner;
+	zs->shrinker.count_objects = count;
+	zs->shrinker.scan_objects = scan;
+	zs->shrinker.seeks = DEFAULT_SEEKS;
+	zs->shrinker.batch = 0;
+	return register_shrinker(&zs->shrinker, "zram-%s", disk_name);
+}
+
+static inline void zram_compat_shrinker_unregister(struct zram_compat_shrinker *zs)
+{
+	unregister_shrinker(&zs->shrinker);
+}
+#endif
+
 #endif /* ZRAM_COMPAT_H */

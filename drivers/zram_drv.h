@@ -181,7 +181,7 @@ struct zram {
 
 	/* Compaction (zram_compact.c): one pass at a time per disk. */
 	struct mutex compact_lock;
-	struct shrinker shrinker;
+	struct zram_compat_shrinker shrinker;
 	bool shrinker_registered;
 };
 
