@@ -257,4 +257,19 @@ static inline void zram_compat_shrinker_unregister(struct zram_compat_shrinker *
 }
 #endif
 
+/*
+ * class_attribute callbacks: 6.12 passes the class and the attribute
+ * const, 6.1 does not.  And 6.12's struct class has no owner field; on
+ * 6.1 it stays THIS_MODULE, as it was.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+typedef const struct class zram_compat_class_t;
+typedef const struct class_attribute zram_compat_class_attribute_t;
+#define ZRAM_COMPAT_CLASS_OWNER
+#else
+typedef struct class zram_compat_class_t;
+typedef struct class_attribute zram_compat_class_attribute_t;
+#define ZRAM_COMPAT_CLASS_OWNER .owner = THIS_MODULE,
+#endif
+
 #endif /* ZRAM_COMPAT_H */

@@ -864,8 +864,8 @@ static int zram_remove_cb(int id, void *ptr, void *data)
 }
 
 /* /sys/class/zram-control: hot_add creates a disk, hot_remove drops one. */
-static ssize_t hot_add_show(struct class *class, struct class_attribute *attr,
-			    char *buf)
+static ssize_t hot_add_show(zram_compat_class_t *class,
+			    zram_compat_class_attribute_t *attr, char *buf)
 {
 	int id;
 
@@ -880,9 +880,9 @@ static ssize_t hot_add_show(struct class *class, struct class_attribute *attr,
 static struct class_attribute class_attr_hot_add =
 	__ATTR(hot_add, 0400, hot_add_show, NULL);
 
-static ssize_t hot_remove_store(struct class *class,
-				struct class_attribute *attr, const char *buf,
-				size_t count)
+static ssize_t hot_remove_store(zram_compat_class_t *class,
+				zram_compat_class_attribute_t *attr,
+				const char *buf, size_t count)
 {
 	struct zram *zram;
 	int ret, id;
@@ -915,7 +915,7 @@ ATTRIBUTE_GROUPS(zram_control_class);
 
 static struct class zram_control_class = {
 	.name = "zram-control",
-	.owner = THIS_MODULE,
+	ZRAM_COMPAT_CLASS_OWNER
 	.class_groups = zram_control_class_groups,
 };
 
