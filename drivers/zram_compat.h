@@ -272,4 +272,15 @@ typedef struct class_attribute zram_compat_class_attribute_t;
 #define ZRAM_COMPAT_CLASS_OWNER .owner = THIS_MODULE,
 #endif
 
+/*
+ * The default compressor, the kernel's own (CONFIG_ZRAM_DEF_COMP: lzo-rle
+ * on Debian's 6.1, lz4 on its 6.12); lzo-rle, stock 6.1's, when the
+ * kernel has no zram configured (the debug kernel).
+ */
+#ifdef CONFIG_ZRAM_DEF_COMP
+#define ZRAM_COMPAT_DEF_COMP CONFIG_ZRAM_DEF_COMP
+#else
+#define ZRAM_COMPAT_DEF_COMP "lzo-rle"
+#endif
+
 #endif /* ZRAM_COMPAT_H */
