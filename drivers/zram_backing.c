@@ -23,8 +23,6 @@
 #include "zcx/abi.h"
 #include "zram_drv.h"
 
-#define BACKING_MODE (FMODE_READ | FMODE_WRITE | FMODE_EXCL)
-
 /*
  * A writeback run with a page budget takes the largest objects first
  * (upstream 6.13); off, it spends the budget in index order, the way
@@ -441,11 +439,12 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 void zram_backing_release(struct zram *zram)
 {
 	if (zram->bdev)
-		blkdev_put(zram->bdev, BACKING_MODE);
+		zram_compat_bdev_close(zram->bdev_handle);
 	if (zram->blocks)
 		zcx_blocks_destroy(zram->blocks);
 	kfree(zram->backing_path);
 	zram->bdev = NULL;
+	zram->bdev_handle = NULL;
 	zram->blocks = NULL;
 	zram->backing_path = NULL;
 	zram->bd_nr_blocks = 0;
@@ -472,6 +471,7 @@ static ssize_t backing_dev_store(struct device *dev,
 				 const char *buf, size_t len)
 {
 	struct zram *zram = dev_to_zram(dev);
+	zram_compat_bdev_handle_t handle;
 	struct block_device *bdev;
 	unsigned long nr_blocks;
 	char *path;
@@ -493,24 +493,26 @@ static ssize_t backing_dev_store(struct device *dev,
 		ret = -EBUSY;
 		goto out;
 	}
-	bdev = blkdev_get_by_path(path, BACKING_MODE, zram);
-	if (IS_ERR(bdev)) {
-		ret = PTR_ERR(bdev);
+	handle = zram_compat_bdev_open(path, zram);
+	if (IS_ERR(handle)) {
+		ret = PTR_ERR(handle);
 		pr_info("%s: cannot use %s as backing device: %d\n",
 			zram->disk->disk_name, path, ret);
 		goto out;
 	}
+	bdev = zram_compat_bdev_of(handle);
 	nr_blocks = bdev_nr_bytes(bdev) >> PAGE_SHIFT;
 	zram_backing_release(zram);
 	ret = zcx_blocks_create(nr_blocks, &zram->blocks);
 	if (ret) {
 		zram->blocks = NULL;
-		blkdev_put(bdev, BACKING_MODE);
+		zram_compat_bdev_close(handle);
 		pr_info("%s: cannot use %s as backing device: %d\n",
 			zram->disk->disk_name, path, ret);
 		goto out;
 	}
 	zram->bdev = bdev;
+	zram->bdev_handle = handle;
 	zram->bd_nr_blocks = nr_blocks;
 	zram->backing_path = path;
 	path = NULL;

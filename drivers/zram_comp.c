@@ -51,9 +51,17 @@ static const struct zram_backend zram_backends[] = {
 
 static enum cpuhp_state zram_cpuhp_state;
 
+/*
+ * The kernel's own default, as stock's (CONFIG_ZRAM_DEF_COMP, zram_compat.h:
+ * lzo-rle on 6.1, lz4 on 6.12), if this build offers it here; else
+ * lzo-rle, which it always does.  May load a crypto module: process
+ * context.
+ */
 const struct zram_backend *zram_backend_default(void)
 {
-	return &zram_backends[1]; /* lzo-rle, as stock's CONFIG_ZRAM_DEF_COMP */
+	const char *name = ZRAM_COMPAT_DEF_COMP;
+
+	return zram_backend_find(name, strlen(name)) ?: &zram_backends[1];
 }
 
 /* The companion's codec of a backend, or NULL for the others. */

@@ -21,23 +21,23 @@
 static unsigned long zram_shrink_count(struct shrinker *s,
 				       struct shrink_control *sc)
 {
-	struct zram *zram = container_of(s, struct zram, shrinker);
+	struct zram *zram = zram_compat_shrinker_owner(s);
 	u64 pages = zcx_dev_compactable_pages(zram->core);
 
 	return pages ? pages : SHRINK_EMPTY;
 }
 
 /*
- * Runs with shrinker_rwsem held for reading; reset unregisters the
- * shrinker (waiting for this to return) before it frees the core, so
- * zram->core is valid here without init_lock, which reset holds while
- * it waits.  A compaction already running (sysfs, another CPU's
- * reclaim) is not waited for.
+ * Runs with shrinker_rwsem held for reading (6.1) or a reference on the
+ * shrinker (6.12); reset unregisters the shrinker (waiting for this to
+ * return) before it frees the core, so zram->core is valid here without
+ * init_lock, which reset holds while it waits.  A compaction already
+ * running (sysfs, another CPU's reclaim) is not waited for.
  */
 static unsigned long zram_shrink_scan(struct shrinker *s,
 				      struct shrink_control *sc)
 {
-	struct zram *zram = container_of(s, struct zram, shrinker);
+	struct zram *zram = zram_compat_shrinker_owner(s);
 	u64 freed;
 
 	if (!mutex_trylock(&zram->compact_lock))
@@ -52,12 +52,9 @@ int zram_compact_init(struct zram *zram)
 {
 	int ret;
 
-	zram->shrinker.count_objects = zram_shrink_count;
-	zram->shrinker.scan_objects = zram_shrink_scan;
-	zram->shrinker.seeks = DEFAULT_SEEKS;
-	zram->shrinker.batch = 0;
-	ret = register_shrinker(&zram->shrinker, "zram-%s",
-				zram->disk->disk_name);
+	ret = zram_compat_shrinker_register(&zram->shrinker, zram_shrink_count,
+					    zram_shrink_scan, zram,
+					    zram->disk->disk_name);
 	if (ret)
 		return ret;
 	zram->shrinker_registered = true;
@@ -69,7 +66,7 @@ void zram_compact_exit(struct zram *zram)
 {
 	if (!zram->shrinker_registered)
 		return;
-	unregister_shrinker(&zram->shrinker);
+	zram_compat_shrinker_unregister(&zram->shrinker);
 	zram->shrinker_registered = false;
 }
 

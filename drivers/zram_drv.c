@@ -251,9 +251,11 @@ static void zram_submit_bio(struct bio *bio)
 	}
 }
 
+#ifdef ZRAM_COMPAT_HAVE_RW_PAGE
 /*
  * Synchronous single-page I/O.  Its presence makes swap set
- * SWP_SYNCHRONOUS_IO, so swap-in skips the swap cache.
+ * SWP_SYNCHRONOUS_IO, so swap-in skips the swap cache.  (6.12 has no
+ * rw_page: the disk's BLK_FEAT_SYNCHRONOUS does that, zram_compat.h.)
  */
 static int zram_rw_page(struct block_device *bdev, sector_t sector,
 			struct page *page, enum req_op op)
@@ -271,18 +273,20 @@ static int zram_rw_page(struct block_device *bdev, sector_t sector,
 		zcx_dev_count_invalid_io(zram->core);
 		return -EINVAL;
 	}
-	start_time = bdev_start_io_acct(bdev, SECTORS_PER_PAGE, op, jiffies);
+	start_time = zram_compat_start_io_acct(bdev, SECTORS_PER_PAGE, op,
+					       jiffies);
 	if (is_write)
 		ret = zram_write_page(zram, sector >> SECTORS_PER_PAGE_SHIFT, page);
 	else
 		ret = zram_read_page(zram, sector >> SECTORS_PER_PAGE_SHIFT,
 				     page, NULL);
-	bdev_end_io_acct(bdev, op, start_time);
+	zram_compat_end_io_acct(bdev, op, SECTORS_PER_PAGE, start_time);
 	/* On error the caller retries through submit_bio, which reports it. */
 	if (!ret)
 		page_endio(page, is_write, 0);
 	return ret;
 }
+#endif
 
 /* Called with the swap device's spinlock held: must not sleep. */
 static void zram_slot_free_notify(struct block_device *bdev,
@@ -294,11 +298,12 @@ static void zram_slot_free_notify(struct block_device *bdev,
 		zcx_dev_slot_free_notify(zram->core, index);
 }
 
-static int zram_open(struct block_device *bdev, fmode_t mode)
+static int zram_open(zram_compat_open_arg_t arg, zram_compat_open_mode_t mode)
 {
-	struct zram *zram = bdev->bd_disk->private_data;
+	struct gendisk *disk = zram_compat_open_disk(arg);
+	struct zram *zram = disk->private_data;
 
-	lockdep_assert_held(&bdev->bd_disk->open_mutex);
+	lockdep_assert_held(&disk->open_mutex);
 	return zram->claim ? -EBUSY : 0;
 }
 
@@ -306,7 +311,9 @@ static const struct block_device_operations zram_devops = {
 	.owner = THIS_MODULE,
 	.open = zram_open,
 	.submit_bio = zram_submit_bio,
+#ifdef ZRAM_COMPAT_HAVE_RW_PAGE
 	.rw_page = zram_rw_page,
+#endif
 	.swap_slot_free_notify = zram_slot_free_notify,
 };
 
@@ -703,7 +710,6 @@ static void zram_debugfs_add(struct zram *zram)
 static int zram_add(void)
 {
 	struct zram *zram;
-	struct request_queue *q;
 	int ret, id;
 
 	lockdep_assert_held(&zram_index_mutex);
@@ -724,9 +730,11 @@ static int zram_add(void)
 	zram->comp.backend[0] = zram_backend_default();
 	zram->wb_batch_size = ZRAM_WB_BATCH_DEFAULT;
 
-	zram->disk = blk_alloc_disk(NUMA_NO_NODE);
-	if (!zram->disk) {
-		ret = -ENOMEM;
+	/* Non-rotational, whole pages, stable pages (zram_compat.h). */
+	zram->disk = zram_compat_alloc_disk(NUMA_NO_NODE,
+					    ZRAM_LOGICAL_BLOCK_SIZE);
+	if (IS_ERR(zram->disk)) {
+		ret = PTR_ERR(zram->disk);
 		goto out_idr;
 	}
 	zram->disk->major = zram_major;
@@ -737,19 +745,6 @@ static int zram_add(void)
 	zram->disk->private_data = zram;
 	snprintf(zram->disk->disk_name, DISK_NAME_LEN, "zram%d", id);
 	set_capacity(zram->disk, 0);
-
-	q = zram->disk->queue;
-	blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
-	blk_queue_flag_clear(QUEUE_FLAG_ADD_RANDOM, q);
-	blk_queue_physical_block_size(q, PAGE_SIZE);
-	blk_queue_logical_block_size(q, ZRAM_LOGICAL_BLOCK_SIZE);
-	blk_queue_io_min(q, PAGE_SIZE);
-	blk_queue_io_opt(q, PAGE_SIZE);
-	q->limits.discard_granularity = PAGE_SIZE;
-	blk_queue_max_discard_sectors(q, UINT_MAX);
-	blk_queue_max_write_zeroes_sectors(q, UINT_MAX);
-	/* The page is compressed in place: it must not change under us. */
-	blk_queue_flag_set(QUEUE_FLAG_STABLE_WRITES, q);
 
 	ret = device_add_disk(NULL, zram->disk, zram_disk_groups);
 	if (ret)
@@ -877,8 +872,8 @@ static int zram_remove_cb(int id, void *ptr, void *data)
 }
 
 /* /sys/class/zram-control: hot_add creates a disk, hot_remove drops one. */
-static ssize_t hot_add_show(struct class *class, struct class_attribute *attr,
-			    char *buf)
+static ssize_t hot_add_show(zram_compat_class_t *class,
+			    zram_compat_class_attribute_t *attr, char *buf)
 {
 	int id;
 
@@ -893,9 +888,9 @@ static ssize_t hot_add_show(struct class *class, struct class_attribute *attr,
 static struct class_attribute class_attr_hot_add =
 	__ATTR(hot_add, 0400, hot_add_show, NULL);
 
-static ssize_t hot_remove_store(struct class *class,
-				struct class_attribute *attr, const char *buf,
-				size_t count)
+static ssize_t hot_remove_store(zram_compat_class_t *class,
+				zram_compat_class_attribute_t *attr,
+				const char *buf, size_t count)
 {
 	struct zram *zram;
 	int ret, id;
@@ -928,7 +923,7 @@ ATTRIBUTE_GROUPS(zram_control_class);
 
 static struct class zram_control_class = {
 	.name = "zram-control",
-	.owner = THIS_MODULE,
+	ZRAM_COMPAT_CLASS_OWNER
 	.class_groups = zram_control_class_groups,
 };
 

@@ -13,6 +13,7 @@
 
 #include "zcx/abi.h"
 #include "zram_codecs.h"
+#include "zram_compat.h"
 
 enum zram_backend_kind {
 	ZRAM_BACKEND_LZO,     /* lib/lzo, built into Debian's kernel */
@@ -132,6 +133,7 @@ struct zram {
 
 	/* Writeback target, chosen before init (zram_backing.c). */
 	struct block_device *bdev;
+	zram_compat_bdev_handle_t bdev_handle;	/* what closes bdev */
 	char *backing_path;
 	/* Its page-sized blocks, and the reads of them in flight. */
 	struct zcx_blocks *blocks;
@@ -168,7 +170,7 @@ struct zram {
 
 	/* Compaction (zram_compact.c): one pass at a time per disk. */
 	struct mutex compact_lock;
-	struct shrinker shrinker;
+	struct zram_compat_shrinker shrinker;
 	bool shrinker_registered;
 };
 

@@ -3,6 +3,8 @@
  * The platform half of include/zcx/abi.h: kernel services for the C++
  * core, which may not include kernel headers itself.
  */
+/* First: 6.12's bit_spinlock.h uses cpu_relax() and does not include it. */
+#include <asm/processor.h>
 #include <linux/bit_spinlock.h>
 #include <linux/build_bug.h>
 #include <linux/errno.h>

@@ -12,6 +12,9 @@
 # before the final line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Warnings are errors in every build below (the exported variable reaches
+# each make they run); a user's plain `make` does not (Kbuild).
+export ZCX_WERROR=1
 mkdir -p build
 passed=0
 failed=0

@@ -631,6 +631,7 @@ static void device_compaction_under_io(struct kunit *test)
 	struct compactor c = {};
 	struct task_struct *task;
 	struct block_device *bdev;
+	struct shrinker *shrinker;
 	struct zcx_stats st, before;
 	struct zram *zram;
 	unsigned long count, scanned;
@@ -652,11 +653,12 @@ static void device_compaction_under_io(struct kunit *test)
 		nonce[i] = 0;
 	}
 	zcx_dev_get_stats(zram->core, &before);
-	count = zram->shrinker.count_objects(&zram->shrinker, &sc);
+	shrinker = zram_compat_shrinker_get(&zram->shrinker);
+	count = shrinker->count_objects(shrinker, &sc);
 	KUNIT_EXPECT_GT(test, count, 0UL);
 	KUNIT_EXPECT_NE(test, count, SHRINK_EMPTY);
 	sc.nr_to_scan = count;
-	scanned = zram->shrinker.scan_objects(&zram->shrinker, &sc);
+	scanned = shrinker->scan_objects(shrinker, &sc);
 	KUNIT_EXPECT_NE(test, scanned, SHRINK_STOP);
 	zcx_dev_get_stats(zram->core, &st);
 	KUNIT_EXPECT_EQ(test, st.pages_compacted, (u64)scanned);
