@@ -11,6 +11,7 @@
 #include <linux/gfp.h>
 #include <linux/highmem.h>
 #include <linux/mm.h>
+#include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/vmalloc.h>
@@ -121,6 +122,31 @@ void *zcx_kmap_local(struct zcx_page *page)
 void zcx_kunmap_local(const void *addr)
 {
 	kunmap_local(addr);
+}
+
+struct zcx_pcpu_counter *zcx_pcpu_counter_create(void)
+{
+	return (struct zcx_pcpu_counter *)alloc_percpu(u64);
+}
+
+void zcx_pcpu_counter_destroy(struct zcx_pcpu_counter *counter)
+{
+	free_percpu((u64 __percpu *)counter);
+}
+
+void zcx_pcpu_counter_inc(struct zcx_pcpu_counter *counter)
+{
+	this_cpu_inc(*(u64 __percpu *)counter);
+}
+
+zcx_u64 zcx_pcpu_counter_sum(const struct zcx_pcpu_counter *counter)
+{
+	u64 sum = 0;
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		sum += *per_cpu_ptr((u64 __percpu *)counter, cpu);
+	return sum;
 }
 
 /* One lock class for every pool: pools never nest. */

@@ -18,6 +18,9 @@ Result<Device *> Device::create(u64 disksize, zcx_host *host)
 	Owned<Device> owner(dev);
 	ZCX_TRY(dev->table_.init(disksize >> kPageShift));
 	dev->pool_ = ZCX_TRY(xv::Pool::create());
+	dev->recompressed_reads_ = zcx_pcpu_counter_create();
+	if (!dev->recompressed_reads_)
+		return Errc::nomem;
 	return owner.release();
 }
 
@@ -42,6 +45,8 @@ Device::~Device()
 		}
 	}
 	xv::Pool::destroy(pool_);
+	if (recompressed_reads_)
+		zcx_pcpu_counter_destroy(recompressed_reads_);
 }
 
 Result<SlotContents> Device::store_raw(const u8 *src)
@@ -223,7 +228,7 @@ Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 		// included), never the copies post-processing takes itself
 		// (read_locked).  The branch is on a field already loaded.
 		if (c.priority)
-			recompressed_reads_.inc();
+			zcx_pcpu_counter_inc(recompressed_reads_);
 		if (c.kind != SlotKind::grouped) {
 			ZCX_TRY(read_locked(index, c, dst));
 			return 0;

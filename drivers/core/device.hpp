@@ -125,7 +125,7 @@ public:
 	// set (may be null).  Returns the pages taken.
 	Result<u64> regroup_sparse(u8 *page, const unsigned char *stop = nullptr);
 	u64 grouped_pages() const { return grouped_pages_.load(); }
-	u64 recompressed_reads() const { return recompressed_reads_.load(); }
+	u64 recompressed_reads() const { return zcx_pcpu_counter_sum(recompressed_reads_); }
 
 	// Recompression (drivers/core/recompress.cpp): process context, may
 	// sleep between pages, one run at a time per disk.  page is a
@@ -239,9 +239,18 @@ private:
 	void account(const SlotContents &c, bool adding);
 	u64 used_pages() const { return pool_->pages() + huge_pages_.load(); }
 
+	// What every read and write needs, written only when the disk is
+	// made: a line apart from the counters below, which every write
+	// changes (a read would otherwise miss in its cache after each).
 	Table table_;
 	xv::Pool *pool_ = nullptr;
 	zcx_host *host_;
+	// Reads of slots a secondary algorithm made (the idle policy's
+	// comebacks): per CPU, or every such read would write one line all
+	// CPUs share.
+	zcx_pcpu_counter *recompressed_reads_ = nullptr;
+	char read_mostly_end_[64] = {};
+
 	ClaimOwners claim_owners_;
 	// A grouped run's means kept for the next (keep_workspace).  One run
 	// at a time uses it: the C layer runs one recompression per disk.
@@ -267,7 +276,6 @@ private:
 	Atomic<u64> group_stamp_;
 	// Bytes of group streams whose pages no slot needs any more.
 	Atomic<u64> dead_group_bytes_;
-	Atomic<u64> recompressed_reads_;
 };
 
 } // namespace zcx

@@ -69,6 +69,17 @@ void *zcx_chunk_address(struct zcx_page *first);
 /* The pfn of a chunk's first page, from its address (virt_to_page). */
 unsigned long zcx_chunk_pfn(const void *address);
 
+/*
+ * A counter each CPU bumps in its own memory (this_cpu_inc: no lock prefix,
+ * no line shared between CPUs), summed when someone reads it, rarely.  For
+ * counts the read path keeps.  inc: any context.
+ */
+struct zcx_pcpu_counter;
+struct zcx_pcpu_counter *zcx_pcpu_counter_create(void);
+void zcx_pcpu_counter_destroy(struct zcx_pcpu_counter *counter);
+void zcx_pcpu_counter_inc(struct zcx_pcpu_counter *counter);
+zcx_u64 zcx_pcpu_counter_sum(const struct zcx_pcpu_counter *counter);
+
 struct zcx_spinlock;
 struct zcx_spinlock *zcx_spinlock_create(void);
 void zcx_spinlock_destroy(struct zcx_spinlock *lock);

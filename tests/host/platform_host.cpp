@@ -409,6 +409,38 @@ void zcx_kunmap_local(const void *addr)
 	t_kmap_depth--;
 }
 
+// A CPU is a thread here: each thread bumps its own line of 64, picked
+// once per thread, so threads seldom share one (as CPUs never do).
+struct zcx_pcpu_counter {
+	struct alignas(64) Line {
+		std::atomic<std::uint64_t> n{0};
+	};
+	Line lines[64];
+};
+
+zcx_pcpu_counter *zcx_pcpu_counter_create(void)
+{
+	might_sleep("zcx_pcpu_counter_create", ZCX_GFP_KERNEL);
+	return new zcx_pcpu_counter;
+}
+
+void zcx_pcpu_counter_destroy(zcx_pcpu_counter *counter) { delete counter; }
+
+void zcx_pcpu_counter_inc(zcx_pcpu_counter *counter)
+{
+	static std::atomic<unsigned> next_cpu{0};
+	thread_local const unsigned cpu = next_cpu++ % 64;
+	counter->lines[cpu].n.fetch_add(1, std::memory_order_relaxed);
+}
+
+zcx_u64 zcx_pcpu_counter_sum(const zcx_pcpu_counter *counter)
+{
+	zcx_u64 sum = 0;
+	for (const auto &line : counter->lines)
+		sum += line.n.load(std::memory_order_relaxed);
+	return sum;
+}
+
 zcx_spinlock *zcx_spinlock_create(void)
 {
 	might_sleep("zcx_spinlock_create", ZCX_GFP_KERNEL);

@@ -391,6 +391,58 @@ void dev_read(benchmark::State &state, Kind kind)
 ZCX_PER_KIND(dev_write);
 ZCX_PER_KIND(dev_read);
 
+// Issue 24, item 13: what the read path shares between CPUs.  Every read
+// of a recompressed page is counted for the idle policy; threads read
+// their own slots, so the count and the device's fields are all they
+// share.  beside_writer: thread 0 overwrites its slots meanwhile, whose
+// counters lived on the line of the fields every read needs.
+struct SharedDev {
+	DevFixture *f = nullptr;
+	std::uint64_t sink = 0;
+};
+SharedDev shared_dev;
+
+void dev_read_recompressed(benchmark::State &state, bool beside_writer)
+{
+	if (state.thread_index() == 0) {
+		shared_dev.f = new DevFixture(Kind::text);
+		host::configure_priority(shared_dev.f->host, 1);
+		zcx_recompress_request req{};
+		req.priorities = 1u << 1;
+		req.configured = 1u << 1;
+		zcx_recompress_result r{};
+		std::vector<std::uint8_t> page(kPage);
+		if (zcx_dev_recompress(shared_dev.f->dev, &req, page.data(), &r))
+			fail("zcx_dev_recompress");
+	}
+	const unsigned long threads = state.threads(), me = state.thread_index();
+	const unsigned long span = kDevSlots / threads, first = me * span;
+	std::vector<std::uint8_t> dst(kPage);
+	std::uint64_t i = 0;
+	for (auto _ : state) {
+		const unsigned long index = first + i % span;
+		if (beside_writer && me == 0) {
+			shared_dev.f->write(index, i);
+		} else {
+			unsigned long block;
+			if (zcx_dev_read_page(shared_dev.f->dev, index, dst.data(), &block))
+				fail("zcx_dev_read_page");
+			benchmark::DoNotOptimize(dst.data());
+		}
+		i++;
+	}
+	if (!beside_writer || me != 0)
+		state.SetItemsProcessed(state.iterations());
+	if (state.thread_index() == 0) {
+		state.counters["recompressed_reads"] =
+			static_cast<double>(zcx_dev_recompressed_reads(shared_dev.f->dev));
+		delete shared_dev.f;
+		shared_dev.f = nullptr;
+	}
+}
+BENCHMARK_CAPTURE(dev_read_recompressed, alone, false)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK_CAPTURE(dev_read_recompressed, beside_writer, true)->Threads(2)->UseRealTime();
+
 } // namespace
 
 BENCHMARK_MAIN();
