@@ -24,8 +24,10 @@ KDIR := /usr/src/linux-headers-$(KVER)
 endif
 # drivers/zram_compat.h knows 6.1 and 6.12, nothing else.
 KREL = $(call krel,$(KDIR))
-# Match the compiler the kernel was built with (gcc-12 on bookworm).
-CXX := g++-12
+# Match the compiler the kernel was built with: g++ of its gcc's major
+# version (gcc-12 for bookworm's 6.1 and 6.12, gcc-14 for Debian 13's).
+gcc_major = $(shell sed -n 's/^\#define CONFIG_GCC_VERSION \([0-9]*\)[0-9][0-9][0-9][0-9]$$/\1/p' $(1)/include/generated/autoconf.h 2>/dev/null)
+CXX := g++-$(or $(call gcc_major,$(KDIR)),12)
 export CXX
 
 PWD := $(shell pwd)

@@ -951,6 +951,17 @@ static int __init zram_init(void)
 		       ZRAM_MAX_DEVICES);
 		return -EINVAL;
 	}
+	/*
+	 * The seed's design compresses in this CPU's buffers with preemption
+	 * disabled, and takes the pool's spinlocks and allocates inside that
+	 * section and inside the slots' bit spinlocks.  On PREEMPT_RT those
+	 * spinlocks sleep: "sleeping function called from invalid context".
+	 * Refuse to load rather than load and misbehave.
+	 */
+	if (IS_ENABLED(CONFIG_PREEMPT_RT)) {
+		pr_err("not for PREEMPT_RT kernels: per-CPU streams run with preemption disabled and take locks that sleep on RT; use the kernel's own zram here\n");
+		return -EOPNOTSUPP;
+	}
 
 	ret = zram_comp_init();
 	if (ret)

@@ -76,6 +76,9 @@ export VM_APPEND="${VM_APPEND:+$VM_APPEND }kunit.enable=0"
 #     worker's trylocks run in every policy test there.
 #   test_policy_swap_checksummed: test_policy_swap_grouped runs the same
 #     program, and groups add paths.
+#   test_writeback_reuses_blocks_under_steady_reads: a quantity (blocks
+#     come back under reads that never stop); the allocator's lock and
+#     deferred frees run under lockdep in test_writeback_reads_under_fio.
 export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_generator
 	test_compaction_gives_memory_back test_overwrites_keep_memory
 	test_recompress_real_files test_fio_verify test_devices_and_limits
@@ -85,7 +88,8 @@ export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_gene
 	test_policy_leaves_hot_pages_alone test_policy_backs_off_on_pages_that_come_back
 	test_policy_swap_checksummed test_policy_progresses_on_busy_cpus
 	test_policy_set_on_a_running_disk_starts_counting_then
-	test_policy_does_not_wait_for_a_users_run"
+	test_policy_does_not_wait_for_a_users_run
+	test_writeback_reuses_blocks_under_steady_reads"
 # Less data per test (KASAN and friends slow I/O down several times).
 export T_LIGHT=1
 # Each run's vm-run.sh status goes to RUN.status, and its seconds (boot

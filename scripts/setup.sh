@@ -67,6 +67,16 @@ pick_612() { # prints "RELEASE IMAGE-PACKAGE" of the newest 6.12 in apt's lists
 	done
 }
 kver612=$(release_612)
+# Its PREEMPT_RT flavour, same release: the module must refuse to load
+# there with a clear line (tests/vm/suite.sh, test_preempt_rt_refused).
+rt_packages() { # RELEASE
+	echo "linux-headers-${1%-amd64}-rt-amd64 linux-image-${1%-amd64}-rt-amd64"
+}
+if [[ -n $kver612 ]]; then
+	for p in $(rt_packages "$kver612"); do
+		installed "$p" || missing+=("$p")
+	done
+fi
 
 if [[ ${#missing[@]} -gt 0 || -z $kver612 ]]; then
 	[[ $(id -u) == 0 ]] || {
@@ -84,7 +94,8 @@ if [[ ${#missing[@]} -gt 0 || -z $kver612 ]]; then
 				"(is bookworm-security in the apt sources?)" >&2
 			exit 1
 		}
-		missing+=("linux-headers-$kver612" "$img612")
+		# shellcheck disable=SC2207
+		missing+=("linux-headers-$kver612" "$img612" $(rt_packages "$kver612"))
 	fi
 	echo "setup: installing ${missing[*]}"
 	# initramfs-tools is not needed: the VM builds its own initramfs.
@@ -104,4 +115,10 @@ kver=${kimg#/boot/vmlinuz-}
 	exit 1
 }
 echo "setup: ready (kernel $kver, headers /usr/src/linux-headers-$kver)"
+kver612rt=${kver612%-amd64}-rt-amd64
+[[ -d /usr/src/linux-headers-$kver612rt && -f /boot/vmlinuz-$kver612rt ]] || {
+	echo "setup: kernel $kver612rt has no matching image and headers" >&2
+	exit 1
+}
 echo "setup: also 6.12 (kernel $kver612, headers /usr/src/linux-headers-$kver612; make KVER=$kver612)"
+echo "setup: and 6.12 PREEMPT_RT ($kver612rt)"

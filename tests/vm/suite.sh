@@ -42,6 +42,26 @@ test_devices_and_limits() {
 	note "4 devices, queue limits as stock"
 }
 
+# Only on Debian's PREEMPT_RT 6.12 (scripts/check.sh boots it for this
+# test alone): the module refuses to load, with a line saying why, and
+# leaves nothing behind; the kernel's own zram loads there.
+test_preempt_rt_refused() {
+	local out
+	grep -q PREEMPT_RT /proc/version || fail "not a PREEMPT_RT kernel: $(cat /proc/version)"
+	unload_zram
+	if out=$(insmod_zram "$KO" 2>&1); then
+		fail "insmod loaded on PREEMPT_RT"
+	fi
+	[[ $out == *"Operation not supported"* ]] || fail "insmod said: $out"
+	[[ ! -d /sys/module/zram && ! -e /dev/zram0 ]] || fail "something of ours is left"
+	dmesg | grep -q 'zram: not for PREEMPT_RT kernels' || fail "no log line saying why"
+	note "refused: $(dmesg | grep 'zram: not for PREEMPT_RT' | tail -n1 | sed 's/^\[[^]]*\] //')"
+	load_stock
+	init_disk zram0 64M
+	note "the kernel's own zram loads: comp_algorithm $(zattr zram0 comp_algorithm)"
+	reset_disk zram0
+}
+
 test_module_parameter() {
 	local bad out
 	for bad in 0 33 abc -1; do
