@@ -103,10 +103,10 @@ void BackingBlocks::splice_locked(List &to, List &from)
 	from = List{};
 }
 
-// The other epoch's reads are all over: the blocks freed in it (every read
-// of them counted before their free, in one epoch or the other, and this
-// one's counter was already seen at zero since) go to ready_, and new
-// reads count in the drained counter.
+// The other epoch's reads are all over: the blocks waiting on its list go
+// to ready_ (each waited for that counter only, or for this one too, which
+// the advance that made this epoch current saw at zero after their free),
+// and new reads count in the drained counter.
 void BackingBlocks::advance_epoch_locked()
 {
 	const u32 other = epoch_ ^ 1;

@@ -398,7 +398,6 @@ ZCX_PER_KIND(dev_read);
 // counters lived on the line of the fields every read needs.
 struct SharedDev {
 	DevFixture *f = nullptr;
-	std::uint64_t sink = 0;
 };
 SharedDev shared_dev;
 
