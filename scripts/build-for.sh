@@ -10,8 +10,10 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 release=${1:?usage: build-for.sh RELEASE}
 if [[ ! -d /usr/src/linux-headers-$release ]]; then
-	# A series: its newest installed release with headers.
-	release=$(find /boot -maxdepth 1 -name "vmlinuz-$release.*-amd64" | sort -V | tail -n1 | sed 's,.*/vmlinuz-,,')
+	# A series: its newest installed release with headers, not the RT
+	# flavour (which sorts after it), as check.sh's 6.12 is.
+	release=$(find /boot -maxdepth 1 -name "vmlinuz-$release.*-amd64" ! -name '*-rt-amd64' |
+		sort -V | tail -n1 | sed 's,.*/vmlinuz-,,')
 	[[ -n $release && -d /usr/src/linux-headers-$release ]] ||
 		{ echo "build-for: no installed kernel $1 with headers (scripts/setup.sh)" >&2; exit 1; }
 fi
