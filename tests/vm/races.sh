@@ -7,9 +7,9 @@
 # (setup_slow_backing, bd_field).
 
 # Waits until the slow device holds a write: a writeback batch has been
-# copied out of its slots and submitted.
-wait_write_in_flight() {
-	wait_slow_write || fail "no write reached the slow backing device ($(dmsetup status zcx-slow))"
+# copied out of its slots and submitted.  PID: the writeback run's.
+wait_write_in_flight() { # PID
+	wait_slow_write "$1" || fail "no write reached the slow backing device ($(dmsetup status zcx-slow); bd_stat $(zattr zram0 bd_stat | xargs); $(grep -h . /sys/kernel/debug/zram/zram0/writeback 2>/dev/null | xargs))"
 }
 
 # One page of DATA's page N written to / read from zram0, direct.
@@ -39,7 +39,7 @@ test_two_writeback_runs_no_stale_page() {
 		put_page 5 /tmp/A
 		(printf page_index=5 >/sys/block/zram0/writeback) &
 		run1=$!
-		wait_write_in_flight
+		wait_write_in_flight "$run1"
 		put_page 5 /tmp/B
 		(printf page_index=5 >/sys/block/zram0/writeback) &
 		run2=$!
@@ -79,7 +79,7 @@ test_rmmod_while_reset_waits_for_writeback() {
 	start=$SECONDS
 	(printf idle >/sys/block/zram0/writeback) 2>/dev/null &
 	wb=$!
-	wait_write_in_flight
+	wait_write_in_flight "$wb"
 	(printf 1 >/sys/block/zram0/reset) &
 	reset=$!
 	sleep 0.5
@@ -102,7 +102,7 @@ test_rmmod_while_reset_waits_for_writeback() {
 	set_attr zram0 idle all
 	(printf idle >/sys/block/zram0/writeback) 2>/dev/null &
 	wb=$!
-	wait_write_in_flight
+	wait_write_in_flight "$wb"
 	rmmod zram || fail "rmmod failed during a writeback run"
 	wait $wb || true
 	teardown_slow_backing
@@ -123,7 +123,7 @@ test_hot_remove_while_reset_waits() {
 	set_attr zram1 idle all
 	(printf idle >/sys/block/zram1/writeback) 2>/dev/null &
 	wb=$!
-	wait_write_in_flight
+	wait_write_in_flight "$wb"
 	(printf 1 >/sys/block/zram1/reset) &
 	reset=$!
 	sleep 0.5
@@ -252,7 +252,7 @@ test_grouped_member_writeback_races() {
 		# neighbours discarded and the group regrouped meanwhile.
 		(printf page_index=5 >$z/writeback) &
 		p=$!
-		wait_write_in_flight
+		wait_write_in_flight "$p"
 		put_page 5 /tmp/gw-new
 		blkdiscard -f -o 0 -l $((5 << 12)) /dev/zram0
 		blkdiscard -f -o $((6 << 12)) -l $((5 << 12)) /dev/zram0
@@ -269,7 +269,7 @@ test_grouped_member_writeback_races() {
 		# Page 21 in flight while every other page of its group goes.
 		(printf page_index=21 >$z/writeback) &
 		p=$!
-		wait_write_in_flight
+		wait_write_in_flight "$p"
 		blkdiscard -f -o $((16 << 12)) -l $((5 << 12)) /dev/zram0
 		blkdiscard -f -o $((22 << 12)) -l $((10 << 12)) /dev/zram0
 		set_attr zram0 compact 1

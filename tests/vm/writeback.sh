@@ -312,16 +312,24 @@ teardown_slow_backing() {
 
 # Waits (up to 10 s) until the delay of setup_slow_backing holds back a
 # read (field 4 of dm-delay's status: reads, writes, flushes delayed) or
-# a write (field 5).
-wait_slow_io() { # 4|5
+# a write (field 5).  With a PID, gives up as soon as that process (the
+# one whose I/O is awaited) has ended, and says how it ended.
+wait_slow_io() { # 4|5 [PID]
+	local st
 	for _ in $(seq 200); do
-		(($(dmsetup status zcx-slow | awk -v f="$1" '{print $f}') > 0)) && return 0
+		read -ra st < <(dmsetup status zcx-slow)
+		((st[$1 - 1] > 0)) && return 0
+		if [[ -n ${2-} ]] && ! kill -0 "$2" 2>/dev/null; then
+			wait "$2"
+			echo "it ended first, status $?" >&2
+			return 1
+		fi
 		sleep 0.05
 	done
 	return 1
 }
-wait_slow_read() { wait_slow_io 4; }
-wait_slow_write() { wait_slow_io 5; }
+wait_slow_read() { wait_slow_io 4 "$@"; }
+wait_slow_write() { wait_slow_io 5 "$@"; }
 
 # Page 0 of zram0 into FILE, read (O_DIRECT) into a buffer 512 bytes into
 # a page: the bio's two segments each cover part of a page.
