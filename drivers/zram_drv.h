@@ -189,6 +189,14 @@ static inline struct zram *dev_to_zram(struct device *dev)
 }
 
 /* zram_backing.c */
+void zram_backing_release(struct zram *zram);
+/* The block allocator's glue, for reads and writeback. */
+unsigned long zram_bd_alloc_block(struct zram *zram);
+void zram_bd_read_end(struct zram *zram, unsigned int tag,
+		      unsigned long reads);
+extern struct device_attribute dev_attr_backing_dev, dev_attr_bd_stat;
+
+/* zram_backing_read.c */
 
 /*
  * One child read bio of written-back pages (zram_read_backing_async):
@@ -231,10 +239,10 @@ int zram_read_backing_async(struct zram *zram, unsigned long index,
 			    struct page *page, struct zram_bd_chain *chain);
 void zram_read_backing_flush(struct zram_bd_chain *chain);
 void zram_backing_debugfs_module(struct dentry *root);
-void zram_backing_release(struct zram *zram);
-extern struct device_attribute dev_attr_backing_dev, dev_attr_idle,
-	dev_attr_writeback, dev_attr_writeback_limit,
-	dev_attr_writeback_limit_enable, dev_attr_bd_stat,
+
+/* zram_writeback.c */
+extern struct device_attribute dev_attr_idle, dev_attr_writeback,
+	dev_attr_writeback_limit, dev_attr_writeback_limit_enable,
 	dev_attr_writeback_batch_size, dev_attr_compressed_writeback;
 
 #define ZRAM_WB_BATCH_DEFAULT 32

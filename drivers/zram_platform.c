@@ -14,6 +14,7 @@
 #include <linux/percpu.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/timekeeping.h>
 #include <linux/vmalloc.h>
 
 #include "zcx/abi.h"
@@ -73,6 +74,11 @@ void zcx_page_free(struct zcx_page *page)
 void zcx_cond_resched(void)
 {
 	cond_resched();
+}
+
+unsigned int zcx_now_seconds(void)
+{
+	return (unsigned int)ktime_get_boottime_seconds();
 }
 
 void zcx_memset64(void *dst, zcx_u64 word, zcx_size_t count)

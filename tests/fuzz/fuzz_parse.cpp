@@ -11,7 +11,7 @@
 // Hex digits win over suffixes: "0x1E" is 30, not 1 << 60.
 //
 // The only other sysfs parsing is kstrto*() in the C layer (zram_drv.c,
-// zram_backing.c): kernel code, not the core, so not fuzzed here.
+// zram_writeback.c): kernel code, not the core, so not fuzzed here.
 #include "core/parse.hpp"
 #include "zcx/abi.h"
 
