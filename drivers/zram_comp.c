@@ -32,7 +32,11 @@
 #include "zram_codecs.h"
 #include "zram_drv.h"
 
-/* Stock 6.1's list and order; what the running kernel lacks is not shown. */
+/*
+ * Stock 6.1's list and order, then deflate, which stock 6.12 lists (6.1's
+ * took any crypto compressor by name); what the running kernel lacks is
+ * not shown.
+ */
 /*
  * Default levels are the crypto API's (ZSTD_DEF_LEVEL, LZ4HC_DEFAULT_CLEVEL),
  * so choosing zstd or lz4hc compresses exactly as stock does.
@@ -47,6 +51,7 @@ static const struct zram_backend zram_backends[] = {
 	{ .name = "842", .kind = ZRAM_BACKEND_CRYPTO },
 	{ .name = "zstd", .kind = ZRAM_BACKEND_ZSTD, .min_level = 1,
 	  .max_level = 22, .default_level = 3 },
+	{ .name = "deflate", .kind = ZRAM_BACKEND_CRYPTO },
 };
 
 static enum cpuhp_state zram_cpuhp_state;

@@ -76,6 +76,10 @@ export VM_APPEND="${VM_APPEND:+$VM_APPEND }kunit.enable=0"
 #     worker's trylocks run in every policy test there.
 #   test_policy_swap_checksummed: test_policy_swap_grouped runs the same
 #     program, and groups add paths.
+#   test_policy_yields_to_busy_cpu: a choice (the policy's share of busy
+#     CPUs), 149 s here; a worker that meets busy loops mid-run, and what
+#     it does then beside reset, hot_remove and rmmod, is
+#     test_policy_*_busy_cpu's.
 #   test_writeback_reuses_blocks_under_steady_reads: a quantity (blocks
 #     come back under reads that never stop); the allocator's lock and
 #     deferred frees run under lockdep in test_writeback_reads_under_fio.
@@ -89,7 +93,7 @@ export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_gene
 	test_policy_swap_checksummed test_policy_progresses_on_busy_cpus
 	test_policy_set_on_a_running_disk_starts_counting_then
 	test_policy_does_not_wait_for_a_users_run
-	test_writeback_reuses_blocks_under_steady_reads"
+	test_writeback_reuses_blocks_under_steady_reads test_policy_yields_to_busy_cpu"
 # Less data per test (KASAN and friends slow I/O down several times).
 export T_LIGHT=1
 # Each run's vm-run.sh status goes to RUN.status, and its seconds (boot

@@ -10,18 +10,24 @@ make_real_data() { # FILE MIB
 	[[ $(stat -c %s "$1") == $(($2 << 20)) ]] || fail "could not make $2 MiB of real data"
 }
 
+# The default is the kernel's own, as stock's (lzo-rle on 6.1, lz4 on
+# Debian's 6.12); lzo and lzo-rle are listed even where stock's build left
+# them out, and what stock lists here is listed too (deflate on 6.12).
 test_comp_algorithms() {
+	local list stock want a
+	load_stock num_devices=1
+	stock=$(zattr zram0 comp_algorithm)
 	load_ours num_devices=1
-	local list want a
 	list=$(zattr zram0 comp_algorithm)
-	[[ $list == *"[lzo-rle]"* ]] || fail "default is not lzo-rle: $list"
-	for want in lzo lzo-rle lz4 lz4hc zstd; do
-		[[ " ${list//[\[\]]/} " == *" $want "* ]] || fail "$want not listed: $list"
+	[[ $list == *"$(grep -o '\[[^]]*\]' <<<"$stock")"* ]] ||
+		fail "default differs from stock's: ours $list, stock's $stock"
+	for want in lzo lzo-rle ${stock//[\[\]]/}; do
+		[[ " ${list//[\[\]]/} " == *" $want "* ]] || fail "$want not listed: $list (stock: $stock)"
 	done
-	note "comp_algorithm: $list"
+	note "comp_algorithm: $list (stock's: $stock)"
 	# Each algorithm compresses it all: less on a debug kernel, where
 	# KASAN makes lz4hc and zstd crawl.
-	make_real_data /tmp/real-algos "$(scaled 16 4)"
+	make_real_data /tmp/real-algos "$(scaled 8 4)"
 	for a in ${list//[\[\]]/}; do
 		set_attr zram0 comp_algorithm "$a"
 		[[ $(zattr zram0 comp_algorithm) == *"[$a]"* ]] || fail "$a not selected"
@@ -302,7 +308,9 @@ test_bare_insmod() {
 	assert_ours
 	settle_udev
 	[[ -b /dev/zram3 ]] || fail "no /dev/zram3"
-	mb=$(scaled 8 2)
+	# What is checked is which way each algorithm goes and that a level
+	# takes, not volume: 2 MiB (8 took 68 s on 6.1).
+	mb=2
 	make_real_data $data "$mb"
 	for a in zstd lz4 lz4hc; do
 		# A secondary algorithm that shrinks some of the primary's pages.
@@ -378,9 +386,12 @@ test_modprobe_installed() {
 		layer=/tmp/modules-$tree
 		mkdir -p $layer/upper $layer/work
 		cp -a "$staged/updates" $layer/upper/
+		# depmod -a's output, from the host (scripts/stage-install.sh):
+		# here it took 100 s on 6.1 and 200 s on 6.12's .ko.xz.
+		cp "$REPO/build/stage/$tree/depmod/$kver"/modules.* $layer/upper/ ||
+			fail "no staged depmod output for $tree"
 		mount -t overlay overlay -o "lowerdir=/lib/modules/$kver,upperdir=$layer/upper,workdir=$layer/work" \
 			"/lib/modules/$kver"
-		depmod -a
 		[[ $(modinfo -n zram) == */updates/* ]] || fail "$tree: modinfo -n zram is $(modinfo -n zram)"
 		[[ $(modinfo -n zram_codecs) == */updates/* ]] || fail "$tree: zram_codecs not installed"
 		modprobe zram num_devices=2
