@@ -51,7 +51,7 @@ def ablation(log_path, out_dir):
     print("\n".join(md))
 
 
-def main(log_path, out_dir, name):
+def main(log_path, out_dir, name, kernel="6.1"):
     runs = collections.defaultdict(dict)  # (job, round) -> target -> MiB/s
     mem = {}
     slot = {}  # driver -> (vmalloc bytes, slots)
@@ -96,7 +96,7 @@ def main(log_path, out_dir, name):
     nrounds = len({rnd for (_, rnd) in runs})
 
     md = ["# zram.ko benchmark: ours vs stock zram vs brd", "",
-          f"One boot of Debian's 6.1 kernel under QEMU icount (1 vCPU, guest time ="
+          f"One boot of Debian's {kernel} kernel under QEMU icount (1 vCPU, guest time ="
           f" instructions executed), {nrounds} alternating rounds; fio, 4 KiB, direct,"
           " libaio, 50 % compressible refilled buffers; `real-write`/`real-read`: dd,"
           " 4 KiB, direct, of 64 MiB sampled from the real files below. Ratios are"
@@ -206,6 +206,7 @@ if __name__ == "__main__":
     ap.add_argument("--ablation", action="store_true")
     ap.add_argument("--memory", action="store_true")
     ap.add_argument("--name", default="report")
+    ap.add_argument("--kernel", default="6.1")
     ap.add_argument("log")
     ap.add_argument("out_dir")
     a = ap.parse_args()
@@ -214,4 +215,4 @@ if __name__ == "__main__":
     elif a.memory:
         memory(a.log, a.out_dir)
     else:
-        main(a.log, a.out_dir, a.name)
+        main(a.log, a.out_dir, a.name, a.kernel)

@@ -66,6 +66,17 @@ fi
 scripts/setup.sh >/dev/null
 make --no-print-directory modules >/dev/null
 name=report${T_ALGO:+-$T_ALGO}${T_ALGO_OURS:+-ours-$T_ALGO_OURS}${T_IDLE_POLICY:+-idle-policy}
+# BENCH_KERNEL=6.12 (a series or a release): the main benchmark on that
+# kernel, ours built for it (scripts/build-for.sh) against its own stock
+# zram; report-6.12*.md.
+kdir=.
+kernel=6.1
+if [[ -n ${BENCH_KERNEL:-} ]]; then
+	kdir=$(scripts/build-for.sh "$BENCH_KERNEL" 2>/dev/null)
+	kernel=$(basename "$kdir")
+	export VM_KERNEL=/boot/vmlinuz-$kernel
+	name=${name/report/report-$(cut -d. -f1,2 <<<"$kernel")}
+fi
 out=build/bench-$mode
 [[ $mode != main ]] || out=build/bench-$name
 [[ $mode != swap ]] || out=build/bench-${SWAP_NAME:-swap}
@@ -191,9 +202,9 @@ export T_ROUNDS=${1:-${T_ROUNDS:-3}}
 # loads from beside it): rebuilding the checkout's during a run of over an
 # hour must not change what later rounds load.
 mkdir -p "$out"
-cp zram.ko zram_codecs.ko "$out/"
+cp "$kdir/zram.ko" "$kdir/zram_codecs.ko" "$out/"
 export T_KO=$(pwd)/$out/zram.ko
 VM_ICOUNT=1 VM_MEM=${VM_MEM:-2048} VM_TIMEOUT=${VM_TIMEOUT:-7200} \
 	scripts/vm-run.sh -o "$out" tests/vm/bench.sh
-python3 scripts/bench-report.py --name "$name" "$out/guest.log" bench/results
+python3 scripts/bench-report.py --name "$name" --kernel "$kernel" "$out/guest.log" bench/results
 echo "bench: report in bench/results/$name.md"
