@@ -52,7 +52,10 @@ runs = [r for r in runs if "sb_done" in r]
 if not runs:
     sys.exit("bench-swap-report: no finished run in " + log_path)
 # The report's order, whatever order the guest ran them in.
-ORDER = ["stock-lzo-rle", "stock-zstd", "ours-lzo-rle", "ours-lz4", "ours-policy"]
+ORDER = ["stock-lzo-rle", "stock-lz4", "stock-zstd", "ours-lzo-rle", "ours-lz4", "ours-policy"]
+# The reference is the configuration the guest ran first: stock lzo-rle on
+# 6.1, stock lz4 on 6.12 (whose stock has no lzo).
+ref = runs[0]["config"]
 first = runs[0]["scenario"]
 runs.sort(key=lambda r: (r["scenario"] != first,
                          ORDER.index(r["config"]) if r["config"] in ORDER else len(ORDER)))
@@ -121,15 +124,18 @@ with open(os.path.join(out_dir, name + ".csv"), "w", newline="") as f:
 
 base = {}
 for row in rows:
-    if row["config"] == "stock-lzo-rle":
+    if row["config"] == ref:
         base[row["scenario"]] = row
 cfg0 = runs[0].get("sb_config", {})
+primary = setup.get("policy_primary", "lzo-rle")
+kernel = setup.get("kernel", "6.1")
 labels = {
     "stock-lzo-rle": "stock, lzo-rle",
+    "stock-lz4": "stock, lz4",
     "stock-zstd": "stock, zstd",
     "ours-lzo-rle": "ours, lzo-rle",
     "ours-lz4": "ours, lz4",
-    "ours-policy": "ours, lzo-rle, zstd recompression, `idle_policy` `" +
+    "ours-policy": f"ours, {primary}, zstd recompression, `idle_policy` `" +
                    setup.get("policy", "?").replace(",", " ") + "`",
 }
 
@@ -145,7 +151,7 @@ rev_file = os.path.join(os.path.dirname(log_path), "rev")
 rev = open(rev_file).read().strip() if os.path.exists(rev_file) else "?"
 md = [f"# Swap: a program living on zram swap (issue 19)", "",
       f"`scripts/bench.sh swap` ({rev}),"
-      " one boot of Debian's 6.1 under QEMU's icount (one vCPU; guest time is a"
+      f" one boot of Debian's {kernel} under QEMU's icount (one vCPU; guest time is a"
       " function of the instructions executed).", "",
       f"swapbench (`tests/swapbench/swapbench.c`): {cfg0.get('mib', '?')} MiB of anonymous memory"
       " (no THP) filled with real files (`make_real_tar`: /usr/lib/x86_64-linux-gnu,"
@@ -164,7 +170,7 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
     title = ("Every page keeps getting accesses" if cold == "0"
              else f"{cold} % of the pages never touched again after the fill ({int(cfg0.get('pages', 0)) * (100 - int(cold)) // 100:,} warm pages)")
     md += [f"## {title}", "",
-           "| configuration | accesses/s | vs stock lzo-rle | swap-ins | swap-outs |"
+           f"| configuration | accesses/s | vs {labels.get(ref, ref)} | swap-ins | swap-outs |"
            " pool at the end of the accesses (MB) | vs stock | pool after "
            f"{cfg0.get('idle', '?')} s idle (MB) | vs stock | checksum failures |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -217,11 +223,11 @@ if unfinished:
 if wall:
     md += [f"The run took {wall // 60} min {wall % 60} s of wall clock on the host"
            " (boot, data, every configuration).", ""]
-md.append(f"![accesses/s and pool against stock lzo-rle]({name}.png)")
+md.append(f"![accesses/s and pool against {labels.get(ref, ref)}]({name}.png)")
 with open(os.path.join(out_dir, name + ".md"), "w") as f:
     f.write("\n".join(md) + "\n")
 
-# Plot: ratios to stock lzo-rle per configuration, one group per scenario,
+# Plot: ratios to the reference per configuration, one group per scenario,
 # and the pool over the access phase and idle period.
 dat = os.path.join(out_dir, name + ".dat")
 with open(dat, "w") as f:
@@ -247,17 +253,19 @@ with open(tl, "w") as f:
             f.write(f"{t:.3f} {m / 1e6:.2f}\n")
         f.write("\n\n")
 ntl = len(runs)
+COLOURS = {"stock-lzo-rle": "black", "stock-lz4": "dark-gray", "stock-zstd": "orange",
+           "ours-lzo-rle": "blue", "ours-lz4": "web-green", "ours-policy": "red"}
 plots = ", ".join(
     f"'{tl}' index {i} using 1:2 with linespoints lw 2 pt 7 ps 0.5 "
     f"dt {1 if r['scenario'].endswith('cold0') or r['scenario'] == 'cold0' else 2} "
-    f"lc rgb '{['black', 'orange', 'blue', 'web-green', 'red'][['stock-lzo-rle', 'stock-zstd', 'ours-lzo-rle', 'ours-lz4', 'ours-policy'].index(r['config'])] if r['config'] in ('stock-lzo-rle', 'stock-zstd', 'ours-lzo-rle', 'ours-lz4', 'ours-policy') else 'gray'}' "
+    f"lc rgb '{COLOURS.get(r['config'], 'gray')}' "
     f"title '{r['scenario']} {r['config']}'"
     for i, r in enumerate(runs))
 script = f"""
 set terminal pngcairo size 1100,900
 set output '{os.path.join(out_dir, name + ".png")}'
 set multiplot layout 2,1
-set title 'ratio to stock lzo-rle, same scenario (cold0: every page in use; cold60: 60 % cold after the fill)'
+set title 'ratio to {labels.get(ref, ref)}, same scenario (cold0: every page in use; cold60: 60 % cold after the fill)'
 set style data histograms
 set style histogram clustered gap 2
 set style fill solid 0.6

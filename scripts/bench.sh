@@ -55,6 +55,8 @@
 #     T_SWAP_ACCESSES, T_SWAP_COLD ("0 60"), T_SWAP_REWRITE (5),
 #     T_SWAP_IDLE (10), T_SWAP_CONFIGS, T_SWAP_POLICY change it.  Writes
 #     bench/results/swap.md (.csv, .png); SWAP_NAME=NAME writes NAME.md.
+#     BENCH_KERNEL=6.12: on that kernel (swap-6.12.md), where stock has no
+#     lzo: stock lz4 the reference, lz4 the policy's primary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=main
@@ -161,12 +163,20 @@ if [[ $mode == writeback ]]; then
 fi
 
 if [[ $mode == swap ]]; then
+	name=${SWAP_NAME:-swap}
+	# On 6.12 (BENCH_KERNEL), stock has no lzo: lz4, the default there,
+	# is the reference and ours-policy's primary.
+	if [[ $kernel != 6.1 ]]; then
+		name=${SWAP_NAME:-swap-$(cut -d. -f1,2 <<<"$kernel")}
+		export T_SWAP_CONFIGS=${T_SWAP_CONFIGS:-"stock-lz4 ours-policy stock-zstd ours-lz4 ours-lzo-rle"}
+		export T_SWAP_POLICY_PRIMARY=${T_SWAP_POLICY_PRIMARY:-lz4}
+		out=build/bench-$name
+	fi
 	mkdir -p "$out"
-	cp zram.ko "$out/zram.ko"
+	cp "$kdir/zram.ko" "$kdir/zram_codecs.ko" "$out/"
 	# Static: the guest runs it from the host's root over 9p, and a
 	# static binary's pages are all it reads from there.
 	gcc -O2 -Wall -Wextra -static -o "$out/swapbench" tests/swapbench/swapbench.c
-	name=${SWAP_NAME:-swap}
 	# The report names the commit that ran, even when regenerated later.
 	echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- drivers include lib tests scripts || echo +changes)" >"$out/rev"
 	start=$SECONDS
