@@ -19,11 +19,15 @@
 #include <linux/zstd.h>
 
 #include "zram_codecs.h"
+#include "zram_compat.h"
 
 /*
  * lib/zstd's state for one stream: both directions, compression sized for
  * params->src_size (a page or a group).  Decompression is single-shot into
  * a flat buffer, which needs no window buffer: one dctx serves any size.
+ * With a dictionary (6.12 on), compression goes through a cctx that lib/zstd
+ * sizes itself, as upstream zram's; the dctx stays a static one, which
+ * decompressing with a digested dictionary does not grow.
  */
 struct zram_zstd_ctx {
 	zstd_parameters params;
@@ -32,12 +36,161 @@ struct zram_zstd_ctx {
 	void *cwork, *dwork;
 };
 
+#if ZRAM_COMPAT_ZSTD_DICT
+/* One dictionary digested once per disk, shared by its CPUs' ctxs. */
+struct zram_zstd_dict {
+	zstd_custom_mem mem;
+	zstd_cdict *cdict;
+	zstd_ddict *ddict;
+};
+
+/*
+ * lib/zstd allocates through this for digested dictionaries and for a
+ * dictionary cctx's workspace.  A stream compresses with preemption
+ * disabled, so an allocation there (lib/zstd regrowing a workspace) must
+ * not sleep; zram_zstd_alloc sizes the workspace first, in process context,
+ * so that it is the exception.
+ */
+static void *zram_zstd_mem_alloc(void *opaque, size_t size)
+{
+	return kvzalloc(size, preemptible() ? GFP_KERNEL : GFP_ATOMIC);
+}
+
+static void zram_zstd_mem_free(void *opaque, void *address)
+{
+	kvfree(address);
+}
+
+static void zram_zstd_release(void *prepared)
+{
+	struct zram_zstd_dict *d = prepared;
+
+	if (!d)
+		return;
+	zstd_free_cdict(d->cdict);
+	zstd_free_ddict(d->ddict);
+	kfree(d);
+}
+
+/*
+ * By reference: the dictionary's bytes stay the disk's (kept until its
+ * parameters change, which only an uninitialised disk allows).
+ */
+static void *zram_zstd_prepare(const struct zram_codec_params *params)
+{
+	struct zram_zstd_dict *d;
+
+	if (!params->dict)
+		return NULL;
+	d = kzalloc(sizeof(*d), GFP_KERNEL);
+	if (!d)
+		return NULL;
+	d->mem = (zstd_custom_mem){ .customAlloc = zram_zstd_mem_alloc,
+				    .customFree = zram_zstd_mem_free };
+	d->cdict = zstd_create_cdict_byreference(
+		params->dict, params->dict_len, zstd_get_params(params->level, PAGE_SIZE).cParams, d->mem);
+	d->ddict = zstd_create_ddict_byreference(params->dict, params->dict_len,
+						 d->mem);
+	if (!d->cdict || !d->ddict) {
+		zram_zstd_release(d);
+		return NULL;
+	}
+	return d;
+}
+
+/*
+ * A dictionary cctx takes its workspace at its first compression: have
+ * that happen here, where it may sleep, on an input of the largest size
+ * this ctx will see.
+ */
+static bool zram_zstd_dict_cctx_init(struct zram_zstd_ctx *z,
+				     const struct zram_codec_params *params)
+{
+	const struct zram_zstd_dict *d = params->prepared;
+	size_t src_size = params->src_size ?: PAGE_SIZE;
+	size_t dst_size = zstd_compress_bound(src_size);
+	void *src, *dst;
+	bool ok = false;
+
+	z->cctx = zstd_create_cctx_advanced(d->mem);
+	if (!z->cctx)
+		return false;
+	src = kvzalloc(src_size, GFP_KERNEL);
+	dst = kvmalloc(dst_size, GFP_KERNEL);
+	if (src && dst)
+		ok = !zstd_is_error(zstd_compress_using_cdict(
+			z->cctx, dst, dst_size, src, src_size, d->cdict));
+	kvfree(src);
+	kvfree(dst);
+	return ok;
+}
+
+static size_t zram_zstd_dict_compress(struct zram_zstd_ctx *z,
+				      const struct zram_codec_params *params,
+				      const void *src, size_t src_len,
+				      void *dst, size_t dst_len)
+{
+	const struct zram_zstd_dict *d = params->prepared;
+
+	return zstd_compress_using_cdict(z->cctx, dst, dst_len, src, src_len,
+					 d->cdict);
+}
+
+static size_t zram_zstd_dict_decompress(struct zram_zstd_ctx *z,
+					const struct zram_codec_params *params,
+					const void *src, size_t src_len,
+					void *dst, size_t dst_len)
+{
+	const struct zram_zstd_dict *d = params->prepared;
+
+	return zstd_decompress_using_ddict(z->dctx, dst, dst_len, src, src_len,
+					   d->ddict);
+}
+
+static void zram_zstd_dict_cctx_free(struct zram_zstd_ctx *z)
+{
+	if (!z->cwork)
+		zstd_free_cctx(z->cctx);
+}
+#else
+/* zram.ko refuses a zstd dict= here, so nothing is ever prepared. */
+#define zram_zstd_prepare NULL
+#define zram_zstd_release NULL
+static bool zram_zstd_dict_cctx_init(struct zram_zstd_ctx *z,
+				     const struct zram_codec_params *params)
+{
+	return false;
+}
+
+static size_t zram_zstd_dict_compress(struct zram_zstd_ctx *z,
+				      const struct zram_codec_params *params,
+				      const void *src, size_t src_len,
+				      void *dst, size_t dst_len)
+{
+	return -1;
+}
+
+static size_t zram_zstd_dict_decompress(struct zram_zstd_ctx *z,
+					const struct zram_codec_params *params,
+					const void *src, size_t src_len,
+					void *dst, size_t dst_len)
+{
+	return -1;
+}
+
+static void zram_zstd_dict_cctx_free(struct zram_zstd_ctx *z)
+{
+}
+#endif
+
 static void zram_zstd_free(void *ctx)
 {
 	struct zram_zstd_ctx *z = ctx;
 
 	if (!z)
 		return;
+	if (z->cctx)
+		zram_zstd_dict_cctx_free(z);
 	kvfree(z->cwork);
 	kvfree(z->dwork);
 	kfree(z);
@@ -52,13 +205,20 @@ static void *zram_zstd_alloc(const struct zram_codec_params *params)
 		return NULL;
 	z->params = zstd_get_params(params->level,
 				    params->src_size ?: PAGE_SIZE);
-	csize = zstd_cctx_workspace_bound(&z->params.cParams);
 	dsize = zstd_dctx_workspace_bound();
-	z->cwork = kvzalloc(csize, GFP_KERNEL);
 	z->dwork = kvzalloc(dsize, GFP_KERNEL);
-	if (z->cwork && z->dwork) {
-		z->cctx = zstd_init_cctx(z->cwork, csize);
+	if (z->dwork)
 		z->dctx = zstd_init_dctx(z->dwork, dsize);
+	if (params->prepared) {
+		if (!zram_zstd_dict_cctx_init(z, params)) {
+			zram_zstd_free(z);
+			return NULL;
+		}
+	} else {
+		csize = zstd_cctx_workspace_bound(&z->params.cParams);
+		z->cwork = kvzalloc(csize, GFP_KERNEL);
+		if (z->cwork)
+			z->cctx = zstd_init_cctx(z->cwork, csize);
 	}
 	if (!z->cctx || !z->dctx) {
 		zram_zstd_free(z);
@@ -72,9 +232,14 @@ static int zram_zstd_compress(void *ctx, const struct zram_codec_params *params,
 			      size_t *dst_len)
 {
 	struct zram_zstd_ctx *z = ctx;
-	size_t out = zstd_compress_cctx(z->cctx, dst, *dst_len, src, src_len,
-					&z->params);
+	size_t out;
 
+	if (params->prepared)
+		out = zram_zstd_dict_compress(z, params, src, src_len, dst,
+					      *dst_len);
+	else
+		out = zstd_compress_cctx(z->cctx, dst, *dst_len, src, src_len,
+					 &z->params);
 	if (zstd_is_error(out))
 		return -EINVAL;
 	*dst_len = out;
@@ -87,8 +252,14 @@ static int zram_zstd_decompress(void *ctx,
 				size_t *dst_len)
 {
 	struct zram_zstd_ctx *z = ctx;
-	size_t out = zstd_decompress_dctx(z->dctx, dst, *dst_len, src, src_len);
+	size_t out;
 
+	if (params->prepared)
+		out = zram_zstd_dict_decompress(z, params, src, src_len, dst,
+						*dst_len);
+	else
+		out = zstd_decompress_dctx(z->dctx, dst, *dst_len, src,
+					   src_len);
 	if (zstd_is_error(out))
 		return -EINVAL;
 	*dst_len = out;
@@ -182,6 +353,8 @@ static int zram_lz4_decompress(void *ctx,
 
 static const struct zram_codec zram_zstd = {
 	.name = "zstd",
+	.prepare = zram_zstd_prepare,
+	.release = zram_zstd_release,
 	.ctx_alloc = zram_zstd_alloc,
 	.ctx_free = zram_zstd_free,
 	.compress = zram_zstd_compress,

@@ -25,6 +25,11 @@ struct zram_codec_params {
 	 * window must span the group, a page's stays a page's.
 	 */
 	size_t src_size;
+	/*
+	 * What prepare made of level and dict for every ctx of the disk to
+	 * share (zstd's digested dictionaries), or NULL.
+	 */
+	void *prepared;
 };
 
 /*
@@ -39,6 +44,13 @@ struct zram_codec_params {
 struct zram_codec {
 	const char *name;
 	bool stateless_decompress;
+	/*
+	 * Optional: once per disk and algorithm, in process context, before
+	 * the first ctx_alloc; release after the last ctx_free.  NULL from
+	 * prepare: no memory.
+	 */
+	void *(*prepare)(const struct zram_codec_params *params);
+	void (*release)(void *prepared);
 	void *(*ctx_alloc)(const struct zram_codec_params *params);
 	void (*ctx_free)(void *ctx);
 	int (*compress)(void *ctx, const struct zram_codec_params *params,
@@ -58,7 +70,7 @@ struct zram_codecs {
  * companion from builds that disagree must not find each other, so the
  * layout's version is in the name.  Change the structs above, bump it.
  */
-#define zram_codecs_table zram_codecs_v2
+#define zram_codecs_table zram_codecs_v3
 extern const struct zram_codecs zram_codecs_table;
 
 #endif /* ZRAM_CODECS_H */

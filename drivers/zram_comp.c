@@ -50,7 +50,8 @@ static const struct zram_backend zram_backends[] = {
 	  .takes_dict = true },
 	{ .name = "842", .kind = ZRAM_BACKEND_CRYPTO },
 	{ .name = "zstd", .kind = ZRAM_BACKEND_ZSTD, .min_level = 1,
-	  .max_level = 22, .default_level = 3 },
+	  .max_level = 22, .default_level = 3,
+	  .takes_dict = ZRAM_COMPAT_ZSTD_DICT },
 	{ .name = "deflate", .kind = ZRAM_BACKEND_CRYPTO },
 };
 
@@ -399,10 +400,16 @@ static void zram_host_free_streams(struct zram_host *host)
 	unsigned int p;
 
 	for (p = 0; p < ZCX_MAX_PRIORITIES; p++) {
-		free_percpu(host->comps[p].streams);
-		host->comps[p].streams = NULL;
-		host->comps[p].backend = NULL;
-		host->comps[p].codec = NULL;
+		struct zram_comp *comp = &host->comps[p];
+
+		free_percpu(comp->streams);
+		comp->streams = NULL;
+		/* After the last ctx: no CPU's stream is left. */
+		if (comp->params.prepared)
+			comp->codec->release(comp->params.prepared);
+		comp->params.prepared = NULL;
+		comp->backend = NULL;
+		comp->codec = NULL;
 	}
 	host->initialised = false;
 }
@@ -422,6 +429,14 @@ int zram_host_init(struct zram_host *host, const struct zram_comp_config *cfg)
 		host->comps[p].params.level = cfg->level[p] ?: b->default_level;
 		host->comps[p].params.dict = cfg->dict[p];
 		host->comps[p].params.dict_len = cfg->dict_len[p];
+		if (cfg->codec[p] && cfg->codec[p]->prepare && cfg->dict[p]) {
+			host->comps[p].params.prepared =
+				cfg->codec[p]->prepare(&host->comps[p].params);
+			if (!host->comps[p].params.prepared) {
+				zram_host_free_streams(host);
+				return -ENOMEM;
+			}
+		}
 		host->comps[p].streams = alloc_percpu(struct zcx_stream);
 		if (!host->comps[p].streams) {
 			zram_host_free_streams(host);

@@ -273,6 +273,17 @@ typedef struct class_attribute zram_compat_class_attribute_t;
 #endif
 
 /*
+ * zstd dictionaries: lib/zstd exports its dictionary functions
+ * (zstd_create_cdict_byreference and the rest) from 6.12 on, for
+ * upstream zram's algorithm_params; 6.1's exports none.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define ZRAM_COMPAT_ZSTD_DICT 1
+#else
+#define ZRAM_COMPAT_ZSTD_DICT 0
+#endif
+
+/*
  * The default compressor, the kernel's own (CONFIG_ZRAM_DEF_COMP: lzo-rle
  * on Debian's 6.1, lz4 on its 6.12); lzo-rle, stock 6.1's, when the
  * kernel has no zram configured (the debug kernel).

@@ -186,8 +186,8 @@ static ssize_t zram_read_dict(struct zram *zram, const struct zcx_kv *kv,
 
 /*
  * "[algo=NAME|priority=N] [level=N] [dict=PATH]", the primary without
- * algo= or priority=.  Levels: zstd, lz4hc.  Dictionaries: lz4, lz4hc;
- * zstd's need dictionary functions lib/zstd does not export in 6.1.
+ * algo= or priority=.  Levels: zstd, lz4hc.  Dictionaries: lz4, lz4hc,
+ * and zstd where lib/zstd exports its dictionary functions (6.12, not 6.1).
  */
 static ssize_t algorithm_params_store(struct device *dev,
 				      struct device_attribute *attr,
