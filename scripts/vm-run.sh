@@ -85,6 +85,12 @@ KVER=${KVER#vmlinuz-}
 MODROOT=${VM_MODROOT:-}
 [[ -d $MODROOT/lib/modules/$KVER ]] || die "$MODROOT/lib/modules/$KVER missing (set VM_KVER or VM_MODROOT)"
 
+# Tests with real files read their parts' tars from build/real-tar,
+# built here once (tests/vm/real-tar.sh).
+# shellcheck source=tests/vm/real-tar.sh
+source "$REPO/tests/vm/real-tar.sh"
+real_tar_cache || die "could not build $REAL_TAR_CACHE"
+
 # ---------------------------------------------------------------- outdir ---
 BUILD=$REPO/build/vm
 mkdir -p "$BUILD"

@@ -58,6 +58,8 @@ load_ours() {
 # not ours.
 load_stock() {
 	unload_zram
+	# An install of ours layered over /lib/modules is not stock either.
+	[[ $(modinfo -n zram) != */updates/* ]] || fail "modprobe zram would load $(modinfo -n zram)"
 	modprobe zram "$@" || fail "modprobe zram $* failed"
 	[[ $(cat /sys/module/zram/srcversion 2>/dev/null) != "$(modinfo -F srcversion "$KO")" ]] ||
 		fail "modprobe zram loaded ours"
@@ -156,6 +158,10 @@ run_tests() {
 		swapoff -a 2>/dev/null || true
 		umount /mnt 2>/dev/null || true
 		(unload_zram) 2>/dev/null || true
+		# test_modprobe_installed's layer, if it failed under it.
+		while findmnt -n -t overlay "/lib/modules/$(uname -r)" >/dev/null; do
+			umount "/lib/modules/$(uname -r)" || break
+		done
 	done
 	return $((failed > 0))
 }

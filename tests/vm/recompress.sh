@@ -536,6 +536,7 @@ test_zstd_dictionary() {
 	local mb with size plain=0 with_dict=0 stock before
 	if [[ $(uname -r) == 6.1.* ]]; then
 		load_ours num_devices=1
+		set_attr zram0 comp_algorithm zstd
 		expect_write_error /sys/block/zram0/algorithm_params "algo=zstd dict=/etc/hostname" \
 			"Operation not supported"
 		dmesg | grep -q 'zstd dictionary needs lib/zstd' || fail "no log line for a zstd dict"
