@@ -162,8 +162,12 @@ vm612_skip="test_recompress_real_files test_grouped_recompress_real_files
 	test_policy_backs_off_on_pages_that_come_back test_writeback_batches_under_fio
 	test_writeback_read_races_free"
 vm612_tests=${VM612_TESTS:-}
-[[ $vm612_tests != all ]] || vm612_tests= vm612_skip=
-[[ -z $vm612_tests ]] || vm612_skip=
+if [[ $vm612_tests == all ]]; then
+	vm612_tests=''
+	vm612_skip=''
+elif [[ -n $vm612_tests ]]; then
+	vm612_skip=''
+fi
 for rel in "$k612" "${k612%-amd64}-rt-amd64"; do
 	ko=build/kernels/$rel/zram.ko
 	outdir=build/vm/check-$rel
