@@ -21,14 +21,15 @@ get_page() { # N FILE
 }
 
 # The issue's first interleaving, three rounds: page 5 written (A), a
-# writeback of it started, page 5 rewritten (B) while A's copy is on its
-# way to the device, a second writeback of page 5 asked for, then page 5
-# read.  With two overlapping runs the first committed its stale copy A
-# over B (the second saw no flag and freed B's block): B must come back.
+# writeback of it started, page 5 rewritten (B) while A's copy is held on
+# its way to the device, a second writeback of page 5 asked for (it waits
+# behind the first), A's write let go, then page 5 read.  With two
+# overlapping runs the first committed its stale copy A over B (the second
+# saw no flag and freed B's block): B must come back.
 test_two_writeback_runs_no_stale_page() {
 	load_ours num_devices=1
 	local slow round a b run1 run2
-	slow=$(setup_slow_backing 16 0 1500)
+	slow=$(setup_slow_backing 16 0 0)
 	set_attr zram0 backing_dev "$slow"
 	init_disk zram0 8M
 	make_stamped_data /tmp/ab 64 0
@@ -37,12 +38,17 @@ test_two_writeback_runs_no_stale_page() {
 		dd if=/tmp/ab of=/tmp/A bs=4k skip=$a count=1 status=none
 		dd if=/tmp/ab of=/tmp/B bs=4k skip=$b count=1 status=none
 		put_page 5 /tmp/A
+		slow_backing_delays 0 "$HELD_MS"
 		(printf page_index=5 >/sys/block/zram0/writeback) &
 		run1=$!
 		wait_write_in_flight "$run1"
 		put_page 5 /tmp/B
 		(printf page_index=5 >/sys/block/zram0/writeback) &
 		run2=$!
+		wait_blocked "$run2" || note "round $round: the second run did not block (state $(cut -d' ' -f3 /proc/$run2/stat 2>/dev/null))"
+		(($(dmsetup status zcx-slow | awk '{print $5}') == 1)) ||
+			fail "round $round: A's write is not held ($(dmsetup status zcx-slow))"
+		slow_backing_delays 0 0
 		wait $run1 || fail "round $round: first writeback failed"
 		wait $run2 || fail "round $round: second writeback failed"
 		get_page 5 /tmp/got
@@ -237,12 +243,11 @@ test_fio_verify_during_racing_writebacks() {
 # commit, or it leaks).  Raw and compressed writeback.
 test_grouped_member_writeback_races() {
 	load_ours num_devices=1
-	local cw slow delay z=/sys/block/zram0 p
-	delay=$(scaled 1500 8000)
+	local cw slow z=/sys/block/zram0 p
 	make_stamped_data /tmp/gw 64 0
 	dd if=/tmp/gw of=/tmp/gw-new bs=4k skip=63 count=1 status=none
 	for cw in 0 1; do
-		slow=$(setup_slow_backing 16 0 "$delay")
+		slow=$(setup_slow_backing 16 0 0)
 		set_attr zram0 recomp_algorithm "algo=zstd"
 		set_attr zram0 compressed_writeback $cw
 		set_attr zram0 backing_dev "$slow"
@@ -256,6 +261,7 @@ test_grouped_member_writeback_races() {
 
 		# Page 5 rewritten while its old copy is in flight; ten of its
 		# neighbours discarded and the group regrouped meanwhile.
+		slow_backing_delays 0 "$HELD_MS"
 		(printf page_index=5 >$z/writeback) &
 		p=$!
 		wait_write_in_flight "$p"
@@ -265,6 +271,7 @@ test_grouped_member_writeback_races() {
 		set_attr zram0 compact 1
 		(($(dmsetup status zcx-slow | awk '{print $5}') > 0)) ||
 			fail "cw=$cw: the write was over before the rewrite, discards and compact"
+		slow_backing_delays 0 0
 		wait $p || fail "cw=$cw: writeback of page 5 failed"
 		[[ $(backing_reads_of_page zram0 5) == 0 ]] ||
 			fail "cw=$cw: page 5's old copy was committed over its rewrite"
@@ -273,6 +280,7 @@ test_grouped_member_writeback_races() {
 		dd if=/dev/zero of=/tmp/gw-want bs=4k seek=6 count=5 conv=notrunc status=none
 
 		# Page 21 in flight while every other page of its group goes.
+		slow_backing_delays 0 "$HELD_MS"
 		(printf page_index=21 >$z/writeback) &
 		p=$!
 		wait_write_in_flight "$p"
@@ -281,6 +289,7 @@ test_grouped_member_writeback_races() {
 		set_attr zram0 compact 1
 		(($(dmsetup status zcx-slow | awk '{print $5}') > 0)) ||
 			fail "cw=$cw: the write was over before the discards and compact"
+		slow_backing_delays 0 0
 		wait $p || fail "cw=$cw: writeback of page 21 failed"
 		[[ $(block_flags zram0 g 16 31) == 0 ]] ||
 			fail "cw=$cw: pages 16-31 still grouped: $(block_flags zram0 g 16 31)"

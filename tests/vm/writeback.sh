@@ -310,13 +310,39 @@ teardown_slow_backing() {
 	losetup -d "$loopdev"
 }
 
+# Sleeps SECONDS without forking sleep(1): on the debug kernel under a
+# busy host each fork and exec costs a good part of a second, which a
+# poll cannot afford.  `read -t` on a pipe nobody writes to.
+nap() { # SECONDS
+	[[ -n ${nap_fd-} ]] || exec {nap_fd}<> <(:)
+	read -rt "$1" -u "$nap_fd" _ || true
+}
+
+# Sets the slow device's delays anew.  The reload suspends the device
+# first, which lets every I/O it holds go: with a write delay far longer
+# than any test, a write stays held until the test says so
+# (slow_backing_delays 0 0), however slowly the guest runs.
+slow_backing_delays() { # READ-MS WRITE-MS
+	local loopdev sectors
+	loopdev=/dev/$(dmsetup deps -o devname zcx-slow | sed -n 's/.*(\(loop[0-9]*\)).*/\1/p')
+	sectors=$(blockdev --getsz "$loopdev")
+	DM_DISABLE_UDEV=1 dmsetup reload zcx-slow \
+		--table "0 $sectors delay $loopdev 0 $1 $loopdev 0 $2" || fail "dmsetup reload"
+	DM_DISABLE_UDEV=1 dmsetup resume zcx-slow || fail "dmsetup resume"
+}
+
+# Held for as long as any test needs (see slow_backing_delays), and no
+# longer than a minute should a failed test leave it held.
+# shellcheck disable=SC2034 # used by races.sh
+HELD_MS=60000
+
 # Waits (up to 10 s) until the delay of setup_slow_backing holds back a
 # read (field 4 of dm-delay's status: reads, writes, flushes delayed) or
 # a write (field 5).  With a PID, gives up as soon as that process (the
 # one whose I/O is awaited) has ended, and says how it ended.
 wait_slow_io() { # 4|5 [PID]
-	local st
-	for _ in $(seq 200); do
+	local st i
+	for ((i = 0; i < 200; i++)); do
 		read -ra st < <(dmsetup status zcx-slow)
 		((st[$1 - 1] > 0)) && return 0
 		if [[ -n ${2-} ]] && ! kill -0 "$2" 2>/dev/null; then
@@ -324,7 +350,20 @@ wait_slow_io() { # 4|5 [PID]
 			echo "it ended first, status $?" >&2
 			return 1
 		fi
-		sleep 0.05
+		nap 0.05
+	done
+	return 1
+}
+
+# Waits (up to 10 s) until process PID sleeps uninterruptibly (state D:
+# for a writeback run, behind the run before it).
+wait_blocked() { # PID
+	local st i
+	for ((i = 0; i < 200; i++)); do
+		read -r st <"/proc/$1/stat" || return 1
+		st=${st##*) }
+		[[ ${st%% *} == D ]] && return 0
+		nap 0.05
 	done
 	return 1
 }
