@@ -27,7 +27,7 @@ test_comp_algorithms() {
 	note "comp_algorithm: $list (stock's: $stock)"
 	# Each algorithm compresses it all: less on a debug kernel, where
 	# KASAN makes lz4hc and zstd crawl.
-	make_real_data /tmp/real-algos "$(scaled 8 4)"
+	make_real_data /tmp/real-algos "$(scaled 8 2)"
 	for a in ${list//[\[\]]/}; do
 		set_attr zram0 comp_algorithm "$a"
 		[[ $(zattr zram0 comp_algorithm) == *"[$a]"* ]] || fail "$a not selected"
