@@ -52,7 +52,8 @@ runs = [r for r in runs if "sb_done" in r]
 if not runs:
     sys.exit("bench-swap-report: no finished run in " + log_path)
 # The report's order, whatever order the guest ran them in.
-ORDER = ["stock-lzo-rle", "stock-lz4", "stock-zstd", "ours-lzo-rle", "ours-lz4", "ours-policy"]
+ORDER = ["stock-lzo-rle", "stock-lz4", "stock-zstd", "ours-lzo-rle", "ours-lz4", "ours-policy",
+         "ours-policy-grouped"]
 # The reference is the configuration the guest ran first: stock lzo-rle on
 # 6.1, stock lz4 on 6.12 (whose stock has no lzo).
 ref = runs[0]["config"]
@@ -111,6 +112,14 @@ for r in runs:
         # swapped in or rewritten by the end of the idle period.  The
         # slice in progress can make the difference negative: 0 then.
         "recomp_freed_by_idle_end": max(0, int(num(idl, "policy_recompressed") - num(idl, "stored_recompressed"))),
+        # What the pool holds after the idle period (ours: debugfs pool).
+        "compr_idle": int(num(idl, "compr")),
+        "dead_group_bytes_idle": int(num(idl, "dead_group_bytes")),
+        "compactable_pages_idle": int(num(idl, "compactable_pages")),
+        "chunks_16k_idle": int(num(idl, "chunks_16k")),
+        "chunks_4k_idle": int(num(idl, "chunks_4k")),
+        "groups_idle": int(num(idl, "groups")),
+        "grouped_pages_idle": int(num(idl, "grouped_pages")),
         "fails": int(num(r.get("sb_done", {}), "fails", -1)),
         "rc": r.get("rc", -1),
     }
@@ -137,6 +146,8 @@ labels = {
     "ours-lz4": "ours, lz4",
     "ours-policy": f"ours, {primary}, zstd recompression, `idle_policy` `" +
                    setup.get("policy", "?").replace(",", " ") + "`",
+    "ours-policy-grouped": f"ours, {primary}, the same policy with `recompress_group_pages=" +
+                           setup.get("group_pages", "?") + "`",
 }
 
 
@@ -189,7 +200,7 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
     for row in rows:
         if row["scenario"] != scen:
             continue
-        pol = row["config"] == "ours-policy"
+        pol = row["config"].startswith("ours-policy")
         per = row["final_self_cpu_s"] / row["final_swapin"] * 1e6 if row["final_swapin"] else 0
         if pol:
             policy = (f"{row['policy_recomp_access']:,} | {row['policy_recomp_idle']:,} |"
@@ -200,6 +211,20 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
                   f" {row['others_cpu_s']:.2f} | {policy} |"
                   f" {row['final_s']:.2f} | {row['final_self_cpu_s']:.2f} | {row['final_others_cpu_s']:.2f} |"
                   f" {row['final_swapin']:,} | {per:.1f} |")
+    md += ["", f"What the pool holds after the idle period (MB; ours' from debugfs zram/zram0/pool):", "",
+           "| configuration | pool | compressed bytes | pool beyond them | of which dead members of groups |"
+           " compaction could free | 16 KiB chunks | 4 KiB chunks | groups | grouped pages |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        if row["scenario"] != scen:
+            continue
+        # Logs from before swapbench read debugfs pool have no chunks.
+        ours = row["chunks_16k_idle"] + row["chunks_4k_idle"] > 0
+        pool = (f" {mb(row['dead_group_bytes_idle'])} | {mb(row['compactable_pages_idle'] * 4096)} |"
+                f" {row['chunks_16k_idle']:,} | {row['chunks_4k_idle']:,} | {row['groups_idle']:,} |"
+                f" {row['grouped_pages_idle']:,} |") if ours else " | | | | | |"
+        md.append(f"| {row['config']} | {mb(row['mem_used_idle'])} | {mb(row['compr_idle'])} |"
+                  f" {mb(row['mem_used_idle'] - row['compr_idle'])} |{pool}")
     md.append("")
 md += ["Swap-ins and swap-outs: /proc/vmstat pswpin/pswpout over the access phase."
        " Pool: mm_stat mem_used_total. Program's CPU: its getrusage over the access"
@@ -254,7 +279,8 @@ with open(tl, "w") as f:
         f.write("\n\n")
 ntl = len(runs)
 COLOURS = {"stock-lzo-rle": "black", "stock-lz4": "dark-gray", "stock-zstd": "orange",
-           "ours-lzo-rle": "blue", "ours-lz4": "web-green", "ours-policy": "red"}
+           "ours-lzo-rle": "blue", "ours-lz4": "web-green", "ours-policy": "red",
+           "ours-policy-grouped": "magenta"}
 plots = ", ".join(
     f"'{tl}' index {i} using 1:2 with linespoints lw 2 pt 7 ps 0.5 "
     f"dt {1 if r['scenario'].endswith('cold0') or r['scenario'] == 'cold0' else 2} "

@@ -50,10 +50,12 @@
 #     of its page, every page checksummed), sleeps 10 s, checks every
 #     page; for stock lzo-rle and zstd, ours lzo-rle and lz4, and ours
 #     with zstd recompression under idle_policy "interval=2
-#     recompress_after=4"; with every page in use and with 60 % cold
+#     recompress_after=4", and the same forming groups of 16
+#     (ours-policy-grouped); with every page in use and with 60 % cold
 #     after the fill.  One boot under icount.  T_SWAP_MIB, T_SWAP_CG_MIB,
 #     T_SWAP_ACCESSES, T_SWAP_COLD ("0 60"), T_SWAP_REWRITE (5),
-#     T_SWAP_IDLE (10), T_SWAP_CONFIGS, T_SWAP_POLICY change it.  Writes
+#     T_SWAP_IDLE (10), T_SWAP_CONFIGS, T_SWAP_POLICY,
+#     T_SWAP_GROUP_PAGES change it.  Writes
 #     bench/results/swap.md (.csv, .png); SWAP_NAME=NAME writes NAME.md.
 #     BENCH_KERNEL=6.12: on that kernel (swap-6.12.md), where stock has no
 #     lzo: stock lz4 the reference, lz4 the policy's primary.
@@ -168,7 +170,7 @@ if [[ $mode == swap ]]; then
 	# is the reference and ours-policy's primary.
 	if [[ $kernel != 6.1 ]]; then
 		name=${SWAP_NAME:-swap-$(cut -d. -f1,2 <<<"$kernel")}
-		export T_SWAP_CONFIGS=${T_SWAP_CONFIGS:-"stock-lz4 ours-policy stock-zstd ours-lz4 ours-lzo-rle"}
+		export T_SWAP_CONFIGS=${T_SWAP_CONFIGS:-"stock-lz4 ours-policy ours-policy-grouped stock-zstd ours-lz4 ours-lzo-rle"}
 		export T_SWAP_POLICY_PRIMARY=${T_SWAP_POLICY_PRIMARY:-lz4}
 		out=build/bench-$name
 	fi

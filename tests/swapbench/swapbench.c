@@ -188,6 +188,21 @@ static void snap(const char *phase, double t0, unsigned long done,
 			printf(" policy_runs=%llu policy_tried=%llu policy_recompressed=%llu",
 			       runs, tried, recomp);
 		}
+		/* What mem_used is made of (ours): chunks, and the bytes of
+		 * groups whose members are gone but whose streams stay. */
+		snprintf(path, sizeof(path), "/sys/kernel/debug/zram/%s/pool",
+			 opt.dev);
+		if (!slurp(path, buf, sizeof(buf))) {
+			unsigned long long c16 = 0, c4 = 0, compactable = 0,
+					   groups = 0, grouped = 0, dead = 0;
+
+			sscanf(buf, "chunks_16k: %llu chunks_4k: %llu compactable_pages: %llu "
+			       "groups: %llu grouped_pages: %llu dead_group_bytes: %llu",
+			       &c16, &c4, &compactable, &groups, &grouped, &dead);
+			printf(" chunks_16k=%llu chunks_4k=%llu compactable_pages=%llu"
+			       " groups=%llu grouped_pages=%llu dead_group_bytes=%llu",
+			       c16, c4, compactable, groups, grouped, dead);
+		}
 	}
 	/* Pages stored recompressed right now (ours' block_state flag r). */
 	if (opt.dev && block_state) {

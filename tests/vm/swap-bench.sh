@@ -18,8 +18,10 @@ REWRITE=${T_SWAP_REWRITE:-5}    # one access in N rewrites part of its page
 IDLE=${T_SWAP_IDLE:-10}         # seconds asleep before the final check
 SCENARIOS=${T_SWAP_COLD:-"0 60"} # % of pages never touched after the fill
 # The policy right after its reference: a run cut short still compares them.
-CONFIGS=${T_SWAP_CONFIGS:-"stock-lzo-rle ours-policy stock-zstd ours-lzo-rle ours-lz4"}
+CONFIGS=${T_SWAP_CONFIGS:-"stock-lzo-rle ours-policy ours-policy-grouped stock-zstd ours-lzo-rle ours-lz4"}
 POLICY=${T_SWAP_POLICY:-"interval=2 recompress_after=4"}
+# ours-policy-grouped: the same policy, forming groups of this many pages.
+GROUP_PAGES=${T_SWAP_GROUP_PAGES:-16}
 # ours-policy's primary algorithm (its secondary is zstd): lzo-rle, 6.1's
 # default; scripts/bench.sh passes lz4 on 6.12, whose default that is.
 POLICY_PRIMARY=${T_SWAP_POLICY_PRIMARY:-lzo-rle}
@@ -31,7 +33,7 @@ DISK=${T_SWAP_DISK:-1G}
 DATA_MB=$((MIB < 336 ? MIB : 336))
 make_real_tar "$DATA_MB"
 note "data: $DATA_MB MiB of real files for $MIB MiB of memory"
-echo "SETUP mib=$MIB cg_mib=$CG_MIB disk=$DISK data_mb=$DATA_MB policy=${POLICY// /,} policy_primary=$POLICY_PRIMARY kernel=$(uname -r)"
+echo "SETUP mib=$MIB cg_mib=$CG_MIB disk=$DISK data_mb=$DATA_MB policy=${POLICY// /,} group_pages=$GROUP_PAGES policy_primary=$POLICY_PRIMARY kernel=$(uname -r)"
 
 setup() { # CONFIG
 	case $1 in
@@ -39,7 +41,7 @@ setup() { # CONFIG
 		load_stock num_devices=1
 		echo "${1#stock-}" >/sys/block/zram0/comp_algorithm
 		;;
-	ours-policy)
+	ours-policy | ours-policy-grouped)
 		load_ours num_devices=1
 		echo "$POLICY_PRIMARY" >/sys/block/zram0/comp_algorithm
 		echo algo=zstd >/sys/block/zram0/recomp_algorithm
@@ -51,7 +53,10 @@ setup() { # CONFIG
 	*) fail "unknown configuration $1" ;;
 	esac
 	echo "$DISK" >/sys/block/zram0/disksize
-	[[ $1 != ours-policy ]] || echo "$POLICY" >/sys/block/zram0/idle_policy
+	case $1 in
+	ours-policy) echo "$POLICY" >/sys/block/zram0/idle_policy ;;
+	ours-policy-grouped) echo "$POLICY recompress_group_pages=$GROUP_PAGES" >/sys/block/zram0/idle_policy ;;
+	esac
 	mkswap /dev/zram0 >/dev/null
 	swapon -p 100 /dev/zram0
 }
