@@ -46,7 +46,7 @@ test_two_writeback_runs_no_stale_page() {
 		(printf page_index=5 >/sys/block/zram0/writeback) &
 		run2=$!
 		wait_blocked "$run2" || note "round $round: the second run did not block (state $(cut -d' ' -f3 /proc/$run2/stat 2>/dev/null))"
-		(($(dmsetup status zcx-slow | awk '{print $5}') == 1)) ||
+		(($(slow_backing_held 5) == 1)) ||
 			fail "round $round: A's write is not held ($(dmsetup status zcx-slow))"
 		slow_backing_delays 0 0
 		wait $run1 || fail "round $round: first writeback failed"
@@ -269,7 +269,7 @@ test_grouped_member_writeback_races() {
 		blkdiscard -f -o 0 -l $((5 << 12)) /dev/zram0
 		blkdiscard -f -o $((6 << 12)) -l $((5 << 12)) /dev/zram0
 		set_attr zram0 compact 1
-		(($(dmsetup status zcx-slow | awk '{print $5}') > 0)) ||
+		(($(slow_backing_held 5) > 0)) ||
 			fail "cw=$cw: the write was over before the rewrite, discards and compact"
 		slow_backing_delays 0 0
 		wait $p || fail "cw=$cw: writeback of page 5 failed"
@@ -287,7 +287,7 @@ test_grouped_member_writeback_races() {
 		blkdiscard -f -o $((16 << 12)) -l $((5 << 12)) /dev/zram0
 		blkdiscard -f -o $((22 << 12)) -l $((10 << 12)) /dev/zram0
 		set_attr zram0 compact 1
-		(($(dmsetup status zcx-slow | awk '{print $5}') > 0)) ||
+		(($(slow_backing_held 5) > 0)) ||
 			fail "cw=$cw: the write was over before the discards and compact"
 		slow_backing_delays 0 0
 		wait $p || fail "cw=$cw: writeback of page 21 failed"

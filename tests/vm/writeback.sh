@@ -292,20 +292,37 @@ test_compressed_writeback() {
 # the guest runs no udevd, so libdevmapper makes the /dev/mapper node
 # itself instead of waiting.
 setup_slow_backing() { # SIZE-MiB READ-MS [WRITE-MS]
-	local loopdev sectors
+	local loopdev
 	modprobe dm-delay
 	# A test that failed half-way left it behind.
 	DM_DISABLE_UDEV=1 dmsetup remove zcx-slow >/dev/null 2>&1 || true
 	loopdev=$(setup_loop_backing "$1")
-	sectors=$(blockdev --getsz "$loopdev")
 	DM_DISABLE_UDEV=1 dmsetup create zcx-slow \
-		--table "0 $sectors delay $loopdev 0 $2 $loopdev 0 ${3:-0}" || fail "dmsetup create"
+		--table "$(slow_backing_table "$loopdev" "$2" "${3:-0}")" || fail "dmsetup create"
 	echo /dev/mapper/zcx-slow
+}
+
+# dm-delay's table over LOOPDEV: reads and writes each delayed by their MS.
+slow_backing_table() { # LOOPDEV READ-MS WRITE-MS
+	echo "0 $(blockdev --getsz "$1") delay $1 0 $2 $1 0 $3"
+}
+
+# The loop device under the slow device.
+slow_backing_loop() {
+	dmsetup deps -o devname zcx-slow | sed -n 's/.*(\(loop[0-9]*\)).*/\/dev\/\1/p'
+}
+
+# I/O the slow device holds back right now: field 4 of dm-delay's status
+# for reads, 5 for writes.
+slow_backing_held() { # 4|5
+	local st
+	read -ra st < <(dmsetup status zcx-slow)
+	echo "${st[$1 - 1]}"
 }
 
 teardown_slow_backing() {
 	local loopdev
-	loopdev=$(dmsetup deps -o devname zcx-slow | sed -n 's/.*(\(loop[0-9]*\)).*/\/dev\/\1/p')
+	loopdev=$(slow_backing_loop)
 	DM_DISABLE_UDEV=1 dmsetup remove zcx-slow
 	losetup -d "$loopdev"
 }
@@ -323,11 +340,8 @@ nap() { # SECONDS
 # than any test, a write stays held until the test says so
 # (slow_backing_delays 0 0), however slowly the guest runs.
 slow_backing_delays() { # READ-MS WRITE-MS
-	local loopdev sectors
-	loopdev=/dev/$(dmsetup deps -o devname zcx-slow | sed -n 's/.*(\(loop[0-9]*\)).*/\1/p')
-	sectors=$(blockdev --getsz "$loopdev")
 	DM_DISABLE_UDEV=1 dmsetup reload zcx-slow \
-		--table "0 $sectors delay $loopdev 0 $1 $loopdev 0 $2" || fail "dmsetup reload"
+		--table "$(slow_backing_table "$(slow_backing_loop)" "$1" "$2")" || fail "dmsetup reload"
 	DM_DISABLE_UDEV=1 dmsetup resume zcx-slow || fail "dmsetup resume"
 }
 
@@ -341,10 +355,9 @@ HELD_MS=60000
 # a write (field 5).  With a PID, gives up as soon as that process (the
 # one whose I/O is awaited) has ended, and says how it ended.
 wait_slow_io() { # 4|5 [PID]
-	local st i
+	local i
 	for ((i = 0; i < 200; i++)); do
-		read -ra st < <(dmsetup status zcx-slow)
-		((st[$1 - 1] > 0)) && return 0
+		(($(slow_backing_held "$1") > 0)) && return 0
 		if [[ -n ${2-} ]] && ! kill -0 "$2" 2>/dev/null; then
 			wait "$2"
 			echo "it ended first, status $?" >&2
@@ -448,7 +461,7 @@ test_writeback_read_races_free() {
 				fi
 				set_attr zram0 writeback page_index=1
 				# Or the test raced nothing.
-				(($(dmsetup status zcx-slow | awk '{print $4}') > 0)) ||
+				(($(slow_backing_held 4) > 0)) ||
 					fail "cw=$cw $how $race: the read was over before the free and the writeback"
 				if wait $reader; then
 					got=$(classify_read /tmp/race-out) ||
