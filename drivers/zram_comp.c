@@ -109,7 +109,33 @@ static bool zram_codecs_loaded(void)
  * ablation build offers LZO only: its reads cannot take the stream mutex
  * under a slot lock, and only the stateless LZO decompressor needs none.
  */
-static bool zram_backend_available(const struct zram_backend *backend)
+/*
+ * What a crypto API probe last found, per backend.  A probe of an algorithm
+ * the kernel lacks runs modprobe ("crypto-NAME", then "crypto-NAME-all"),
+ * seconds under a debug kernel and never free, and tools read
+ * comp_algorithm often: a list asks the crypto API once per load and
+ * answers from here after.  Choosing an algorithm always asks, and its
+ * answer replaces the list's, so one installed since shows once chosen.
+ * One byte per backend, written whole: racing probes store the same answer.
+ */
+enum { ZRAM_PROBE_NOT_YET, ZRAM_PROBE_ABSENT, ZRAM_PROBE_PRESENT };
+static u8 zram_backend_probed[ARRAY_SIZE(zram_backends)];
+
+static bool zram_crypto_has(const struct zram_backend *backend, bool listing)
+{
+	u8 *probed = &zram_backend_probed[backend - zram_backends];
+	u8 last = READ_ONCE(*probed);
+	bool has;
+
+	if (listing && last != ZRAM_PROBE_NOT_YET)
+		return last == ZRAM_PROBE_PRESENT;
+	has = crypto_has_comp(backend->name, 0, 0);
+	WRITE_ONCE(*probed, has ? ZRAM_PROBE_PRESENT : ZRAM_PROBE_ABSENT);
+	return has;
+}
+
+static bool zram_backend_available(const struct zram_backend *backend,
+				   bool listing)
 {
 	switch (backend->kind) {
 	case ZRAM_BACKEND_LZO:
@@ -127,7 +153,7 @@ static bool zram_backend_available(const struct zram_backend *backend)
 		break;
 	}
 	return !IS_ENABLED(ZCX_STREAMS_MUTEX) &&
-	       crypto_has_comp(backend->name, 0, 0);
+	       zram_crypto_has(backend, listing);
 }
 
 const struct zram_backend *zram_backend_find(const char *buf, size_t len)
@@ -140,7 +166,7 @@ const struct zram_backend *zram_backend_find(const char *buf, size_t len)
 		const struct zram_backend *b = &zram_backends[i];
 
 		if (strlen(b->name) == len && !memcmp(b->name, buf, len))
-			return zram_backend_available(b) ? b : NULL;
+			return zram_backend_available(b, false) ? b : NULL;
 	}
 	return NULL;
 }
@@ -155,7 +181,7 @@ ssize_t zram_backends_show_at(const struct zram_backend *selected, char *buf,
 
 		if (b == selected)
 			at += sysfs_emit_at(buf, at, "[%s] ", b->name);
-		else if (zram_backend_available(b))
+		else if (zram_backend_available(b, true))
 			at += sysfs_emit_at(buf, at, "%s ", b->name);
 	}
 	at += sysfs_emit_at(buf, at, "\n");

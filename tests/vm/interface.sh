@@ -49,6 +49,45 @@ test_comp_algorithms() {
 	printf 'lz4\n' >/sys/block/zram0/comp_algorithm || fail "newline not stripped"
 }
 
+# A kernel without 842 (Debian's debug kernel; any where its module is
+# missing): listing comp_algorithm asks modprobe for it once per load, not
+# on every read (each ask is two modprobe runs, seconds on a debug kernel,
+# and zramctl reads the list for every disk it shows); choosing it asks
+# again, so a module installed since is found.  A modprobe that logs each
+# call and refuses crypto-842 stands in for the kernel that lacks it.
+test_comp_algorithm_list_asks_modprobe_once() {
+	local usermode=/proc/sys/kernel/modprobe real after_first
+	real=$(<$usermode)
+	unload_zram
+	# Registered, 842 is found without asking: take it out first.
+	if grep -qE '^name +: 842$' /proc/crypto; then
+		modprobe -r 842 2>/dev/null || rmmod 842 2>/dev/null || true
+		! grep -qE '^name +: 842$' /proc/crypto || fail "842 is registered and will not unload"
+	fi
+	printf '%s\n' '#!/bin/sh' 'echo "$*" >>/tmp/modprobe-calls' \
+		'case "$*" in *crypto-842*) exit 1 ;; esac' "exec $real \"\$@\"" >/tmp/modprobe-logged
+	chmod +x /tmp/modprobe-logged
+	: >/tmp/modprobe-calls
+	# shellcheck disable=SC2064 # the path now, not at exit
+	trap "echo $real >$usermode" EXIT
+	# A fresh load: nothing probed yet.
+	load_ours num_devices=1
+	echo /tmp/modprobe-logged >$usermode
+	asks() { grep -c 'crypto-842' /tmp/modprobe-calls || true; }
+	[[ $(zattr zram0 comp_algorithm) != *842* ]] || fail "842 listed without its module"
+	after_first=$(asks)
+	((after_first > 0)) || fail "the first list did not ask for 842 ($(</tmp/modprobe-calls))"
+	zattr zram0 comp_algorithm >/dev/null
+	set_attr zram0 recomp_algorithm "algo=zstd priority=1"
+	zattr zram0 recomp_algorithm >/dev/null
+	zattr zram0 comp_algorithm >/dev/null
+	[[ $(asks) == "$after_first" ]] ||
+		fail "every list asks modprobe again: $after_first asks after the first list, $(asks) after three more"
+	expect_write_error /sys/block/zram0/comp_algorithm 842 "Invalid argument"
+	(($(asks) > after_first)) || fail "choosing 842 did not ask for it again"
+	note "842 asked for $after_first time(s) by the first list, never by the next three; again by the choice"
+}
+
 test_hot_add_remove() {
 	load_ours num_devices=1
 	local ctl=/sys/class/zram-control id
@@ -418,6 +457,6 @@ test_modprobe_installed() {
 	unload_zram
 }
 
-interface_tests=(test_comp_algorithms test_bare_insmod test_hot_add_remove test_mem_limit
+interface_tests=(test_comp_algorithms test_comp_algorithm_list_asks_modprobe_once test_bare_insmod test_hot_add_remove test_mem_limit
 	test_stat_files test_writeback test_zramctl test_zramswap test_zram_generator
 	test_modprobe_installed)
