@@ -12,6 +12,7 @@ packages=(
 	qemu-system-x86 busybox-static cpio kmod # the VM rig
 	fio stress-ng e2fsprogs util-linux       # what the tests drive
 	dmsetup                                  # slow backing devices (dm-delay)
+	bash-builtins                            # sleep without an exec (tests/vm/lib.sh)
 	zram-tools systemd-zram-generator        # the clients, driven unchanged
 	gcc-12 g++-12 make binutils              # module build (kernel's compiler)
 	cmake googletest libgtest-dev liblzo2-dev # host tests

@@ -14,6 +14,13 @@ scaled() { # FULL LIGHT -> the one for this run
 	if [[ $LIGHT == 1 ]]; then echo "$2"; else echo "$1"; fi
 }
 
+# Under the debug kernel a fork and exec costs 0.6-1 s (TCG, with KASAN,
+# lockdep and kmemleak on every mapping and page table), a fork alone about
+# 0.1, and the suite runs thousands: helpers here read files with bash's
+# own $(<FILE) and read, and sleep is bash's loadable builtin (Debian's
+# bash-builtins, scripts/setup.sh) where the host has it.
+[[ ! -f /usr/lib/bash/sleep ]] || enable -f /usr/lib/bash/sleep sleep
+
 # kmemleak's own thread rescans all memory every 10 minutes, minutes of
 # CPU under TCG that tests then wait for; kmemleak_clean_of_ours scans on
 # demand instead.
@@ -36,10 +43,12 @@ note() { echo "  $*"; }
 # are built in (the debug kernel) modprobe has nothing to do.
 # T_NO_CODECS=1: without the companion, as a bare insmod.
 insmod_zram() { # KO [PARAM...]
-	local dep codecs
-	codecs=$(dirname "$1")/zram_codecs.ko
+	local dep deps codecs
+	codecs=${1%/*}/zram_codecs.ko
+	[[ $1 == */* ]] || codecs=zram_codecs.ko
 	[[ ${T_NO_CODECS:-0} != 1 && -f $codecs && ! -d /sys/module/zram_codecs ]] || codecs=
-	for dep in $(modinfo -F depends "$1" ${codecs:+"$codecs"} | tr , ' '); do
+	deps=$(modinfo -F depends "$1" ${codecs:+"$codecs"})
+	for dep in ${deps//,/ }; do
 		modprobe -q "$dep" 2>/dev/null || true
 	done
 	[[ -z $codecs ]] || insmod "$codecs" || return 1
@@ -75,7 +84,7 @@ settle_udev() {
 assert_ours() {
 	local want have
 	want=$(modinfo -F srcversion "$KO")
-	have=$(cat /sys/module/zram/srcversion 2>/dev/null || true)
+	{ have=$(<"/sys/module/zram/srcversion"); } 2>/dev/null || true
 	[[ -n $want && $have == "$want" ]] ||
 		fail "loaded zram (srcversion '$have') is not $KO ('$want')"
 }
@@ -96,14 +105,23 @@ unload_zram() {
 # make_real_tar MB: the real-file corpus (also built on the host by the
 # recompression bench, so it lives on its own).
 # shellcheck source=tests/vm/real-tar.sh
-source "$(dirname "${BASH_SOURCE[0]}")/real-tar.sh"
+source "${BASH_SOURCE[0]%/*}/real-tar.sh"
 
-zattr() { cat "/sys/block/$1/$2"; }
+zattr() { # DEV ATTR: its value, as cat prints it
+	local value
+	value=$(<"/sys/block/$1/$2") || return
+	printf '%s\n' "$value"
+}
 
 # mm_stat field N (1-based): 1 orig 2 compr 3 mem_used 4 limit 5 max
 # 6 same 7 compacted 8 huge 9 huge_since
-mm_field() { awk -v n="$2" '{print $n}' "/sys/block/$1/mm_stat"; }
-io_field() { awk -v n="$2" '{print $n}' "/sys/block/$1/io_stat"; }
+stat_field() { # FILE N: field N (1-based) of a one-line stat file
+	local -a fields
+	read -r -a fields <"$1" || return
+	echo "${fields[$2 - 1]}"
+}
+mm_field() { stat_field "/sys/block/$1/mm_stat" "$2"; }
+io_field() { stat_field "/sys/block/$1/io_stat" "$2"; }
 
 # Writes VALUE to a sysfs FILE and expects the write to fail with the
 # errno whose strerror() text is WANT (e.g. "Invalid argument").
@@ -139,8 +157,24 @@ reset_disk() {
 
 # Runs each test function given, in its own subshell with set -e, and
 # prints one PASS/FAIL line per test for scripts/check.sh to count.
+# Whether anything is swapped to (a line past /proc/swaps' header).
+swaps_in_use() {
+	local -a lines
+	mapfile -t lines </proc/swaps
+	((${#lines[@]} > 1))
+}
+
+mounted() { # DIR [FSTYPE]: whether DIR is a mount point (of FSTYPE)
+	local dev dir type rest
+	while read -r dev dir type rest; do
+		[[ $dir == "$1" && (-z ${2:-} || $type == "$2") ]] && return 0
+	done </proc/mounts
+	return 1
+}
+
 run_tests() {
-	local t rc start failed=0
+	local t rc start failed=0 release
+	release=$(</proc/sys/kernel/osrelease)
 	for t in "$@"; do
 		echo "=== $t"
 		start=$SECONDS
@@ -154,13 +188,14 @@ run_tests() {
 			echo "FAIL: vm/$t ($((SECONDS - start))s)"
 			failed=$((failed + 1))
 		fi
-		# Leave the next test a clean slate even after a failure.
-		swapoff -a 2>/dev/null || true
-		umount /mnt 2>/dev/null || true
+		# Leave the next test a clean slate even after a failure; the
+		# checks spare a debug kernel's execs when there is nothing to do.
+		! swaps_in_use || swapoff -a 2>/dev/null || true
+		! mounted /mnt || umount /mnt 2>/dev/null || true
 		(unload_zram) 2>/dev/null || true
 		# test_modprobe_installed's layer, if it failed under it.
-		while findmnt -n -t overlay "/lib/modules/$(uname -r)" >/dev/null; do
-			umount "/lib/modules/$(uname -r)" || break
+		while mounted "/lib/modules/$release" overlay; do
+			umount "/lib/modules/$release" || break
 		done
 	done
 	return $((failed > 0))

@@ -170,7 +170,10 @@ test_recompress_real_files() {
 }
 
 pool_stat() { # DEV KEY
-	awk -v k="$2:" '$1 == k { print $2 }' "/sys/kernel/debug/zram/$1/pool"
+	local key value rest
+	while read -r key value rest; do
+		[[ $key != "$2:" ]] || echo "$value"
+	done <"/sys/kernel/debug/zram/$1/pool"
 }
 
 # Issue 18: real files recompressed to zstd page by page, in groups of 4

@@ -3,18 +3,19 @@
 # QEMU (scripts/vm-run.sh), against our zram.ko loaded by path.
 #   scripts/vm-run.sh tests/vm/suite.sh [TEST...]
 set -euo pipefail
+here=$(dirname "$0")
 # shellcheck source=tests/vm/lib.sh
-source "$(dirname "$0")/lib.sh"
+source "$here/lib.sh"
 # shellcheck source=tests/vm/interface.sh
-source "$(dirname "$0")/interface.sh"
+source "$here/interface.sh"
 # shellcheck source=tests/vm/recompress.sh
-source "$(dirname "$0")/recompress.sh"
+source "$here/recompress.sh"
 # shellcheck source=tests/vm/writeback.sh
-source "$(dirname "$0")/writeback.sh"
+source "$here/writeback.sh"
 # shellcheck source=tests/vm/races.sh
-source "$(dirname "$0")/races.sh"
+source "$here/races.sh"
 # shellcheck source=tests/vm/policy.sh
-source "$(dirname "$0")/policy.sh"
+source "$here/policy.sh"
 
 test_devices_and_limits() {
 	load_ours num_devices=4
