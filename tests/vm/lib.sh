@@ -164,17 +164,19 @@ swaps_in_use() {
 	((${#lines[@]} > 1))
 }
 
-mounted() { # DIR [FSTYPE]: whether DIR is a mount point (of FSTYPE)
-	local dev dir type rest
-	while read -r dev dir type rest; do
-		[[ $dir == "$1" && (-z ${2:-} || $type == "$2") ]] && return 0
+# The type of the topmost mount on DIR, in top_fs ('' if none).
+top_mount() { # DIR
+	local dir type
+	top_fs=
+	while read -r _ dir type _; do
+		[[ $dir != "$1" ]] || top_fs=$type
 	done </proc/mounts
-	return 1
 }
 
 run_tests() {
-	local t rc start failed=0 release
-	release=$(</proc/sys/kernel/osrelease)
+	local t rc start failed=0 modules top_fs
+	# As /proc/mounts names it (bookworm's /lib is a link to /usr/lib).
+	modules=$(realpath "/lib/modules/$(</proc/sys/kernel/osrelease)")
 	for t in "$@"; do
 		echo "=== $t"
 		start=$SECONDS
@@ -191,11 +193,18 @@ run_tests() {
 		# Leave the next test a clean slate even after a failure; the
 		# checks spare a debug kernel's execs when there is nothing to do.
 		! swaps_in_use || swapoff -a 2>/dev/null || true
-		! mounted /mnt || umount /mnt 2>/dev/null || true
+		# vm-run.sh's guest has a tmpfs on /mnt: a test's mount is above it.
+		top_mount /mnt
+		while [[ -n $top_fs && $top_fs != tmpfs ]]; do
+			umount /mnt 2>/dev/null || break
+			top_mount /mnt
+		done
 		(unload_zram) 2>/dev/null || true
 		# test_modprobe_installed's layer, if it failed under it.
-		while mounted "/lib/modules/$release" overlay; do
-			umount "/lib/modules/$release" || break
+		top_mount "$modules"
+		while [[ $top_fs == overlay ]]; do
+			umount "$modules" || break
+			top_mount "$modules"
 		done
 	done
 	return $((failed > 0))
