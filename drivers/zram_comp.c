@@ -105,11 +105,6 @@ static bool zram_codecs_loaded(void)
 }
 
 /*
- * May load the algorithm's crypto module; process context only.  The
- * ablation build offers LZO only: its reads cannot take the stream mutex
- * under a slot lock, and only the stateless LZO decompressor needs none.
- */
-/*
  * What a crypto API probe last found, per backend.  A probe of an algorithm
  * the kernel lacks runs modprobe ("crypto-NAME", then "crypto-NAME-all"),
  * seconds under a debug kernel and never free, and tools read
@@ -134,6 +129,11 @@ static bool zram_crypto_has(const struct zram_backend *backend, bool listing)
 	return has;
 }
 
+/*
+ * May load the algorithm's crypto module; process context only.  The
+ * ablation build offers LZO only: its reads cannot take the stream mutex
+ * under a slot lock, and only the stateless LZO decompressor needs none.
+ */
 static bool zram_backend_available(const struct zram_backend *backend,
 				   bool listing)
 {

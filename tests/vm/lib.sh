@@ -155,8 +155,6 @@ reset_disk() {
 	fail "reset of $1 keeps failing"
 }
 
-# Runs each test function given, in its own subshell with set -e, and
-# prints one PASS/FAIL line per test for scripts/check.sh to count.
 # Whether anything is swapped to (a line past /proc/swaps' header).
 swaps_in_use() {
 	local -a lines
@@ -173,6 +171,8 @@ top_mount() { # DIR
 	done </proc/mounts
 }
 
+# Runs each test function given, in its own subshell with set -e, and
+# prints one PASS/FAIL line per test for scripts/check.sh to count.
 run_tests() {
 	local t rc start failed=0 modules top_fs
 	# As /proc/mounts names it (bookworm's /lib is a link to /usr/lib).

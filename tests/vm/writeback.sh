@@ -19,7 +19,7 @@ with open(out, 'wb') as f:
 PY
 }
 
-bd_field() { awk -v n="$2" '{print $n}' "/sys/block/$1/bd_stat"; }
+bd_field() { stat_field "/sys/block/$1/bd_stat" "$2"; }
 
 # Reads page N of DEV (direct) and prints how many backing-device reads
 # that cost: 1 if the page was written back, 0 if it was in memory.
