@@ -231,6 +231,24 @@ bool Pool::find_class(usize first_class, usize *found) const
 	return true;
 }
 
+// The highest non-empty class in lo..hi.
+bool Pool::find_largest_class(usize lo, usize hi, usize *found) const
+{
+	for (usize word = hi / kBitsPerWord + 1; word-- > lo / kBitsPerWord;) {
+		u64 bits = class_bits_[word];
+		if (word == hi / kBitsPerWord && hi % kBitsPerWord != kBitsPerWord - 1)
+			bits &= (u64{1} << (hi % kBitsPerWord + 1)) - 1;
+		if (word == lo / kBitsPerWord)
+			bits &= ~u64{0} << (lo % kBitsPerWord);
+		if (bits) {
+			*found = word * kBitsPerWord + kBitsPerWord - 1 -
+				 __builtin_clzll(bits);
+			return true;
+		}
+	}
+	return false;
+}
+
 void Pool::add_chunk(zcx_page *first, unsigned order)
 {
 	const Handle chunk = make_handle(zcx_page_to_pfn(first), order, 0);
@@ -355,6 +373,34 @@ Result<Handle> Pool::alloc(usize size, Gfp gfp, Owner owner)
 		if (h)
 			return h;
 	}
+}
+
+Result<Handle> Pool::alloc_fill(usize max, usize least, Gfp gfp, Owner owner,
+			       usize *got)
+{
+	if (least == 0 || least > max || max > kMaxAlloc)
+		return Errc::inval;
+	// The last class holds what is left of fresh chunks: not a hole.
+	constexpr usize kLastHoleClass = kNumClasses - 2;
+	const usize want = block_size_for_request(max);
+	{
+		SpinGuard guard(lock_);
+		usize cls;
+		if (find_class(class_for_request(want), &cls) && cls <= kLastHoleClass) {
+			*got = max;
+			return take_block(want, owner);
+		}
+		const usize lo = class_for_request(least);
+		const usize hi = min(class_for_request(want), kLastHoleClass + 1);
+		if (hi > lo && find_largest_class(lo, hi - 1, &cls)) {
+			// Every block of the class holds its smallest size.
+			const usize size = kMinAlloc + cls * kClassDelta;
+			*got = size;
+			return take_block(size, owner);
+		}
+	}
+	*got = max;
+	return alloc(max, gfp, owner);
 }
 
 Result<Handle> Pool::alloc_for_move(usize size, Owner owner)
@@ -611,6 +657,23 @@ u64 Pool::compact(MoveFn move, void *ctx, u64 max_pages)
 	}
 	restore_set_aside();
 	return freed;
+}
+
+Pool::Holes Pool::holes()
+{
+	Holes out = {};
+	SpinGuard guard(lock_);
+	for (usize cls = 0; cls < kNumClasses; cls++) {
+		for (Handle h = free_lists_[cls]; h; h = read_links(h).next) {
+			const usize size = load_header(chunk_bytes(h), handle_offset(h)).size;
+			usize b = 0;
+			while (b < kHoleBuckets - 1 && size >= kHoleBucketBytes[b])
+				b++;
+			out.count[b]++;
+			out.bytes[b] += size;
+		}
+	}
+	return out;
 }
 
 usize Pool::object_size(Handle h)

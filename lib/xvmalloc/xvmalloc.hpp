@@ -143,6 +143,14 @@ public:
 	// contexts may sleep to grow the pool.  owner is for compaction's
 	// mover; a pool that is never compacted may leave it 0.
 	Result<Handle> alloc(usize size, Gfp gfp, Owner owner = 0);
+	// For data that may be cut anywhere (a group's stream): a hole the
+	// pool already has, the biggest one below max, when one holds at least
+	// least bytes; else a block of max bytes as alloc() gives it.  *got: the
+	// bytes the block is for, least..max.  Objects cut to kMaxAlloc never fit
+	// the holes that freeing smaller ones leaves, so a pool that replaced
+	// many small objects by few big ones kept the holes (issue 26).
+	Result<Handle> alloc_fill(usize max, usize least, Gfp gfp, Owner owner,
+				  usize *got);
 	void free(Handle handle);
 	// A block in free space the pool already has, never in a chunk being
 	// emptied, never growing: the mover's destination.  Never sleeps.
@@ -166,6 +174,19 @@ public:
 	// compact() ends after this many victims in a row had an object the
 	// mover found no room for.
 	static constexpr int kMaxStuckInARow = 8;
+
+	// Free space by block size: blocks (count, bytes) in each bucket
+	// [0, kHoleBucketBytes[0]), [kHoleBucketBytes[0], ...), the last
+	// holding the blocks no object is too big for.  O(free blocks), under
+	// the lock: for debugfs, not for a hot path.
+	static constexpr usize kHoleBuckets = 6;
+	static constexpr usize kHoleBucketBytes[kHoleBuckets - 1] = {
+		256, 512, 1024, 2048, kMaxAlloc};
+	struct Holes {
+		u64 count[kHoleBuckets];
+		u64 bytes[kHoleBuckets];
+	};
+	Holes holes();
 
 	// Usable size of an allocated object (at least what was asked).
 	usize object_size(Handle handle);
@@ -243,6 +264,7 @@ private:
 			 Owner *owner);
 
 	bool find_class(usize first_class, usize *found) const;
+	bool find_largest_class(usize lo, usize hi, usize *found) const;
 	void list_insert(Handle h, usize block_size);
 	void list_remove(Handle h, usize block_size);
 	FreeLinks read_links(Handle h);

@@ -471,6 +471,62 @@ TEST_F(XvChunkTest, FallsBackToSinglePages)
 	EXPECT_EQ(pool_->single_page_chunks(), 0u);
 }
 
+// A stream cut into pieces (a group's) goes into the holes that freeing
+// smaller objects left, the biggest first, before the pool grows; holes
+// below the least a piece may be stay, and with no hole a piece is max.
+TEST_F(XvChunkTest, AllocFillTakesTheBiggestHoleBeforeGrowing)
+{
+	// Objects between keepers, so that freeing them leaves holes that
+	// cannot merge; sizes that are their classes' smallest blocks.
+	const std::size_t sizes[] = {1000, 2000, 304, 1504};
+	std::vector<Handle> keep, holes;
+	for (std::size_t size : sizes) {
+		keep.push_back(alloc(64));
+		holes.push_back(alloc(size));
+	}
+	keep.push_back(alloc(64));
+	EXPECT_EQ(pool_->pages(), 4u) << "all of it in one chunk";
+	for (Handle h : holes)
+		free(h);
+	check_pool();
+	const Pool::Holes census = pool_->holes();
+	EXPECT_EQ(census.count[0], 0u);
+	EXPECT_EQ(census.count[1], 1u);  // 304
+	EXPECT_EQ(census.count[2], 1u);  // 1000
+	EXPECT_EQ(census.count[3], 2u);  // 1504, 2000
+	EXPECT_EQ(census.bytes[3], 3504u);
+	EXPECT_EQ(census.count[4], 0u);
+	EXPECT_EQ(census.count[5], 1u) << "the rest of the chunk";
+
+	for (std::size_t expected : {2000u, 1504u, 1000u}) {
+		std::size_t got = 0;
+		auto r = pool_->alloc_fill(kMaxAlloc, 512, zcx::Gfp::noio, 7, &got);
+		ASSERT_TRUE(r.ok());
+		EXPECT_EQ(got, expected) << "the biggest hole left, no more";
+		check_new_object(r.value(), got);
+		EXPECT_EQ(pool_->owner_of(r.value()), 7u);
+	}
+	EXPECT_EQ(pool_->holes().count[2] + pool_->holes().count[3], 0u);
+	// Only the 304-byte hole is left, below the least: a whole piece,
+	// from the rest of the chunk.
+	std::size_t got = 0;
+	auto r = pool_->alloc_fill(kMaxAlloc, 512, zcx::Gfp::noio, 7, &got);
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(got, kMaxAlloc);
+	check_new_object(r.value(), got);
+	EXPECT_EQ(pool_->holes().count[1], 1u);
+	// A piece that fits a hole whole takes it, split.
+	r = pool_->alloc_fill(200, 200, zcx::Gfp::noio, 7, &got);
+	ASSERT_TRUE(r.ok());
+	EXPECT_EQ(got, 200u);
+	check_new_object(r.value(), got);
+	EXPECT_EQ(pool_->holes().count[1], 0u);
+	EXPECT_EQ(pool_->pages(), 4u) << "the pool never grew";
+	check_pool();
+	EXPECT_FALSE(pool_->alloc_fill(100, 200, zcx::Gfp::noio, 7, &got).ok());
+	EXPECT_FALSE(pool_->alloc_fill(kMaxAlloc + 1, 512, zcx::Gfp::noio, 7, &got).ok());
+}
+
 // A free block just under kMaxAlloc (neighbours merged inside a big chunk)
 // must not be handed out for a kMaxAlloc request.
 TEST_F(XvChunkTest, AlmostPageSizedHoleIsFiledBelowTheLastClass)
