@@ -55,6 +55,9 @@ struct Device::GroupRun : Pinned {
 	// whole group costs now.
 	xv::Handle only_group = 0;
 	usize group_cost = 0;
+	// The group being made's pieces, before its header exists.
+	xv::Handle pieces[kMaxGroupPieces] = {};
+	u32 piece_lens[kMaxGroupPieces] = {};
 
 	Result<void> setup(zcx_host *h, ClaimOwner o, unsigned int prio,
 			   unsigned int n)
@@ -239,31 +242,36 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		return {};
 	}
 
-	// The objects, with no slot lock held (may sleep for memory).
+	// The objects, with no slot lock held (may sleep for memory): the
+	// pieces first, in the pool's holes where it has them, then the header
+	// that names them.
 	const auto owner = static_cast<xv::Owner>(window);
-	const unsigned int nr_pieces =
-		static_cast<unsigned int>((len + kPieceBytes - 1) / kPieceBytes);
-	xv::Handle pieces[kMaxGroupPieces] = {};
-	auto header_or = pool_->alloc(GroupHeader::bytes_for(nr_pieces), Gfp::noio,
-				      owner);
-	unsigned int made = 0;
-	if (header_or) {
-		for (; made < nr_pieces; made++) {
-			const usize n = min(kPieceBytes, usize{len} - made * kPieceBytes);
-			auto piece = pool_->alloc(n, Gfp::noio, owner);
-			if (!piece)
-				break;
-			pieces[made] = piece.value();
-			u8 *object = pool_->map(pieces[made]);
-			memcpy(object, run.packed + made * kPieceBytes, n);
-			pool_->unmap(object);
+	unsigned int nr_pieces = 0;
+	bool out_of_memory = false;
+	for (usize done = 0; done < len; nr_pieces++) {
+		const usize left = len - done;
+		usize got = 0;
+		auto piece = pool_->alloc_fill(min(kMaxPieceBytes, left),
+					       min(kMinPieceBytes, left),
+					       Gfp::noio, owner, &got);
+		if (!piece) {
+			out_of_memory = true;
+			break;
 		}
+		run.pieces[nr_pieces] = piece.value();
+		run.piece_lens[nr_pieces] = static_cast<u32>(got);
+		u8 *object = pool_->map(piece.value());
+		memcpy(object, run.packed + done, got);
+		pool_->unmap(object);
+		done += got;
 	}
-	if (!header_or || made < nr_pieces) {
-		for (unsigned int i = 0; i < made; i++)
-			pool_->free(pieces[i]);
-		if (header_or)
-			pool_->free(header_or.value());
+	Result<xv::Handle> header_or = Errc::nomem;
+	if (!out_of_memory)
+		header_or = pool_->alloc(GroupHeader::bytes_for(nr_pieces), Gfp::noio,
+					 owner);
+	if (!header_or) {
+		for (unsigned int i = 0; i < nr_pieces; i++)
+			pool_->free(run.pieces[i]);
 		unmark();
 		return Errc::nomem;
 	}
@@ -281,8 +289,10 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		g->nr_pieces = static_cast<u8>(nr_pieces);
 		g->unused = 0;
 		memcpy(g->offsets, offsets, sizeof(offsets));
-		for (unsigned int i = 0; i < nr_pieces; i++)
-			g->set_piece(i, pieces[i]);
+		for (unsigned int i = 0; i < nr_pieces; i++) {
+			g->set_piece(i, run.pieces[i]);
+			g->set_piece_len(i, run.piece_lens[i]);
+		}
 		pool_->unmap(reinterpret_cast<u8 *>(g));
 	}
 	groups_.inc();
@@ -350,11 +360,13 @@ Result<void> Device::group_read_begin(const SlotContents &c, GroupRead *r)
 	} else {
 		// The cache names a group only while plain holds all of it.
 		r->b->cached_handle = 0;
+		usize at = 0;
 		for (unsigned int i = 0; i < g->nr_pieces; i++) {
 			const u8 *piece = pool_->map(g->piece(i));
-			memcpy(static_cast<u8 *>(r->b->packed) + i * kPieceBytes, piece,
+			memcpy(static_cast<u8 *>(r->b->packed) + at, piece,
 			       g->piece_len(i));
 			pool_->unmap(piece);
+			at += g->piece_len(i);
 		}
 	}
 	pool_->unmap(reinterpret_cast<const u8 *>(g));
