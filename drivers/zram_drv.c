@@ -570,6 +570,27 @@ ATTRIBUTE_GROUPS(zram_disk);
  */
 static struct dentry *zram_debugfs_root;
 
+/* Where the pool's free space is, by block size: holes between objects
+ * that no object of a size fits stay until compaction empties a chunk. */
+static void zram_pool_holes_show(struct seq_file *m)
+{
+	struct zram *zram = m->private;
+	u64 count[ZCX_POOL_HOLE_BUCKETS] = {}, bytes[ZCX_POOL_HOLE_BUCKETS] = {};
+	int b;
+
+	down_read(&zram->init_lock);
+	if (init_done(zram))
+		zcx_dev_pool_holes(zram->core, count, bytes);
+	up_read(&zram->init_lock);
+	seq_puts(m, "free_blocks (<256 <512 <1024 <2048 <4064 rest):");
+	for (b = 0; b < ZCX_POOL_HOLE_BUCKETS; b++)
+		seq_printf(m, " %llu", count[b]);
+	seq_puts(m, "\nfree_bytes (<256 <512 <1024 <2048 <4064 rest):");
+	for (b = 0; b < ZCX_POOL_HOLE_BUCKETS; b++)
+		seq_printf(m, " %llu", bytes[b]);
+	seq_putc(m, '\n');
+}
+
 static int pool_show(struct seq_file *m, void *unused)
 {
 	struct zcx_stats s;
@@ -579,6 +600,7 @@ static int pool_show(struct seq_file *m, void *unused)
 		   s.pool_chunks, s.pool_page_chunks, s.pool_compactable);
 	seq_printf(m, "groups: %llu\ngrouped_pages: %llu\ndead_group_bytes: %llu\n",
 		   s.groups, s.grouped_pages, s.dead_group_bytes);
+	zram_pool_holes_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(pool);

@@ -117,6 +117,9 @@ for r in runs:
         "dead_group_bytes_idle": int(num(idl, "dead_group_bytes")),
         "compactable_pages_idle": int(num(idl, "compactable_pages")),
         "chunks_16k_idle": int(num(idl, "chunks_16k")),
+        "free_small_idle": int(num(idl, "free_small")),
+        "free_mid_idle": int(num(idl, "free_mid")),
+        "free_rest_idle": int(num(idl, "free_rest")),
         "chunks_4k_idle": int(num(idl, "chunks_4k")),
         "groups_idle": int(num(idl, "groups")),
         "grouped_pages_idle": int(num(idl, "grouped_pages")),
@@ -213,16 +216,19 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
                   f" {row['final_swapin']:,} | {per:.1f} |")
     md += ["", f"What the pool holds after the idle period (MB; ours' from debugfs zram/zram0/pool):", "",
            "| configuration | pool | compressed bytes | pool beyond them | of which dead members of groups |"
+           " free in blocks < 512 B | free in blocks 512 B - 4 KB | free in chunks' tails |"
            " compaction could free | 16 KiB chunks | 4 KiB chunks | groups | grouped pages |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         if row["scenario"] != scen:
             continue
         # Logs from before swapbench read debugfs pool have no chunks.
         ours = row["chunks_16k_idle"] + row["chunks_4k_idle"] > 0
-        pool = (f" {mb(row['dead_group_bytes_idle'])} | {mb(row['compactable_pages_idle'] * 4096)} |"
+        pool = (f" {mb(row['dead_group_bytes_idle'])} | {mb(row['free_small_idle'])} |"
+                f" {mb(row['free_mid_idle'])} | {mb(row['free_rest_idle'])} |"
+                f" {mb(row['compactable_pages_idle'] * 4096)} |"
                 f" {row['chunks_16k_idle']:,} | {row['chunks_4k_idle']:,} | {row['groups_idle']:,} |"
-                f" {row['grouped_pages_idle']:,} |") if ours else " | | | | | |"
+                f" {row['grouped_pages_idle']:,} |") if ours else " | | | | | | | | |"
         md.append(f"| {row['config']} | {mb(row['mem_used_idle'])} | {mb(row['compr_idle'])} |"
                   f" {mb(row['mem_used_idle'] - row['compr_idle'])} |{pool}")
     md.append("")

@@ -207,6 +207,17 @@ zcx_u64 zcx_dev_compactable_pages(const zcx_dev *dev)
 	return device(dev)->compactable_pages();
 }
 
+void zcx_dev_pool_holes(zcx_dev *dev, zcx_u64 count[ZCX_POOL_HOLE_BUCKETS],
+			zcx_u64 bytes[ZCX_POOL_HOLE_BUCKETS])
+{
+	static_assert(ZCX_POOL_HOLE_BUCKETS == zcx::xv::Pool::kHoleBuckets);
+	const zcx::xv::Pool::Holes holes = device(dev)->pool_holes();
+	for (unsigned int b = 0; b < ZCX_POOL_HOLE_BUCKETS; b++) {
+		count[b] = holes.count[b];
+		bytes[b] = holes.bytes[b];
+	}
+}
+
 int zcx_dev_recompress(zcx_dev *dev, const zcx_recompress_request *req,
 		       void *page, zcx_recompress_result *out)
 {

@@ -119,6 +119,7 @@ public:
 	// groups' dead pages, which only regroup_sparse gives back (the
 	// shrinker asks this, and its scan does not regroup).
 	u64 compactable_pages() const { return pool_->compactable_pages(); }
+	xv::Pool::Holes pool_holes() { return pool_->holes(); }
 	// Groups more than a quarter dead again without their dead pages
 	// (group.cpp); `compact` calls it before compact().  Process
 	// context; page is a page-sized buffer; stops early once *stop is

@@ -406,6 +406,15 @@ void zcx_dev_writeback_abort(struct zcx_dev *dev, unsigned long index);
 zcx_u64 zcx_dev_compact(struct zcx_dev *dev, zcx_u64 max_pages);
 zcx_u64 zcx_dev_compactable_pages(const struct zcx_dev *dev);
 /*
+ * The pool's free space by block size (debugfs pool): blocks and bytes
+ * under 256, 512, 1024, 2048 and 4064 bytes, and the rest (what no object
+ * is too big for: mostly fresh chunks' tails).  Walks every free block
+ * under the pool lock.
+ */
+#define ZCX_POOL_HOLE_BUCKETS 6
+void zcx_dev_pool_holes(struct zcx_dev *dev, zcx_u64 count[ZCX_POOL_HOLE_BUCKETS],
+			zcx_u64 bytes[ZCX_POOL_HOLE_BUCKETS]);
+/*
  * Before a `compact`: the live pages of each group more than a quarter dead
  * are grouped again without the dead ones (a lone page stored alone),
  * where that takes less memory, so that the old group goes with its dead

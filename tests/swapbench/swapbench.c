@@ -202,6 +202,16 @@ static void snap(const char *phase, double t0, unsigned long done,
 			printf(" chunks_16k=%llu chunks_4k=%llu compactable_pages=%llu"
 			       " groups=%llu grouped_pages=%llu dead_group_bytes=%llu",
 			       c16, c4, compactable, groups, grouped, dead);
+			/* Free space by block size: under 512 bytes, up to the
+			 * largest object, and the rest (fresh chunks' tails). */
+			const char *fb = strstr(buf, "free_bytes (");
+			unsigned long long h[6] = {0};
+
+			if (fb && (fb = strchr(fb, ':')) &&
+			    sscanf(fb + 1, "%llu %llu %llu %llu %llu %llu", &h[0], &h[1],
+				   &h[2], &h[3], &h[4], &h[5]) == 6)
+				printf(" free_small=%llu free_mid=%llu free_rest=%llu",
+				       h[0] + h[1], h[2] + h[3] + h[4], h[5]);
 		}
 	}
 	/* Pages stored recompressed right now (ours' block_state flag r). */
