@@ -170,7 +170,10 @@ TEST_F(BlocksTest, ReadersNeverSeeTheirBlockReusedUnderConcurrentFrees)
 		}
 	};
 	std::thread r1(reader, 1), r2(reader, 2);
-	for (int round = 0; round < 20000; round++) {
+	// Rounds until the readers have read too: on a loaded machine they
+	// were once not scheduled before 20,000 rounds were over (reads 0).
+	for (int round = 0; round < 20000 || (reads.load() < 2000 && round < 20000000);
+	     round++) {
 		const unsigned long s = round % kSlots;
 		long block;
 		for (;;) {
