@@ -55,9 +55,12 @@ struct Device::GroupRun : Pinned {
 	// whole group costs now.
 	xv::Handle only_group = 0;
 	usize group_cost = 0;
-	// The group being made's pieces, before its header exists.
-	xv::Handle pieces[kMaxGroupPieces] = {};
-	u32 piece_lens[kMaxGroupPieces] = {};
+	// The group being made's pieces, before its header exists: 1.5 KiB,
+	// not on the stack (regroup_sparse keeps a run per algorithm there).
+	struct Pieces {
+		xv::Handle handle[kMaxGroupPieces];
+		u32 len[kMaxGroupPieces];
+	} *pieces = nullptr;
 
 	Result<void> setup(zcx_host *h, ClaimOwner o, unsigned int prio,
 			   unsigned int n)
@@ -70,8 +73,9 @@ struct Device::GroupRun : Pinned {
 			return Errc::nomem;
 		plain = static_cast<u8 *>(zcx_vzalloc(pages * kPageSize));
 		packed = static_cast<u8 *>(zcx_vzalloc(ZCX_GROUP_COMPRESS_BOUND));
+		pieces = static_cast<Pieces *>(zcx_kzalloc(sizeof(*pieces), ZCX_GFP_KERNEL));
 		codec = zcx_group_codec_create(host, priority, pages * kPageSize);
-		if (!plain || !packed || !codec)
+		if (!plain || !packed || !pieces || !codec)
 			return Errc::nomem;
 		return {};
 	}
@@ -82,6 +86,7 @@ struct Device::GroupRun : Pinned {
 			zcx_group_codec_destroy(host, codec);
 		zcx_vfree(plain);
 		zcx_vfree(packed);
+		zcx_kfree(pieces);
 	}
 };
 
@@ -258,8 +263,8 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 			out_of_memory = true;
 			break;
 		}
-		run.pieces[nr_pieces] = piece.value();
-		run.piece_lens[nr_pieces] = static_cast<u32>(got);
+		run.pieces->handle[nr_pieces] = piece.value();
+		run.pieces->len[nr_pieces] = static_cast<u32>(got);
 		u8 *object = pool_->map(piece.value());
 		memcpy(object, run.packed + done, got);
 		pool_->unmap(object);
@@ -271,7 +276,7 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 					 owner);
 	if (!header_or) {
 		for (unsigned int i = 0; i < nr_pieces; i++)
-			pool_->free(run.pieces[i]);
+			pool_->free(run.pieces->handle[i]);
 		unmark();
 		return Errc::nomem;
 	}
@@ -290,8 +295,8 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		g->unused = 0;
 		memcpy(g->offsets, offsets, sizeof(offsets));
 		for (unsigned int i = 0; i < nr_pieces; i++) {
-			g->set_piece(i, run.pieces[i]);
-			g->set_piece_len(i, run.piece_lens[i]);
+			g->set_piece(i, run.pieces->handle[i]);
+			g->set_piece_len(i, run.pieces->len[i]);
 		}
 		pool_->unmap(reinterpret_cast<u8 *>(g));
 	}
