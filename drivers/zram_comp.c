@@ -349,7 +349,7 @@ static int zram_cpu_dead(unsigned int cpu, struct hlist_node *node)
 
 static void zram_group_buffers_free(struct zcx_group_buffers __percpu *bufs)
 {
-	unsigned int cpu;
+	unsigned int cpu, e;
 
 	if (!bufs)
 		return;
@@ -357,7 +357,8 @@ static void zram_group_buffers_free(struct zcx_group_buffers __percpu *bufs)
 		struct zcx_group_buffers *b = per_cpu_ptr(bufs, cpu);
 
 		vfree(b->packed);
-		vfree(b->plain);
+		for (e = 0; e < ZCX_GROUP_CACHED; e++)
+			vfree(b->plain[e]);
 	}
 	free_percpu(bufs);
 }
@@ -371,7 +372,7 @@ int zcx_group_buffers_prepare(struct zcx_host *h)
 {
 	struct zram_host *host = (struct zram_host *)h;
 	struct zcx_group_buffers __percpu *bufs;
-	unsigned int cpu;
+	unsigned int cpu, e;
 
 	might_sleep();
 	if (READ_ONCE(host->group_bufs))
@@ -384,16 +385,21 @@ int zcx_group_buffers_prepare(struct zcx_host *h)
 		struct zcx_group_buffers *b = per_cpu_ptr(bufs, cpu);
 
 		b->packed = vmalloc_node(ZCX_GROUP_MAX_BYTES, cpu_to_node(cpu));
-		b->plain = vmalloc_node(ZCX_GROUP_MAX_BYTES, cpu_to_node(cpu));
-		if (!b->packed || !b->plain) {
-			zram_group_buffers_free(bufs);
-			return -ENOMEM;
+		if (!b->packed)
+			goto nomem;
+		for (e = 0; e < ZCX_GROUP_CACHED; e++) {
+			b->plain[e] = vmalloc_node(ZCX_GROUP_MAX_BYTES, cpu_to_node(cpu));
+			if (!b->plain[e])
+				goto nomem;
 		}
 	}
 	/* Two first runs at once (recompress and the policy): one set stays. */
 	if (cmpxchg(&host->group_bufs, NULL, bufs))
 		zram_group_buffers_free(bufs);
 	return 0;
+nomem:
+	zram_group_buffers_free(bufs);
+	return -ENOMEM;
 }
 
 struct zcx_group_buffers *zcx_group_buffers_get(struct zcx_host *h)

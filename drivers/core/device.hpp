@@ -202,6 +202,7 @@ private:
 	struct GroupRead {
 		zcx_group_buffers *b = nullptr;
 		bool cached = false;
+		unsigned int entry = 0; // of b's cache: holds the group, or will
 		u32 packed_len = 0;
 		u8 pages = 0;
 		u8 priority = 0;

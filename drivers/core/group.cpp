@@ -358,17 +358,24 @@ Result<void> Device::group_read_begin(const SlotContents &c, GroupRead *r)
 	r->pages = g->pages;
 	r->priority = g->priority;
 	r->stamp = g->stamp();
+	static_assert(ZCX_GROUP_CACHED == 2, "the entry not read last is the one to reuse");
+	zcx_group_buffers *b = r->b;
 	if (c.member >= g->pages) {
 		ok = Errc::io;
-	} else if (r->b->cached_handle == c.value && r->b->cached_stamp == r->stamp) {
+	} else if (b->cached_handle[0] == c.value && b->cached_stamp[0] == r->stamp) {
 		r->cached = true;
+		r->entry = 0;
+	} else if (b->cached_handle[1] == c.value && b->cached_stamp[1] == r->stamp) {
+		r->cached = true;
+		r->entry = 1;
 	} else {
-		// The cache names a group only while plain holds all of it.
-		r->b->cached_handle = 0;
+		r->entry = b->last_used ^ 1;
+		// An entry names a group only while its plain holds all of it.
+		b->cached_handle[r->entry] = 0;
 		usize at = 0;
 		for (unsigned int i = 0; i < g->nr_pieces; i++) {
 			const u8 *piece = pool_->map(g->piece(i));
-			memcpy(static_cast<u8 *>(r->b->packed) + at, piece,
+			memcpy(static_cast<u8 *>(b->packed) + at, piece,
 			       g->piece_len(i));
 			pool_->unmap(piece);
 			at += g->piece_len(i);
@@ -384,24 +391,27 @@ Result<void> Device::group_read_end(u64 index, const SlotContents &c,
 				    GroupRead *r, u8 *dst)
 {
 	zcx_group_buffers *b = r->b;
+	void *plain = b->plain[r->entry];
 	Result<void> ok = {};
 	if (!r->cached) {
 		ZCX_RACE(ZCX_RACE_GROUP_DECOMPRESS);
 		zcx_size_t out = r->pages * kPageSize;
 		const int status = zcx_decompress(host_, r->priority, b->packed,
-						  r->packed_len, b->plain, &out);
+						  r->packed_len, plain, &out);
 		if (status != 0 || out != r->pages * kPageSize) {
 			failed_reads_.inc();
 			zcx_report_corrupt(index, status);
 			ok = Errc::io;
 		} else {
-			b->cached_handle = c.value;
-			b->cached_stamp = r->stamp;
+			b->cached_handle[r->entry] = c.value;
+			b->cached_stamp[r->entry] = r->stamp;
 		}
 	}
-	if (ok)
-		memcpy(dst, static_cast<const u8 *>(b->plain) + c.member * kPageSize,
+	if (ok) {
+		memcpy(dst, static_cast<const u8 *>(plain) + c.member * kPageSize,
 		       kPageSize);
+		b->last_used = r->entry;
+	}
 	zcx_group_buffers_put(host_);
 	return ok;
 }

@@ -174,19 +174,25 @@ int zcx_group_compress(struct zcx_host *host, struct zcx_group_codec *codec,
 		       zcx_size_t *dst_len);
 /*
  * One CPU's buffers for reading a grouped page: packed gathers the
- * group's compressed pieces, plain receives the decompressed group (each
- * ZCX_GROUP_MAX_BYTES); cached_handle and cached_stamp name the group
- * plain holds (0: none), so that reading its neighbours costs a copy.
+ * group's compressed pieces, plain[e] receives a decompressed group (each
+ * ZCX_GROUP_MAX_BYTES); cached_handle[e] and cached_stamp[e] name the
+ * group plain[e] holds (0: none), so that reading its neighbours costs a
+ * copy, and last_used the entry read last.  Two entries: a program
+ * reading its pages in order finds the group of the next one still there
+ * after reading a page of another group in between (a page swapped out
+ * at another time); the swap bench's final read of every page, issue 26.
  * zcx_group_buffers_prepare creates them for every possible CPU, once per
  * initialised disk (process context, may sleep; 0 or -ENOMEM); they go
  * with the disk.  get enters this CPU's buffers with preemption disabled
  * until put; callable in atomic context once prepared.
  */
+#define ZCX_GROUP_CACHED 2
 struct zcx_group_buffers {
 	void *packed;
-	void *plain;
-	zcx_u64 cached_handle;
-	zcx_u64 cached_stamp;
+	void *plain[ZCX_GROUP_CACHED];
+	zcx_u64 cached_handle[ZCX_GROUP_CACHED];
+	zcx_u64 cached_stamp[ZCX_GROUP_CACHED];
+	unsigned int last_used;
 };
 int zcx_group_buffers_prepare(struct zcx_host *host);
 struct zcx_group_buffers *zcx_group_buffers_get(struct zcx_host *host);

@@ -121,6 +121,8 @@ thread_local unsigned long *t_last_bit_word;
 thread_local unsigned t_last_bit;
 // Inside zcx_group_buffers_get .. put: the CPU's buffers are handed out.
 thread_local int t_group_buffers;
+// host::group_decompressions().
+std::atomic<std::uint64_t> g_group_decompressions;
 
 // The kernel's might_sleep(): sleeping allocations need process context.
 void might_sleep(const char *what, zcx_gfp gfp)
@@ -214,7 +216,8 @@ struct HostGroupBuffers {
 	~HostGroupBuffers()
 	{
 		std::free(buffers.packed);
-		std::free(buffers.plain);
+		for (void *plain : buffers.plain)
+			std::free(plain);
 	}
 };
 
@@ -602,6 +605,8 @@ int zcx_decompress(zcx_host *host, unsigned int priority, const void *src,
 		   zcx_size_t src_len, void *dst, zcx_size_t *dst_len)
 {
 	check_priority(host, priority, "zcx_decompress");
+	if (*dst_len > ZCX_PAGE_SIZE)
+		g_group_decompressions++;
 	ensure_lzo_init();
 	const auto *in = static_cast<const unsigned char *>(src);
 	std::vector<unsigned char> plain; // priority 0 (benchmarks) copies nothing
@@ -737,11 +742,15 @@ zcx_group_buffers *zcx_group_buffers_get(zcx_host *host)
 		// Exact sizes, so ASan catches an overrun; stale contents,
 		// as vmalloc's.
 		slot->buffers.packed = std::malloc(ZCX_GROUP_MAX_BYTES);
-		slot->buffers.plain = std::malloc(ZCX_GROUP_MAX_BYTES);
-		if (!slot->buffers.packed || !slot->buffers.plain)
+		if (!slot->buffers.packed)
 			die("out of memory for group buffers");
 		std::memset(slot->buffers.packed, 0xa5, ZCX_GROUP_MAX_BYTES);
-		std::memset(slot->buffers.plain, 0xa5, ZCX_GROUP_MAX_BYTES);
+		for (void *&plain : slot->buffers.plain) {
+			plain = std::malloc(ZCX_GROUP_MAX_BYTES);
+			if (!plain)
+				die("out of memory for group buffers");
+			std::memset(plain, 0xa5, ZCX_GROUP_MAX_BYTES);
+		}
 	}
 	return &slot->buffers;
 }
@@ -1002,7 +1011,10 @@ void reset_counters()
 	for (auto &n : s.page_allocs)
 		n = 0;
 	s.corrupt = {};
+	g_group_decompressions = 0;
 }
+
+std::uint64_t group_decompressions() { return g_group_decompressions; }
 
 zcx_host *streams_create() { return new zcx_host; }
 

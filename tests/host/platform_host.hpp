@@ -77,7 +77,9 @@ struct CorruptReports {
 };
 CorruptReports corrupt_reports();
 
-void reset_counters(); // page_allocs and corrupt reports
+// zcx_decompress calls for more than a page: groups decompressed.
+std::uint64_t group_decompressions();
+void reset_counters(); // page_allocs, corrupt reports, group decompressions
 
 // ---- Clock and backing device ----
 

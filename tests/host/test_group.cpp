@@ -142,6 +142,30 @@ TEST_F(GroupTest, GroupsAreDenserThanPagesAndReadBack)
 	EXPECT_EQ(recompress(16).tried, 0u);
 }
 
+// Issue 26: a program reading its pages in order, half of them grouped
+// with their neighbours and the other half grouped elsewhere (swapped out
+// at another time), decompresses each group of the first half once.  With
+// one cached group per CPU, every read of the other half evicted it, and
+// the next page decompressed its group again.
+TEST_F(GroupTest, NeighboursReadBetweenOtherGroupsComeFromTheCache)
+{
+	create(64);
+	for (unsigned long i = 0; i < 64; i++)
+		write(i, neighbour_page(i));
+	ASSERT_EQ(recompress(16).groups, 4u);
+	host::reset_counters();
+	// Pages 0..15 and 16..31 in order, each followed by a page of group
+	// 2 or 3, the two taking turns.
+	for (unsigned long i = 0; i < 32; i++) {
+		ASSERT_EQ(read(i), model_[i]) << i;
+		const unsigned long other = 32 + (i % 2) * 16 + i / 2;
+		ASSERT_EQ(read(other), model_[other]) << other;
+	}
+	// Groups 0 and 1 once each; 2 and 3 at every turn (the cache holds
+	// the one read in order and the last other).
+	EXPECT_EQ(host::group_decompressions(), 2u + 32u);
+}
+
 TEST_F(GroupTest, PagesThatGainNothingStayAlone)
 {
 	create(32);

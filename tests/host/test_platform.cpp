@@ -249,24 +249,27 @@ TEST_F(PlatformTest, GroupBuffersArePerThreadAndDisablePreemption)
 	zcx_group_buffers *b = zcx_group_buffers_get(disk);
 	EXPECT_EQ(host::preempt_depth(), 1);
 	ASSERT_NE(b->packed, nullptr);
-	ASSERT_NE(b->plain, nullptr);
-	EXPECT_EQ(b->cached_handle, 0u);
-	EXPECT_EQ(b->cached_stamp, 0u);
+	for (unsigned int e = 0; e < ZCX_GROUP_CACHED; e++) {
+		ASSERT_NE(b->plain[e], nullptr);
+		EXPECT_EQ(b->cached_handle[e], 0u);
+		EXPECT_EQ(b->cached_stamp[e], 0u);
+		std::memset(b->plain[e], 2, ZCX_GROUP_MAX_BYTES);
+	}
+	EXPECT_NE(b->plain[0], b->plain[1]);
 	std::memset(b->packed, 1, ZCX_GROUP_MAX_BYTES);
-	std::memset(b->plain, 2, ZCX_GROUP_MAX_BYTES);
-	b->cached_handle = 42;
+	b->cached_handle[1] = 42;
 	zcx_group_buffers_put(disk);
 	EXPECT_EQ(host::preempt_depth(), 0);
 
 	// This "CPU" gets them back, cache and all; another has its own.
 	zcx_group_buffers *again = zcx_group_buffers_get(disk);
 	EXPECT_EQ(again, b);
-	EXPECT_EQ(again->cached_handle, 42u);
+	EXPECT_EQ(again->cached_handle[1], 42u);
 	zcx_group_buffers_put(disk);
 	zcx_group_buffers *other = nullptr;
 	std::thread([&] {
 		other = zcx_group_buffers_get(disk);
-		EXPECT_EQ(other->cached_handle, 0u);
+		EXPECT_EQ(other->cached_handle[1], 0u);
 		zcx_group_buffers_put(disk);
 	}).join();
 	EXPECT_NE(other, b);
