@@ -27,6 +27,9 @@
 //    victim, failing only when there is none; the pass stops at no_room
 //    and within a chunk of its budget; the pages it reports are the pages
 //    that left, and pages_compacted() is their running sum;
+//  - alloc_fill (a group's piece) takes the highest class of hole that
+//    holds its least when none holds its max, never growing then, and is
+//    alloc(max) otherwise;
 //  - at checkpoints check_free_lists() and check_chunk() on every live
 //    chunk hold, the allocated blocks in the chunks are exactly the
 //    model's objects with their owners, each chunk header's use is their
@@ -38,6 +41,8 @@
 // Any violated invariant aborts (libFuzzer saves the input).
 #define FUZZ_TARGET_NAME "fuzz_xvmalloc"
 #include "fuzz_program.hpp"
+
+#include <map>
 #include "platform_host.hpp"
 #include "xvmalloc/xvmalloc.hpp"
 
@@ -306,6 +311,12 @@ private:
 		case 10:
 			busy_.clear();
 			break;
+		case 14: { // a group's piece: a hole, else a block of max
+			const std::size_t max = pick_size(in.u8v() & 3, in);
+			alloc_fill(max, 1 + in.u16v() % max, pick_gfp(in.u8v()),
+				   next_owner_++);
+			break;
+		}
 		case 11: case 12: case 13: // a write to an owner that has data
 			if (!objs_.empty()) {
 				const Owner owner = objs_[in.u16v() % objs_.size()].owner;
@@ -519,6 +530,82 @@ private:
 		adopt(h, size, owner, next_id_++, 0);
 		fill(objs_.back());
 		return h;
+	}
+
+	// Pool::alloc_fill: with a free block of a class below the last that
+	// holds max, an alloc(max) from there; else with one of a class that
+	// holds least, the whole of the highest such class's smallest size,
+	// never growing; else alloc(max), grow and all.
+	void alloc_fill(std::size_t max, std::size_t least, Gfp gfp, Owner owner)
+	{
+		const bool exact = host::live_page_list().size() <= kExactFitChunks;
+		const std::size_t last_hole_class = kNumClasses - 2;
+		std::size_t expect_got = max;
+		std::set<Handle> expect_in;
+		bool from_hole = false;
+		if (exact) {
+			// Free blocks by class, outside a chunk being emptied.
+			std::map<std::size_t, std::set<Handle>> by_class;
+			for (zcx_page *first : host::live_page_list()) {
+				if (zcx_page_to_pfn(first) == victim_pfn_)
+					continue;
+				const unsigned order = host::page_order(first);
+				for (const Block &blk : walk_chunk(first, order)) {
+					if (blk.free)
+						by_class[class_for_block(blk.size)].insert(
+							make_handle(zcx_page_to_pfn(first),
+								    order, blk.offset));
+				}
+			}
+			const std::size_t want = class_for_request(rounded(max));
+			const auto fit = by_class.lower_bound(want);
+			if (fit != by_class.end() && fit->first <= last_hole_class) {
+				expect_in = fit->second;
+				from_hole = true;
+			} else {
+				for (auto it = by_class.rbegin(); it != by_class.rend(); ++it) {
+					if (it->first < want && it->first <= last_hole_class &&
+					    it->first >= class_for_request(rounded(least))) {
+						expect_got = kMinAlloc + it->first * kClassDelta;
+						expect_in = it->second;
+						from_hole = true;
+						break;
+					}
+				}
+			}
+		}
+		const std::size_t before = host::live_pages();
+		std::size_t got = 0;
+		auto r = pool_->alloc_fill(max, least, gfp, owner, &got);
+		if (!r.ok()) {
+			CHECK(r.error() == Errc::nomem);
+			CHECK(!from_hole);
+			CHECK(host::live_pages() == before);
+			// It needed a chunk, and the platform refused both.
+			CHECK(model_grow(gfp, before) == 0);
+			return;
+		}
+		CHECK(got >= least && got <= max);
+		if (exact) {
+			CHECK(got == expect_got);
+			if (from_hole) {
+				CHECK(host::live_pages() == before);
+				if (!expect_in.count(r.value()))
+					fail("alloc_fill(%zu, %zu) took block %#llx, not "
+					     "one of the %zu it should", max, least,
+					     static_cast<unsigned long long>(r.value()),
+					     expect_in.size());
+			}
+		}
+		if (host::live_pages() != before) {
+			// Grown as alloc() grows: the platform model agrees.
+			const std::size_t granted = model_grow(gfp, before);
+			CHECK(host::live_pages() - before == granted);
+			CHECK(handle_offset(r.value()) == kFirstBlock);
+			tried_.clear();
+		}
+		adopt(r.value(), got, owner, next_id_++, 0);
+		fill(objs_.back());
 	}
 
 	// zram's write to an owner that has data: the new object first, then
