@@ -122,6 +122,17 @@ stat_field() { # FILE N: field N (1-based) of a one-line stat file
 }
 mm_field() { stat_field "/sys/block/$1/mm_stat" "$2"; }
 io_field() { stat_field "/sys/block/$1/io_stat" "$2"; }
+# The free bytes debugfs zram/DEV/pool counts, all block sizes together.
+pool_free_bytes() { # DEV
+	local line total=0 n
+	while read -r line; do
+		[[ $line == free_bytes* ]] || continue
+		for n in ${line#*:}; do
+			total=$((total + n))
+		done
+	done <"/sys/kernel/debug/zram/$1/pool"
+	echo "$total"
+}
 
 # Writes VALUE to a sysfs FILE and expects the write to fail with the
 # errno whose strerror() text is WANT (e.g. "Invalid argument").

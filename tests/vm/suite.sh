@@ -321,6 +321,12 @@ test_compaction_gives_memory_back() {
 		>/tmp/fio-trim.log 2>&1 || { cat /tmp/fio-trim.log; fail "randtrim failed"; }
 	sparse=$(mm_field zram0 3)
 	[[ $(mm_field zram0 7) == 0 ]] || fail "compacted before anyone asked"
+	# debugfs pool's free space: the holes the trim left are in it, and
+	# all of it is pool beyond the compressed bytes.
+	local holes
+	holes=$(pool_free_bytes zram0)
+	((holes * 100 >= sparse * 25 && holes <= sparse - $(mm_field zram0 2))) ||
+		fail "debugfs pool counts $holes bytes free of $sparse, $(mm_field zram0 2) compressed"
 	echo 2 >/proc/sys/vm/drop_caches
 	shrunk=$(mm_field zram0 3)
 	local by_shrinker
@@ -329,6 +335,9 @@ test_compaction_gives_memory_back() {
 	compacted=$(mm_field zram0 3)
 	note "mem_used_total: full $full, random half discarded $sparse, after drop_caches=2 $shrunk, after compact $compacted"
 	note "pages_compacted: $by_shrinker by the shrinker, $(mm_field zram0 7) in all"
+	note "debugfs pool free bytes: $holes after the trim, $(pool_free_bytes zram0) after compact"
+	(($(pool_free_bytes zram0) * 2 <= holes)) ||
+		fail "compaction left $(pool_free_bytes zram0) of $holes free bytes in the pool"
 	((by_shrinker > 0)) || fail "drop_caches=2 did not run our shrinker"
 	(((sparse - compacted) >> 12 == $(mm_field zram0 7))) ||
 		fail "pages_compacted $(mm_field zram0 7) is not what mem_used_total lost"
