@@ -148,35 +148,11 @@ for rel in "$k612" "${k612%-amd64}-rt-amd64"; do
 	[[ $status == 0 ]] || tail -30 build/check-build-6.12.log
 	record "build/zram.ko-$rel" $status
 done
-# The whole suite but for what measures a quantity of the C++ core or
-# picks pages by its policy, whose kernel paths the rest take there too
-# (T_SKIP, reasons below; VM612_TESTS picks tests instead, "all" every one):
-#   test_recompress_real_files, test_grouped_recompress_real_files,
-#   test_compaction_gives_memory_back: how small real files get, page by
-#     page, in groups, after compaction: the core's and the allocator's
-#     figures; recompression, groups and compaction run under fio verify
-#     in test_fio_verify_during_{recompress,grouped_recompress,compaction},
-#     with zstd dictionaries (groups of 4) in test_zstd_dictionary.
-#   test_idle_policy, test_policy_leaves_hot_pages_alone,
-#   test_policy_backs_off_on_pages_that_come_back: which pages the policy
-#     picks and its budget, the core's decisions; its worker and
-#     kthread run in the other policy tests, on swap in test_policy_swap_*.
-#   test_writeback_batches_under_fio, test_writeback_read_races_free:
-#     batches under fio verify with rewrites and trims are
-#     test_fio_verify_during_racing_writebacks'; reads of written-back
-#     pages racing the free of their blocks run in
-#     test_writeback_reads_under_fio and test_swap_writeback_reads.
-vm612_skip="test_recompress_real_files test_grouped_recompress_real_files
-	test_compaction_gives_memory_back test_idle_policy test_policy_leaves_hot_pages_alone
-	test_policy_backs_off_on_pages_that_come_back test_writeback_batches_under_fio
-	test_writeback_read_races_free"
+# The whole suite, as on 6.1 (VM612_TESTS picks tests instead; "all" is
+# every one, as is the default).  Until issue 25's budget had room, 8 tests
+# that measure the core's figures were left out here (about 212 s).
 vm612_tests=${VM612_TESTS:-}
-if [[ $vm612_tests == all ]]; then
-	vm612_tests=''
-	vm612_skip=''
-elif [[ -n $vm612_tests ]]; then
-	vm612_skip=''
-fi
+[[ $vm612_tests != all ]] || vm612_tests=''
 for rel in "$k612" "${k612%-amd64}-rt-amd64"; do
 	ko=build/kernels/$rel/zram.ko
 	outdir=build/vm/check-$rel
@@ -192,7 +168,7 @@ for rel in "$k612" "${k612%-amd64}-rt-amd64"; do
 	# stop 28).  The refusal needs no second CPU.
 	[[ $rel != *-rt-* ]] || tests=test_preempt_rt_refused smp=1
 	# shellcheck disable=SC2086
-	T_SKIP=$vm612_skip VM_SMP=$smp VM_KERNEL=/boot/vmlinuz-$rel T_KO=$PWD/$ko VM_TIMEOUT=${VM_TIMEOUT:-3600} \
+	VM_SMP=$smp VM_KERNEL=/boot/vmlinuz-$rel T_KO=$PWD/$ko VM_TIMEOUT=${VM_TIMEOUT:-3600} \
 		scripts/vm-run.sh -o "$outdir" tests/vm/suite.sh $tests >"build/check-vm-$rel.log" 2>&1
 	record_vm_run "vm-$rel/" "$outdir" $? "build/check-vm-$rel.log"
 done
