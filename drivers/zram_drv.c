@@ -574,6 +574,7 @@ static struct dentry *zram_debugfs_root;
  * that no object of a size fits stay until compaction empties a chunk. */
 static void zram_pool_holes_show(struct seq_file *m)
 {
+	static const char buckets[] = "(<256 <512 <1024 <2048 <4064 rest):";
 	struct zram *zram = m->private;
 	u64 count[ZCX_POOL_HOLE_BUCKETS] = {}, bytes[ZCX_POOL_HOLE_BUCKETS] = {};
 	int b;
@@ -582,10 +583,10 @@ static void zram_pool_holes_show(struct seq_file *m)
 	if (init_done(zram))
 		zcx_dev_pool_holes(zram->core, count, bytes);
 	up_read(&zram->init_lock);
-	seq_puts(m, "free_blocks (<256 <512 <1024 <2048 <4064 rest):");
+	seq_printf(m, "free_blocks %s", buckets);
 	for (b = 0; b < ZCX_POOL_HOLE_BUCKETS; b++)
 		seq_printf(m, " %llu", count[b]);
-	seq_puts(m, "\nfree_bytes (<256 <512 <1024 <2048 <4064 rest):");
+	seq_printf(m, "\nfree_bytes %s", buckets);
 	for (b = 0; b < ZCX_POOL_HOLE_BUCKETS; b++)
 		seq_printf(m, " %llu", bytes[b]);
 	seq_putc(m, '\n');

@@ -360,15 +360,13 @@ Result<void> Device::group_read_begin(const SlotContents &c, GroupRead *r)
 	r->stamp = g->stamp();
 	static_assert(ZCX_GROUP_CACHED == 2, "the entry not read last is the one to reuse");
 	zcx_group_buffers *b = r->b;
+	for (unsigned int e = 0; e < ZCX_GROUP_CACHED && !r->cached; e++) {
+		r->cached = b->cached_handle[e] == c.value && b->cached_stamp[e] == r->stamp;
+		r->entry = e;
+	}
 	if (c.member >= g->pages) {
 		ok = Errc::io;
-	} else if (b->cached_handle[0] == c.value && b->cached_stamp[0] == r->stamp) {
-		r->cached = true;
-		r->entry = 0;
-	} else if (b->cached_handle[1] == c.value && b->cached_stamp[1] == r->stamp) {
-		r->cached = true;
-		r->entry = 1;
-	} else {
+	} else if (!r->cached) {
 		r->entry = b->last_used ^ 1;
 		// An entry names a group only while its plain holds all of it.
 		b->cached_handle[r->entry] = 0;
