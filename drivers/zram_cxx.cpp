@@ -10,6 +10,7 @@
 #include "core/group.cpp"
 #include "core/kv.cpp"
 #include "core/parse.cpp"
+#include "core/policy.cpp"
 #include "core/recompress.cpp"
 #include "core/postprocess.cpp"
 #include "core/table.cpp"

@@ -103,17 +103,13 @@ struct zram_idle_policy {
  * init_lock for writing.
  */
 struct zram_policy_state {
-	unsigned int age;	/* recompress_after, backed off */
+	struct zcx_policy_ages ages; /* when a page is recompressed, grouped */
 	bool resume;		/* the pass is not over */
 	u64 cursor;		/* where it goes on */
 	u64 budget;		/* recompress_pages left this pass */
 	struct zcx_pp_plan plan; /* the pass's, with a budget */
 	unsigned long next_interval; /* jiffies: the next interval begins */
 	unsigned long owed;	/* jiffies of work due even on a busy CPU */
-	u64 reads_seen;		/* zcx_dev_recompressed_reads at the last look */
-	u64 comebacks;		/* reads of recompressed pages, in all */
-	u64 recent;		/* recompressed lately, halved every interval */
-	u64 recent_back;	/* comebacks lately, halved every interval */
 	u64 uncompacted;	/* recompressed since the last compaction */
 };
 

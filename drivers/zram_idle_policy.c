@@ -26,7 +26,10 @@
  * runnable on its CPU or a writer waits for init_lock, and goes on from
  * the same slot a little later; and it backs off (a longer effective
  * age) while pages it recompressed keep being read back, each of which
- * was a wasted recompression and costs a slower decompression.
+ * was a wasted recompression and costs a slower decompression.  With
+ * recompress_group_pages it groups only pages older than almost every
+ * page read back lately, the younger ones page by page.  The ages are
+ * the core's to decide (drivers/core/policy.hpp).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -51,14 +54,6 @@
  * recompressed (the memory comes back only then) and counts it.
  */
 #define ZRAM_POLICY_SLICE (HZ / 2)
-/* The effective age grows up to this many times recompress_after. */
-#define ZRAM_POLICY_MAX_BACKOFF 16
-/*
- * Fewer reads back than this lately are noise, never a back-off; fewer
- * pages recompressed, no evidence that the age can step back.
- */
-#define ZRAM_POLICY_MIN_COMEBACKS 32
-
 /* Created on first use: with no policy set, no thread exists. */
 static struct kthread_worker *zram_policy_worker;
 static DEFINE_MUTEX(zram_policy_worker_lock);
@@ -200,44 +195,6 @@ static int zram_policy_should_stop(void *ctx)
 	return time_after(jiffies, run->deadline);
 }
 
-/*
- * At the start of an interval: reads of recompressed pages lately against
- * pages recompressed lately (both halved every interval, so that a burst
- * of reads every few intervals counts as much as a steady stream).  Many:
- * those pages were not cold, each cost a recompression and now costs a
- * slower read, and the next ones at this age would too; wait twice as
- * long before calling a page cold.  Few, of a fair number recompressed:
- * pages of this age stay cold, step back toward recompress_after.
- * Nothing recompressed lately is no evidence either way: hold (stepping
- * back then would only probe with pages known to come back).  Once the
- * reads stop, pages pass the backed-off age, are recompressed, stay, and
- * the age steps back: the back-off outlasts the reads by at most the
- * age it reached.
- */
-static void zram_policy_adapt(struct zram *zram)
-{
-	struct zram_policy_state *st = &zram->policy_state;
-	u64 after = zram->policy.recompress_after;
-	u64 reads = zcx_dev_recompressed_reads(zram->core);
-	u64 back = reads - st->reads_seen;
-
-	st->reads_seen = reads;
-	st->comebacks += back;
-	st->recent_back = st->recent_back / 2 + back;
-	if (st->recent_back >= ZRAM_POLICY_MIN_COMEBACKS &&
-	    st->recent_back * 4 >= st->recent) {
-		u64 cap = min_t(u64, after * ZRAM_POLICY_MAX_BACKOFF, UINT_MAX);
-
-		if (st->age < cap) {
-			st->age = min_t(u64, (u64)st->age * 2, cap);
-			zram->policy.backoffs++;
-		}
-	} else if (st->recent >= ZRAM_POLICY_MIN_COMEBACKS) {
-		st->age = max_t(u64, st->age / 2, after);
-	}
-	st->recent /= 2;
-}
-
 /* A compaction already running (a user's, the shrinker's) does it. */
 static void zram_policy_compact(struct zram *zram)
 {
@@ -262,9 +219,10 @@ static bool zram_policy_recompress(struct zram *zram, unsigned long *delay)
 		.forced_until = start + st->owed,
 	};
 	struct zcx_recompress_request req = {
-		.min_age = st->age,
+		.min_age = st->ages.age,
 		.max_pages = st->budget,
 		.group_pages = zram->policy.recompress_group_pages,
+		.group_min_age = st->ages.group_age,
 		.should_stop = zram_policy_should_stop,
 		.ctx = &run,
 		.first = st->cursor,
@@ -284,7 +242,7 @@ static bool zram_policy_recompress(struct zram *zram, unsigned long *delay)
 		return true;
 	zram->policy.recompressed += result.recompressed;
 	zram->policy.tried += result.tried;
-	st->recent += result.recompressed;
+	st->ages.recent += result.recompressed;
 	st->uncompacted += result.recompressed;
 	if (zram->policy.recompress_pages) {
 		st->budget -= min(st->budget, result.tried);
@@ -319,7 +277,10 @@ static void zram_policy_interval(struct zram *zram)
 	unsigned long share = max(interval >> ZRAM_POLICY_SHARE_SHIFT, 1UL);
 
 	zram->policy.runs++;
-	zram_policy_adapt(zram);
+	/* Before any pass: the ages it works with. */
+	if (zcx_policy_ages_adapt(zram->core, &st->ages,
+				  zram->policy.recompress_after))
+		zram->policy.backoffs++;
 	st->owed = min(st->owed + share, share * ZRAM_POLICY_MAX_OWED_INTERVALS);
 	st->next_interval = jiffies + interval;
 	if (!st->resume) {
@@ -383,16 +344,17 @@ lower:
 
 /*
  * A new policy or a new core: from the start, no back-off.  The core has
- * counted reads of recompressed pages since the disk was made; a policy
- * set on a running disk counts comebacks from now, not those of before.
+ * counted reads since the disk was made; a policy set on a running disk
+ * learns from those from now on, not those of before.
  */
 static void zram_policy_state_reset(struct zram *zram)
 {
 	memset(&zram->policy_state, 0, sizeof(zram->policy_state));
-	zram->policy_state.age = zram->policy.recompress_after;
+	zram->policy_state.ages.age = zram->policy.recompress_after;
+	zram->policy_state.ages.group_age = zram->policy.recompress_after;
 	if (zram->core)
-		zram->policy_state.reads_seen =
-			zcx_dev_recompressed_reads(zram->core);
+		zcx_policy_ages_reset(zram->core, &zram->policy_state.ages,
+				      zram->policy.recompress_after);
 }
 
 /* The disk initialised; init_lock held for writing. */
@@ -556,7 +518,9 @@ DEVICE_ATTR_RW(idle_policy);
  * every slice of a pass; yields: slices cut short by other work on the
  * CPU; backoffs: intervals that doubled the age; age: the seconds a page
  * must now sit untouched to be recompressed; comebacks: reads of
- * recompressed pages the policy has seen.
+ * recompressed pages the policy has seen; group_age: with
+ * recompress_group_pages, the seconds a page must sit untouched to be
+ * grouped (younger ones go page by page).
  */
 static int idle_policy_stats_show(struct seq_file *m, void *unused)
 {
@@ -566,9 +530,11 @@ static int idle_policy_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "runs: %llu\ntried: %llu\nrecompressed: %llu\nwritten: %llu\n",
 		   zram->policy.runs, zram->policy.tried,
 		   zram->policy.recompressed, zram->policy.written);
-	seq_printf(m, "yields: %llu\nbackoffs: %llu\nage: %u\ncomebacks: %llu\n",
+	seq_printf(m, "yields: %llu\nbackoffs: %llu\nage: %u\ncomebacks: %llu\ngroup_age: %u\n",
 		   zram->policy.yields, zram->policy.backoffs,
-		   zram->policy_state.age, zram->policy_state.comebacks);
+		   zram->policy_state.ages.age,
+		   zram->policy_state.ages.comebacks,
+		   zram->policy_state.ages.group_age);
 	up_read(&zram->init_lock);
 	return 0;
 }

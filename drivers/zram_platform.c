@@ -130,9 +130,10 @@ void zcx_kunmap_local(const void *addr)
 	kunmap_local(addr);
 }
 
-struct zcx_pcpu_counter *zcx_pcpu_counter_create(void)
+struct zcx_pcpu_counter *zcx_pcpu_counter_create(unsigned int n)
 {
-	return (struct zcx_pcpu_counter *)alloc_percpu(u64);
+	return (struct zcx_pcpu_counter *)__alloc_percpu(n * sizeof(u64),
+							 sizeof(u64));
 }
 
 void zcx_pcpu_counter_destroy(struct zcx_pcpu_counter *counter)
@@ -140,18 +141,19 @@ void zcx_pcpu_counter_destroy(struct zcx_pcpu_counter *counter)
 	free_percpu((u64 __percpu *)counter);
 }
 
-void zcx_pcpu_counter_inc(struct zcx_pcpu_counter *counter)
+void zcx_pcpu_counter_inc(struct zcx_pcpu_counter *counter, unsigned int i)
 {
-	this_cpu_inc(*(u64 __percpu *)counter);
+	this_cpu_inc(((u64 __percpu *)counter)[i]);
 }
 
-zcx_u64 zcx_pcpu_counter_sum(const struct zcx_pcpu_counter *counter)
+zcx_u64 zcx_pcpu_counter_sum(const struct zcx_pcpu_counter *counter,
+			     unsigned int i)
 {
 	u64 sum = 0;
 	int cpu;
 
 	for_each_possible_cpu(cpu)
-		sum += *per_cpu_ptr((u64 __percpu *)counter, cpu);
+		sum += per_cpu_ptr((u64 __percpu *)counter, cpu)[i];
 	return sum;
 }
 

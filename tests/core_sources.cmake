@@ -10,6 +10,7 @@ set(ZCX_CORE_SOURCES
     ${ZCX_ROOT}/drivers/core/group.cpp
     ${ZCX_ROOT}/drivers/core/kv.cpp
     ${ZCX_ROOT}/drivers/core/parse.cpp
+    ${ZCX_ROOT}/drivers/core/policy.cpp
     ${ZCX_ROOT}/drivers/core/recompress.cpp
     ${ZCX_ROOT}/drivers/core/postprocess.cpp
     ${ZCX_ROOT}/drivers/core/table.cpp

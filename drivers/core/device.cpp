@@ -18,8 +18,8 @@ Result<Device *> Device::create(u64 disksize, zcx_host *host)
 	Owned<Device> owner(dev);
 	ZCX_TRY(dev->table_.init(disksize >> kPageShift));
 	dev->pool_ = ZCX_TRY(xv::Pool::create());
-	dev->recompressed_reads_ = zcx_pcpu_counter_create();
-	if (!dev->recompressed_reads_)
+	dev->reads_ = zcx_pcpu_counter_create(kRecompressedReads + 1);
+	if (!dev->reads_)
 		return Errc::nomem;
 	return owner.release();
 }
@@ -45,8 +45,8 @@ Device::~Device()
 		}
 	}
 	xv::Pool::destroy(pool_);
-	if (recompressed_reads_)
-		zcx_pcpu_counter_destroy(recompressed_reads_);
+	if (reads_)
+		zcx_pcpu_counter_destroy(reads_);
 }
 
 Result<SlotContents> Device::store_raw(const u8 *src)
@@ -200,6 +200,15 @@ void Device::release(const SlotContents &old)
 	free_object(old);
 }
 
+ReadAges Device::read_ages() const
+{
+	ReadAges r;
+	r.recompressed = recompressed_reads();
+	for (unsigned int k = 0; k < kAgeBuckets; k++)
+		r.by_age[k] = zcx_pcpu_counter_sum(reads_, k);
+	return r;
+}
+
 Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 {
 	Slot &slot = table_[index];
@@ -208,7 +217,13 @@ Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 	{
 		auto locked = slot.lock();
 		c = slot.get();
-		slot.touch(zcx_now_seconds());
+		const u32 now = zcx_now_seconds();
+		const u32 last = slot.access_time();
+		slot.touch(now);
+		// How long the page went untouched (the idle policy's group
+		// age): one per-CPU increment.
+		if (c.kind != SlotKind::empty)
+			zcx_pcpu_counter_inc(reads_, age_bucket(now > last ? now - last : 0));
 		if (c.kind == SlotKind::backing) {
 			// The block is read outside the lock.  A discard
 			// or overwrite may free it meanwhile; begun under
@@ -228,7 +243,7 @@ Result<int> Device::read_page(u64 index, u8 *dst, zcx_backing_ref *ref)
 		// included), never the copies post-processing takes itself
 		// (read_locked).  The branch is on a field already loaded.
 		if (c.priority)
-			zcx_pcpu_counter_inc(recompressed_reads_);
+			zcx_pcpu_counter_inc(reads_, kRecompressedReads);
 		if (c.kind != SlotKind::grouped) {
 			ZCX_TRY(read_locked(index, c, dst));
 			return 0;

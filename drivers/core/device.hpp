@@ -5,6 +5,7 @@
 
 #include "codec.hpp"
 #include "group.hpp"
+#include "policy.hpp"
 #include "postprocess.hpp"
 #include "table.hpp"
 #include "xvmalloc/xvmalloc.hpp"
@@ -126,7 +127,9 @@ public:
 	// set (may be null).  Returns the pages taken.
 	Result<u64> regroup_sparse(u8 *page, const unsigned char *stop = nullptr);
 	u64 grouped_pages() const { return grouped_pages_.load(); }
-	u64 recompressed_reads() const { return zcx_pcpu_counter_sum(recompressed_reads_); }
+	u64 recompressed_reads() const { return zcx_pcpu_counter_sum(reads_, kRecompressedReads); }
+	// Every read since creation, by the age of the page it read.
+	ReadAges read_ages() const;
 
 	// Recompression (drivers/core/recompress.cpp): process context, may
 	// sleep between pages, one run at a time per disk.  page is a
@@ -192,6 +195,14 @@ private:
 	bool group_eligible(Slot &slot, const SlotContents &c,
 			    const RecompressRequest &req, u32 idle_cutoff,
 			    unsigned int priority);
+	Result<Recompressed> recompress_alone(u64 index, GroupRun &run,
+				      const RecompressRequest &req, u32 idle_cutoff,
+				      zcx_pp_plan *plan, u8 *page,
+				      RecompressResult *result);
+	Result<void> recompress_young(u64 window, GroupRun &run,
+				      const RecompressRequest &req, u32 idle_cutoff,
+				      zcx_pp_plan *plan, u8 *page,
+				      RecompressResult *result);
 	Result<void> read_grouped(u64 index, const SlotContents &c, u8 *dst);
 	// A grouped page is read in two steps (group.cpp): with the slot
 	// locked (so the group cannot go), either this CPU's cache holds the
@@ -247,10 +258,12 @@ private:
 	Table table_;
 	xv::Pool *pool_ = nullptr;
 	zcx_host *host_;
-	// Reads of slots a secondary algorithm made (the idle policy's
-	// comebacks): per CPU, or every such read would write one line all
-	// CPUs share.
-	zcx_pcpu_counter *recompressed_reads_ = nullptr;
+	// Reads by the age of the page (policy.hpp's buckets), and at
+	// kRecompressedReads those of slots a secondary algorithm made (the
+	// idle policy's comebacks): per CPU, or every read would write a line
+	// all CPUs share.
+	static constexpr unsigned int kRecompressedReads = kAgeBuckets;
+	zcx_pcpu_counter *reads_ = nullptr;
 	char read_mostly_end_[64] = {};
 
 	ClaimOwners claim_owners_;

@@ -55,6 +55,9 @@ struct Device::GroupRun : Pinned {
 	// whole group costs now.
 	xv::Handle only_group = 0;
 	usize group_cost = 0;
+	// Slots accessed after this second (the run's group_min_age) are
+	// recompressed page by page instead; ~0: none.
+	u32 group_cutoff = ~0u;
 	// The group being made's pieces, before its header exists: 1.5 KiB,
 	// not on the stack (regroup_sparse keeps a run per algorithm there).
 	struct Pieces {
@@ -141,6 +144,10 @@ Result<void> Device::recompress_groups(const RecompressRequest &req,
 	} else {
 		ZCX_TRY(local.setup(host_, owner, priority, n));
 	}
+	const u32 now = zcx_now_seconds();
+	run->group_cutoff = !req.group_min_age ? ~0u
+			    : now > req.group_min_age ? now - req.group_min_age
+						      : 0;
 	// A resumed run starts at the window it stopped before.
 	const u64 first_window = req.first & ~u64{n - 1};
 	u64 w = first_window;
@@ -170,6 +177,57 @@ void Device::drop_kept_group_run()
 	kept_group_run_ = nullptr;
 }
 
+// One page the run selects recompressed as without groups, counted in
+// result (but for tried); plan null: its budget is already taken.
+Result<Device::Recompressed> Device::recompress_alone(u64 index, GroupRun &run,
+				      const RecompressRequest &req, u32 idle_cutoff,
+				      zcx_pp_plan *plan, u8 *page,
+				      RecompressResult *result)
+{
+	zcx_pp_plan any{};
+	any.budget = kPpUnlimited;
+	any.at_cutoff = kPpUnlimited;
+	const Recompressed r = ZCX_TRY(recompress_slot(
+		index, run.owner, req, idle_cutoff, plan ? plan : &any, page));
+	if (r == Recompressed::smaller)
+		result->recompressed++;
+	else if (r == Recompressed::incompressible)
+		result->incompressible++;
+	else if (r == Recompressed::changed)
+		result->changed++;
+	return r;
+}
+
+// The pages of a window the run selects but that were accessed after its
+// group cutoff: recompressed one by one, never grouped (the idle policy's
+// pages young enough to come back alone, which would cost a whole group's
+// decompression each).
+Result<void> Device::recompress_young(u64 window, GroupRun &run,
+				      const RecompressRequest &req, u32 idle_cutoff,
+				      zcx_pp_plan *plan, u8 *page,
+				      RecompressResult *result)
+{
+	const u64 end = min(window + run.pages, table_.size());
+	for (u64 i = window; i < end; i++) {
+		if (req.max_pages && result->tried >= req.max_pages)
+			break;
+		{
+			Slot &slot = table_[i];
+			auto locked = slot.lock();
+			if (slot.access_time() <= run.group_cutoff ||
+			    !group_eligible(slot, slot.get(), req, idle_cutoff,
+					    run.priority))
+				continue;
+		}
+		// Checked again under the lock it takes, with the plan.
+		const Recompressed r = ZCX_TRY(recompress_alone(
+			i, run, req, idle_cutoff, plan, page, result));
+		if (r != Recompressed::skipped)
+			result->tried++;
+	}
+	return {};
+}
+
 Result<void> Device::group_window(u64 window, GroupRun &run,
 				  const RecompressRequest &req, u32 idle_cutoff,
 				  zcx_pp_plan *plan, u8 *page,
@@ -181,6 +239,9 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 	usize old_cost = 0;
 	Result<void> failed = {};
 
+	if (!run.only_group && run.group_cutoff != ~0u)
+		ZCX_TRY(recompress_young(window, run, req, idle_cutoff, plan,
+					 page, result));
 	for (u64 i = window; i < end; i++) {
 		Slot &slot = table_[i];
 		auto locked = slot.lock();
@@ -189,7 +250,8 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 					     c.value != run.only_group ||
 					     slot.claimed()
 				   : !group_eligible(slot, c, req, idle_cutoff,
-						     run.priority))
+						     run.priority) ||
+					     slot.access_time() > run.group_cutoff)
 			continue;
 		if (req.max_pages && result->tried + members >= req.max_pages)
 			break;
@@ -219,18 +281,8 @@ Result<void> Device::group_window(u64 window, GroupRun &run,
 		// Alone in its window: recompressed as a page, as without
 		// groups (its budget is already taken).
 		unmark();
-		zcx_pp_plan any{};
-		any.budget = kPpUnlimited;
-		any.at_cutoff = kPpUnlimited;
-		const Recompressed r = ZCX_TRY(recompress_slot(
-			window + offsets[0], run.owner, req, idle_cutoff, &any,
-			page));
-		if (r == Recompressed::smaller)
-			result->recompressed++;
-		else if (r == Recompressed::incompressible)
-			result->incompressible++;
-		else if (r == Recompressed::changed)
-			result->changed++;
+		ZCX_TRY(recompress_alone(window + offsets[0], run, req,
+					 idle_cutoff, nullptr, page, result));
 		return {};
 	}
 

@@ -70,15 +70,16 @@ void *zcx_chunk_address(struct zcx_page *first);
 unsigned long zcx_chunk_pfn(const void *address);
 
 /*
- * A counter each CPU bumps in its own memory (this_cpu_inc: no lock prefix,
- * no line shared between CPUs), summed when someone reads it, rarely.  For
- * counts the read path keeps.  inc: any context.
+ * n counters each CPU bumps in its own memory (this_cpu_inc: no lock
+ * prefix, no line shared between CPUs), summed when someone reads one,
+ * rarely.  For counts the read path keeps.  inc: any context; i < n.
  */
 struct zcx_pcpu_counter;
-struct zcx_pcpu_counter *zcx_pcpu_counter_create(void);
+struct zcx_pcpu_counter *zcx_pcpu_counter_create(unsigned int n);
 void zcx_pcpu_counter_destroy(struct zcx_pcpu_counter *counter);
-void zcx_pcpu_counter_inc(struct zcx_pcpu_counter *counter);
-zcx_u64 zcx_pcpu_counter_sum(const struct zcx_pcpu_counter *counter);
+void zcx_pcpu_counter_inc(struct zcx_pcpu_counter *counter, unsigned int i);
+zcx_u64 zcx_pcpu_counter_sum(const struct zcx_pcpu_counter *counter,
+			     unsigned int i);
 
 struct zcx_spinlock;
 struct zcx_spinlock *zcx_spinlock_create(void);
@@ -460,6 +461,12 @@ struct zcx_recompress_request {
 	 */
 	unsigned int group_pages;
 	/*
+	 * With group_pages: only slots not accessed for this many seconds
+	 * join a group; younger ones min_age selects are recompressed page
+	 * by page (the idle policy's group age).  0: every one it selects.
+	 */
+	unsigned int group_min_age;
+	/*
 	 * Not NULL: asked before each slot too, and non-zero stops the run
 	 * there.  The idle policy's: a background run gives way to any
 	 * other work on its CPU, and resumes later from where it stopped.
@@ -498,6 +505,30 @@ int zcx_dev_recompress(struct zcx_dev *dev,
  * pages that came back after it recompressed them), since creation.
  */
 zcx_u64 zcx_dev_recompressed_reads(const struct zcx_dev *dev);
+/*
+ * The idle policy's ages (drivers/core/policy.hpp), kept by the worker
+ * between intervals: the age at which a page is recompressed, backed off
+ * while recompressed pages come back, and the age at which it is grouped,
+ * past almost every age at which pages were read lately.  Learnt from
+ * the reads the device counts (recompressed ones, and all by age).
+ */
+#define ZCX_AGE_BUCKETS 64
+struct zcx_policy_ages {
+	unsigned int age;	/* seconds: recompress_after, backed off */
+	unsigned int group_age;	/* seconds, >= age: grouped from this age on */
+	zcx_u64 comebacks;	/* reads of recompressed pages, in all */
+	zcx_u64 reads_seen;	/* recompressed reads at the last look */
+	zcx_u64 recent;		/* recompressed lately, halved every interval */
+	zcx_u64 recent_back;	/* comebacks lately, halved every interval */
+	zcx_u64 ages_seen[ZCX_AGE_BUCKETS];   /* reads by age at the last look */
+	zcx_u64 recent_ages[ZCX_AGE_BUCKETS]; /* lately, halved every interval */
+};
+/* A new policy or a new device: no back-off, reads counted from now. */
+void zcx_policy_ages_reset(const struct zcx_dev *dev, struct zcx_policy_ages *a,
+			   unsigned int recompress_after);
+/* At the start of each interval: 1 if the age backed off. */
+int zcx_policy_ages_adapt(const struct zcx_dev *dev, struct zcx_policy_ages *a,
+			  unsigned int recompress_after);
 
 /* debugfs block_state: one slot, as upstream's flags s w h i r n. */
 struct zcx_slot_state {

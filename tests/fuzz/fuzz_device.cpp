@@ -585,6 +585,13 @@ private:
 		req.huge = (opts & 6) == 6;
 		if (opts & 8 && !(bits & 8))
 			req.min_age = in.u8v() % 32;
+		// The idle policy's group age, from min_age: the stored
+		// inputs keep their bytes.
+		if (req.group_pages && req.min_age & 1)
+			req.group_min_age = req.min_age * 2;
+		std::vector<bool> was_grouped(kPages);
+		for (unsigned i = 0; i < kPages; i++)
+			was_grouped[i] = grouped(i);
 		if (opts & 16)
 			req.max_pages = in.u8v() % 24 + 1;
 		if (opts & 32)
@@ -625,6 +632,13 @@ private:
 		}
 		// Nothing else runs: no slot can change under a run.
 		CHECK_EQ(r.changed, 0);
+		// A group age leaves younger pages out of the groups.
+		for (unsigned i = 0; i < kPages && req.group_min_age; i++) {
+			if (!was_grouped[i] && grouped(i) &&
+			    now_ - model_[i].time < req.group_min_age)
+				fail("page %u grouped at age %u, group_min_age %u", i,
+				     now_ - model_[i].time, req.group_min_age);
+		}
 		CHECK(r.recompressed + r.incompressible <= r.tried);
 		if (req.max_pages)
 			CHECK(r.tried <= req.max_pages);
@@ -635,6 +649,12 @@ private:
 		CHECK_EQ(after.groups, before.groups + r.groups);
 		CHECK(after.grouped_pages >= before.grouped_pages + 2 * r.groups);
 		CHECK_EQ(after.orig_data_size, before.orig_data_size);
+	}
+
+	bool grouped(unsigned index)
+	{
+		zcx_slot_state st{};
+		return zcx_dev_slot_state(dev_, index, &st) && st.grouped;
 	}
 
 	void read_script(Reader &in)

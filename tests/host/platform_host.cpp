@@ -20,6 +20,7 @@
 #include <set>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include <sched.h>
 
@@ -415,32 +416,33 @@ void zcx_kunmap_local(const void *addr)
 // A CPU is a thread here: each thread bumps its own line of 64, picked
 // once per thread, so threads seldom share one (as CPUs never do).
 struct zcx_pcpu_counter {
-	struct alignas(64) Line {
-		std::atomic<std::uint64_t> n{0};
-	};
-	Line lines[64];
+	explicit zcx_pcpu_counter(unsigned int count) : n(count), counts(64 * count) {}
+	unsigned int n;
+	std::vector<std::atomic<std::uint64_t>> counts;
 };
 
-zcx_pcpu_counter *zcx_pcpu_counter_create(void)
+zcx_pcpu_counter *zcx_pcpu_counter_create(unsigned int n)
 {
 	might_sleep("zcx_pcpu_counter_create", ZCX_GFP_KERNEL);
-	return new zcx_pcpu_counter;
+	return new zcx_pcpu_counter(n);
 }
 
 void zcx_pcpu_counter_destroy(zcx_pcpu_counter *counter) { delete counter; }
 
-void zcx_pcpu_counter_inc(zcx_pcpu_counter *counter)
+void zcx_pcpu_counter_inc(zcx_pcpu_counter *counter, unsigned int i)
 {
 	static std::atomic<unsigned> next_cpu{0};
 	thread_local const unsigned cpu = next_cpu++ % 64;
-	counter->lines[cpu].n.fetch_add(1, std::memory_order_relaxed);
+	if (i >= counter->n)
+		die("zcx_pcpu_counter_inc(%u) of %u counters", i, counter->n);
+	counter->counts[cpu * counter->n + i].fetch_add(1, std::memory_order_relaxed);
 }
 
-zcx_u64 zcx_pcpu_counter_sum(const zcx_pcpu_counter *counter)
+zcx_u64 zcx_pcpu_counter_sum(const zcx_pcpu_counter *counter, unsigned int i)
 {
 	zcx_u64 sum = 0;
-	for (const auto &line : counter->lines)
-		sum += line.n.load(std::memory_order_relaxed);
+	for (unsigned cpu = 0; cpu < 64; cpu++)
+		sum += counter->counts[cpu * counter->n + i].load(std::memory_order_relaxed);
 	return sum;
 }
 

@@ -166,6 +166,84 @@ TEST_F(GroupTest, NeighboursReadBetweenOtherGroupsComeFromTheCache)
 	EXPECT_EQ(host::group_decompressions(), 2u + 32u);
 }
 
+// The idle policy's group age: pages that were read back lately at ages up
+// to some point are recompressed page by page below it, and only pages
+// older than that are grouped, so that a young page read alone does not
+// cost a whole group's decompression.
+TEST_F(GroupTest, ThePolicyGroupsOnlyPagesOlderThanThoseThatCameBack)
+{
+	create(256);
+	host::set_now_seconds(1000);
+	zcx_policy_ages ages;
+	zcx_policy_ages_reset(dev_, &ages, 4);
+	// Old: left at 1000; swapped in and out: 192..255, read at age 20.
+	for (unsigned long i = 0; i < 64; i++)
+		write(i, neighbour_page(i));
+	for (unsigned long i = 192; i < 256; i++)
+		write(i, neighbour_page(i));
+	host::set_now_seconds(1020);
+	for (unsigned long i = 192; i < 256; i++)
+		ASSERT_EQ(read(i), model_[i]);
+	// Young: written at 1030.
+	host::set_now_seconds(1030);
+	for (unsigned long i = 64; i < 128; i++)
+		write(i, neighbour_page(i));
+	zcx_policy_ages_adapt(dev_, &ages, 4);
+	EXPECT_EQ(ages.age, 4u);
+	EXPECT_EQ(ages.group_age, 24u); // past the reads at 20 s
+
+	host::set_now_seconds(1040);
+	zcx_recompress_request req{};
+	req.min_age = ages.age;
+	req.group_min_age = ages.group_age;
+	const zcx_recompress_result out = recompress(16, req);
+	// The pages read at 1020 are 20 s old now: page by page too.
+	EXPECT_EQ(out.groups, 4u);
+	EXPECT_EQ(out.recompressed, 192u);
+	for (unsigned long i = 0; i < 256; i++) {
+		zcx_slot_state st{};
+		if (i >= 128 && i < 192)
+			continue;
+		ASSERT_TRUE(zcx_dev_slot_state(dev_, i, &st));
+		EXPECT_EQ(st.grouped, i < 64) << i;
+		EXPECT_TRUE(st.recompressed) << i;
+	}
+	// The young pages read back one by one, between other reads: no
+	// group decompressed for them.
+	host::reset_counters();
+	for (unsigned long i = 64; i < 128; i++) {
+		const unsigned long young = 64 + (i * 37) % 64;
+		ASSERT_EQ(read(young), model_[young]) << young;
+	}
+	EXPECT_EQ(host::group_decompressions(), 0u);
+	expect_model();
+}
+
+// Without a group age (recompress's group_pages=, or no reads to learn
+// from) every page the age selects is grouped, as before.
+TEST_F(GroupTest, WithoutAGroupAgeEveryPageTheAgeSelectsIsGrouped)
+{
+	create(128);
+	host::set_now_seconds(1000);
+	for (unsigned long i = 0; i < 64; i++)
+		write(i, neighbour_page(i));
+	host::set_now_seconds(1030);
+	for (unsigned long i = 64; i < 128; i++)
+		write(i, neighbour_page(i));
+	host::set_now_seconds(1040);
+	zcx_recompress_request req{};
+	req.min_age = 4;
+	EXPECT_EQ(recompress(16, req).groups, 8u);
+	host::reset_counters();
+	for (unsigned long i = 64; i < 128; i++) {
+		const unsigned long young = 64 + (i * 37) % 64;
+		ASSERT_EQ(read(young), model_[young]) << young;
+	}
+	// What the group age saves: a group's decompression per page.
+	EXPECT_GT(host::group_decompressions(), 32u);
+	expect_model();
+}
+
 TEST_F(GroupTest, PagesThatGainNothingStayAlone)
 {
 	create(32);

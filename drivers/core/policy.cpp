@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+// The idle policy's ages (policy.hpp).
+#include "policy.hpp"
+
+#include "zcx/support/utility.hpp"
+
+namespace zcx {
+
+namespace {
+
+// The effective age grows up to this many times recompress_after.
+constexpr u64 kMaxBackoff = 16;
+// Fewer reads back than this lately are noise, never a back-off; fewer
+// pages recompressed, no evidence that the age can step back; fewer reads
+// at recompressible ages, none that grouping should wait.
+constexpr u64 kMinComebacks = 32;
+// Grouped only past the age beyond which at most 1/32 of the pages read
+// lately at recompressible ages had been: each of those costs up to a
+// group's decompression instead of a page's.
+constexpr unsigned int kGroupTailShift = 5;
+
+void take_ages(PolicyAges &a, const ReadAges &now)
+{
+	for (unsigned int k = 0; k < kAgeBuckets; k++) {
+		a.recent_ages[k] = a.recent_ages[k] / 2 +
+				   (now.by_age[k] - a.ages_seen[k]);
+		a.ages_seen[k] = now.by_age[k];
+	}
+}
+
+// The youngest bucket bound past which the reads of lately are a tail,
+// among reads at ages recompress_after and up; 0: too few of those.
+u32 comeback_tail_age(const PolicyAges &a, u32 recompress_after)
+{
+	const unsigned int first = age_bucket(recompress_after);
+	u64 total = 0;
+	for (unsigned int k = first; k < kAgeBuckets; k++)
+		total += a.recent_ages[k];
+	if (total < kMinComebacks)
+		return 0;
+	u64 older = total;
+	unsigned int k = first;
+	// older: reads at the ages of bucket k and up.
+	while (k < kAgeBuckets - 1 && older > total >> kGroupTailShift) {
+		older -= a.recent_ages[k];
+		k++;
+	}
+	return age_bucket_floor(k);
+}
+
+} // namespace
+
+// From the start, no back-off.  The device has counted reads since it was
+// made; a policy set on a running disk learns from the reads from now on.
+void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now)
+{
+	a = PolicyAges{};
+	a.age = recompress_after;
+	a.group_age = recompress_after;
+	a.reads_seen = now.recompressed;
+	for (unsigned int k = 0; k < kAgeBuckets; k++)
+		a.ages_seen[k] = now.by_age[k];
+}
+
+// Reads of recompressed pages lately against pages recompressed lately
+// (both halved every interval, so that a burst of reads every few
+// intervals counts as much as a steady stream).  Many: those pages were
+// not cold, each cost a recompression and now costs a slower read, and the
+// next ones at this age would too; wait twice as long before calling a
+// page cold.  Few, of a fair number recompressed: pages of this age stay
+// cold, step back toward recompress_after.  Nothing recompressed lately is
+// no evidence either way: hold (stepping back then would only probe with
+// pages known to come back).  Once the reads stop, pages pass the
+// backed-off age, are recompressed, stay, and the age steps back: the
+// back-off outlasts the reads by at most the age it reached.
+//
+// The group age does not wait for groups to come back: every read tells
+// an age, so it is there before the first group forms.
+bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now)
+{
+	const u64 back = now.recompressed - a.reads_seen;
+	bool backed_off = false;
+
+	a.reads_seen = now.recompressed;
+	a.comebacks += back;
+	a.recent_back = a.recent_back / 2 + back;
+	if (a.recent_back >= kMinComebacks && a.recent_back * 4 >= a.recent) {
+		const u64 cap = min<u64>(u64{recompress_after} * kMaxBackoff, ~0u);
+		if (a.age < cap) {
+			a.age = static_cast<u32>(min<u64>(u64{a.age} * 2, cap));
+			backed_off = true;
+		}
+	} else if (a.recent >= kMinComebacks) {
+		a.age = max(a.age / 2, recompress_after);
+	}
+	a.recent /= 2;
+
+	take_ages(a, now);
+	a.group_age = max(a.age, comeback_tail_age(a, recompress_after));
+	return backed_off;
+}
+
+} // namespace zcx
