@@ -121,6 +121,10 @@ for r in runs:
         "free_mid_idle": int(num(idl, "free_mid")),
         "free_rest_idle": int(num(idl, "free_rest")),
         "chunks_4k_idle": int(num(idl, "chunks_4k")),
+        "policy_age_access_end": int(num(ac, "policy_age", -1)),
+        "policy_group_age_access_end": int(num(ac, "policy_group_age", -1)),
+        "policy_age_idle": int(num(idl, "policy_age", -1)),
+        "policy_group_age_idle": int(num(idl, "policy_group_age", -1)),
         "groups_idle": int(num(idl, "groups")),
         "grouped_pages_idle": int(num(idl, "grouped_pages")),
         "fails": int(num(r.get("sb_done", {}), "fails", -1)),
@@ -198,18 +202,22 @@ for scen in dict.fromkeys(r["scenario"] for r in rows):
     md += ["", "Where the time goes (guest seconds): the access phase, then the final check:", "",
            "| configuration | access phase s | program's CPU s | other CPU s |"
            " policy recompressed during accesses | while idle | recompressions lost to swap-in or rewrite by the idle period's end |"
+           " policy's age / group age (s), end of the accesses -> of the idle period |"
            " final check s | program's CPU s | other CPU s | its swap-ins | program's µs per page swapped in |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for row in rows:
         if row["scenario"] != scen:
             continue
         pol = row["config"].startswith("ours-policy")
         per = row["final_self_cpu_s"] / row["final_swapin"] * 1e6 if row["final_swapin"] else 0
         if pol:
+            ages = (f"{row['policy_age_access_end']} / {row['policy_group_age_access_end']} ->"
+                    f" {row['policy_age_idle']} / {row['policy_group_age_idle']}"
+                    if row["policy_age_idle"] >= 0 else "")
             policy = (f"{row['policy_recomp_access']:,} | {row['policy_recomp_idle']:,} |"
-                      f" >= {row['recomp_freed_by_idle_end']:,}")
+                      f" >= {row['recomp_freed_by_idle_end']:,} | {ages}")
         else:
-            policy = " | |"
+            policy = " | | |"
         md.append(f"| {row['config']} | {row['access_s']:.2f} | {row['self_cpu_s']:.2f} |"
                   f" {row['others_cpu_s']:.2f} | {policy} |"
                   f" {row['final_s']:.2f} | {row['final_self_cpu_s']:.2f} | {row['final_others_cpu_s']:.2f} |"

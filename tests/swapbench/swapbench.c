@@ -187,6 +187,14 @@ static void snap(const char *phase, double t0, unsigned long done,
 			       &runs, &tried, &recomp);
 			printf(" policy_runs=%llu policy_tried=%llu policy_recompressed=%llu",
 			       runs, tried, recomp);
+			/* The ages it recompresses and groups at (seconds). */
+			const char *age = strstr(buf, "\nage: ");
+			const char *group_age = strstr(buf, "group_age: ");
+
+			if (age && group_age)
+				printf(" policy_age=%lu policy_group_age=%lu",
+				       strtoul(age + 6, NULL, 10),
+				       strtoul(group_age + 11, NULL, 10));
 		}
 		/* What mem_used is made of (ours): chunks, and the bytes of
 		 * groups whose members are gone but whose streams stay. */
