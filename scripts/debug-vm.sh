@@ -64,8 +64,11 @@ export VM_APPEND="${VM_APPEND:+$VM_APPEND }kunit.enable=0"
 #     test_policy_*_busy_cpu's, its writeback runs in
 #     test_fio_verify_during_racing_writebacks, its stores race in
 #     test_idle_policy_concurrent_stores.
-#   test_policy_leaves_hot_pages_alone, test_policy_backs_off_on_pages_that_come_back:
-#     which pages the policy picks.
+#   test_policy_leaves_hot_pages_alone, test_policy_backs_off_on_pages_that_come_back,
+#   test_policy_groups_only_pages_older_than_those_read_back:
+#     which pages the policy picks (the last, by ages in seconds that a
+#     slow kernel stretches); every read counts its age in every test, and
+#     the policy's grouped pass runs in test_policy_swap_grouped.
 #   test_policy_progresses_on_busy_cpus: how much the policy gets done on
 #     busy CPUs; its forced slices and writeback run in
 #     test_policy_yields_to_busy_cpu and test_policy_swap_grouped.
@@ -90,6 +93,7 @@ export T_SKIP="test_modprobe_installed test_zramctl test_zramswap test_zram_gene
 	test_swap_pressure test_bare_insmod test_writeback test_writeback_key_value
 	test_writeback_batches_under_fio test_idle_policy test_idle_policy_writeback
 	test_policy_leaves_hot_pages_alone test_policy_backs_off_on_pages_that_come_back
+	test_policy_groups_only_pages_older_than_those_read_back
 	test_policy_swap_checksummed test_policy_progresses_on_busy_cpus
 	test_policy_set_on_a_running_disk_starts_counting_then
 	test_policy_does_not_wait_for_a_users_run

@@ -235,13 +235,15 @@ zcx_u64 zcx_dev_recompressed_reads(const zcx_dev *dev)
 void zcx_policy_ages_reset(const zcx_dev *dev, zcx_policy_ages *a,
 			   unsigned int recompress_after)
 {
-	zcx::policy_ages_reset(*a, recompress_after, device(dev)->read_ages());
+	zcx::policy_ages_reset(*a, recompress_after, device(dev)->read_ages(),
+			       zcx_now_seconds());
 }
 
 int zcx_policy_ages_adapt(const zcx_dev *dev, zcx_policy_ages *a,
 			  unsigned int recompress_after)
 {
-	return zcx::policy_ages_adapt(*a, recompress_after, device(dev)->read_ages());
+	return zcx::policy_ages_adapt(*a, recompress_after, device(dev)->read_ages(),
+				      zcx_now_seconds());
 }
 
 int zcx_dev_slot_state(zcx_dev *dev, unsigned long index, zcx_slot_state *out)

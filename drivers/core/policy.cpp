@@ -19,10 +19,16 @@ constexpr u64 kMinComebacks = 32;
 // group's decompression instead of a page's.
 constexpr unsigned int kGroupTailShift = 5;
 
-void take_ages(PolicyAges &a, const ReadAges &now)
+// Reads at an age tell of pages that age for about as long again: the
+// reads of lately are halved once every group age, not every interval (a
+// 2 s interval would forget in 10 s that pages came back at 30).
+void take_ages(PolicyAges &a, const ReadAges &now, u32 seconds)
 {
+	const bool halve = seconds - a.ages_halved >= max(a.group_age, 1u);
+	if (halve)
+		a.ages_halved = seconds;
 	for (unsigned int k = 0; k < kAgeBuckets; k++) {
-		a.recent_ages[k] = a.recent_ages[k] / 2 +
+		a.recent_ages[k] = (halve ? a.recent_ages[k] / 2 : a.recent_ages[k]) +
 				   (now.by_age[k] - a.ages_seen[k]);
 		a.ages_seen[k] = now.by_age[k];
 	}
@@ -52,9 +58,11 @@ u32 comeback_tail_age(const PolicyAges &a, u32 recompress_after)
 
 // From the start, no back-off.  The device has counted reads since it was
 // made; a policy set on a running disk learns from the reads from now on.
-void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now)
+void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now,
+		       u32 seconds)
 {
 	a = PolicyAges{};
+	a.ages_halved = seconds;
 	a.age = recompress_after;
 	a.group_age = recompress_after;
 	a.reads_seen = now.recompressed;
@@ -76,7 +84,8 @@ void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now)
 //
 // The group age does not wait for groups to come back: every read tells
 // an age, so it is there before the first group forms.
-bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now)
+bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now,
+		       u32 seconds)
 {
 	const u64 back = now.recompressed - a.reads_seen;
 	bool backed_off = false;
@@ -95,7 +104,7 @@ bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now)
 	}
 	a.recent /= 2;
 
-	take_ages(a, now);
+	take_ages(a, now, seconds);
 	a.group_age = max(a.age, comeback_tail_age(a, recompress_after));
 	return backed_off;
 }

@@ -49,8 +49,11 @@ struct ReadAges {
 
 using PolicyAges = zcx_policy_ages;
 
-void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now);
+// seconds: the clock the device's access times are kept in.
+void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now,
+		       u32 seconds);
 // At the start of each interval; true if it backed off.
-bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now);
+bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now,
+		       u32 seconds);
 
 } // namespace zcx

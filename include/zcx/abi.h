@@ -520,8 +520,9 @@ struct zcx_policy_ages {
 	zcx_u64 reads_seen;	/* recompressed reads at the last look */
 	zcx_u64 recent;		/* recompressed lately, halved every interval */
 	zcx_u64 recent_back;	/* comebacks lately, halved every interval */
+	unsigned int ages_halved; /* seconds: recent_ages last halved then */
 	zcx_u64 ages_seen[ZCX_AGE_BUCKETS];   /* reads by age at the last look */
-	zcx_u64 recent_ages[ZCX_AGE_BUCKETS]; /* lately, halved every interval */
+	zcx_u64 recent_ages[ZCX_AGE_BUCKETS]; /* lately: halved every group_age */
 };
 /* A new policy or a new device: no back-off, reads counted from now. */
 void zcx_policy_ages_reset(const struct zcx_dev *dev, struct zcx_policy_ages *a,

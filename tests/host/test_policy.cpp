@@ -43,26 +43,33 @@ TEST(PolicyAgesTest, GroupAgeIsPastAlmostEveryAgeAtWhichPagesCameBack)
 {
 	ReadAges r{};
 	PolicyAges a;
-	zcx::policy_ages_reset(a, 4, r);
+	zcx::policy_ages_reset(a, 4, r, 1000);
 	// Swapped in while the program ran: at 5 and 12 s, a few at 40.
 	read_at(r, 5, 1000);
 	read_at(r, 12, 1000);
 	read_at(r, 40, 10);
 	// Reads younger than the recompression age say nothing of it.
 	read_at(r, 1, 100000);
-	EXPECT_FALSE(zcx::policy_ages_adapt(a, 4, r));
+	EXPECT_FALSE(zcx::policy_ages_adapt(a, 4, r, 1002));
 	EXPECT_EQ(a.age, 4u);
 	// 10 of 2,010 past 14 s: within the 1/32 tail.  12 s is not.
 	EXPECT_EQ(a.group_age, 14u);
 
-	// No reads for a while: the same shape, halved each interval.
-	for (int i = 0; i < 4; i++) {
-		zcx::policy_ages_adapt(a, 4, r);
+	// No reads for a while: the same shape, halved once every 14 s,
+	// not every 2 s interval.
+	unsigned int now = 1002;
+	for (int i = 0; i < 40; i++) {
+		now += 2;
+		zcx::policy_ages_adapt(a, 4, r, now);
 		EXPECT_EQ(a.group_age, 14u) << i;
 	}
+	// Halved at 1014, 1028, 1042, 1056 and 1070.
+	EXPECT_EQ(a.recent_ages[age_bucket(12)], 1000u >> 5);
 	// Until too few are left to say anything: as old as recompression.
-	for (int i = 0; i < 8; i++)
-		zcx::policy_ages_adapt(a, 4, r);
+	for (int i = 0; i < 3; i++) {
+		now += 14;
+		zcx::policy_ages_adapt(a, 4, r, now);
+	}
 	EXPECT_EQ(a.group_age, 4u);
 }
 
@@ -70,16 +77,16 @@ TEST(PolicyAgesTest, WithNothingComingBackGroupsFormAtTheRecompressionAge)
 {
 	ReadAges r{};
 	PolicyAges a;
-	zcx::policy_ages_reset(a, 6, r);
+	zcx::policy_ages_reset(a, 6, r, 1000);
 	read_at(r, 7, 31);
 	read_at(r, 3, 5000);
-	zcx::policy_ages_adapt(a, 6, r);
+	zcx::policy_ages_adapt(a, 6, r, 1002);
 	EXPECT_EQ(a.group_age, 6u);
 	// Reads from before the policy was set are not its evidence.
 	ReadAges before{};
 	read_at(before, 30, 5000);
-	zcx::policy_ages_reset(a, 6, before);
-	zcx::policy_ages_adapt(a, 6, before);
+	zcx::policy_ages_reset(a, 6, before, 1000);
+	zcx::policy_ages_adapt(a, 6, before, 1002);
 	EXPECT_EQ(a.group_age, 6u);
 }
 
@@ -87,12 +94,12 @@ TEST(PolicyAgesTest, TheAgeBacksOffWhileRecompressedPagesComeBackAndStepsBack)
 {
 	ReadAges r{};
 	PolicyAges a;
-	zcx::policy_ages_reset(a, 4, r);
+	zcx::policy_ages_reset(a, 4, r, 1000);
 	unsigned int backoffs = 0;
 	for (int i = 0; i < 8; i++) {
 		a.recent += 100;	// recompressed this interval
 		r.recompressed += 60;	// and most came back
-		backoffs += zcx::policy_ages_adapt(a, 4, r);
+		backoffs += zcx::policy_ages_adapt(a, 4, r, 1000 + 2 * i);
 	}
 	EXPECT_EQ(a.age, 64u);	// 16 times recompress_after at most
 	EXPECT_EQ(backoffs, 4u);
@@ -102,7 +109,7 @@ TEST(PolicyAgesTest, TheAgeBacksOffWhileRecompressedPagesComeBackAndStepsBack)
 	// Recompressed pages that stay: back toward recompress_after.
 	for (int i = 0; i < 10; i++) {
 		a.recent += 100;
-		EXPECT_FALSE(zcx::policy_ages_adapt(a, 4, r));
+		EXPECT_FALSE(zcx::policy_ages_adapt(a, 4, r, 1100 + 2 * i));
 	}
 	EXPECT_EQ(a.age, 4u);
 }
@@ -111,9 +118,9 @@ TEST(PolicyAgesTest, ReadsPastTheLastBucketNeverLetPagesGroup)
 {
 	ReadAges r{};
 	PolicyAges a;
-	zcx::policy_ages_reset(a, 4, r);
+	zcx::policy_ages_reset(a, 4, r, 1000);
 	read_at(r, 1u << 20, 100);
-	zcx::policy_ages_adapt(a, 4, r);
+	zcx::policy_ages_adapt(a, 4, r, 1002);
 	EXPECT_EQ(a.group_age, age_bucket_floor(kAgeBuckets - 1));
 }
 

@@ -137,6 +137,64 @@ test_policy_backs_off_on_pages_that_come_back() {
 	set_attr zram0 idle_policy off
 }
 
+# Issue 26: with recompress_group_pages the policy groups only pages older
+# than almost every page read back lately; younger ones it recompresses
+# page by page, since a grouped page read alone costs its whole group's
+# decompression.  Old pages A are grouped; pages C (random, so never
+# recompressed: no back-off) are read back at about 20 s of age; pages B
+# written after that are recompressed but not grouped while they are
+# younger than that.  Before, B was grouped at recompress_after.
+test_policy_groups_only_pages_older_than_those_read_back() {
+	local mb pages a_lo a_hi b_lo b_hi c_lo c_hi group_age t0
+	mb=$(scaled 4 2)
+	pages=$((mb * 256))
+	a_lo=0 a_hi=$((pages - 1))
+	c_lo=$((2 * pages)) c_hi=$((3 * pages - 1))
+	b_lo=$((4 * pages)) b_hi=$((5 * pages - 1))
+	load_ours num_devices=1
+	set_attr zram0 recomp_algorithm "algo=zstd"
+	policy_data $((2 * mb))
+	head -c $((mb << 20)) /dev/urandom >/tmp/random.bin
+	init_disk zram0 64M
+	dd if=/tmp/policy.tar of=/dev/zram0 bs=1M count="$mb" oflag=direct status=none
+	dd if=/tmp/random.bin of=/dev/zram0 bs=1M seek=$((2 * mb)) oflag=direct status=none
+	t0=$SECONDS
+	set_attr zram0 idle_policy "interval=1 recompress_after=2 recompress_group_pages=16"
+	for _ in $(seq 60); do
+		(($(block_flags zram0 g $a_lo $a_hi) > pages / 2)) && break
+		sleep 0.5
+	done
+	(($(block_flags zram0 g $a_lo $a_hi) > pages / 2)) ||
+		fail "old pages not grouped: $(block_flags zram0 g $a_lo $a_hi) of $pages"
+	[[ $(policy_stat zram0 group_age) == 2 ]] ||
+		fail "group age $(policy_stat zram0 group_age) s with nothing read back"
+	((SECONDS - t0 < 20)) && sleep $((20 - (SECONDS - t0)))
+	dd if=/dev/zram0 of=/dev/null bs=1M skip=$((2 * mb)) count="$mb" iflag=direct status=none
+	for _ in $(seq 10); do
+		(($(policy_stat zram0 group_age) > 2)) && break
+		sleep 0.5
+	done
+	group_age=$(policy_stat zram0 group_age)
+	((group_age >= 20)) || fail "group age $group_age s after reads at about 20 s"
+	dd if=/tmp/policy.tar of=/dev/zram0 bs=1M skip="$mb" seek=$((4 * mb)) count="$mb" oflag=direct status=none
+	t0=$SECONDS
+	while ((SECONDS - t0 < group_age - 4)); do
+		(($(block_flags zram0 r $b_lo $b_hi) == pages)) && break
+		sleep 0.5
+	done
+	note "group age $group_age s; after $((SECONDS - t0)) s: of the young pages $(block_flags zram0 r $b_lo $b_hi) recompressed, $(block_flags zram0 g $b_lo $b_hi) grouped; of the old ones $(block_flags zram0 g $a_lo $a_hi) grouped; random ones marked n: $(block_flags zram0 n $c_lo $c_hi)"
+	(($(block_flags zram0 g $b_lo $b_hi) == 0)) || fail "young pages grouped"
+	(($(block_flags zram0 r $b_lo $b_hi) > pages * 3 / 4)) || fail "young pages not recompressed page by page"
+	(($(policy_stat zram0 backoffs) == 0)) || fail "the policy backed off: $(policy_stat zram0 backoffs)"
+	cmp -n $((mb << 20)) /tmp/policy.tar /dev/zram0 || fail "old pages read back wrong"
+	cmp -n $((mb << 20)) /tmp/random.bin <(dd if=/dev/zram0 bs=1M skip=$((2 * mb)) count="$mb" status=none) ||
+		fail "pages read back wrong"
+	cmp -n $((mb << 20)) <(tail -c +$(((mb << 20) + 1)) /tmp/policy.tar) \
+		<(dd if=/dev/zram0 bs=1M skip=$((4 * mb)) count="$mb" status=none) || fail "young pages read back wrong"
+	set_attr zram0 idle_policy off
+	rm -f /tmp/random.bin
+}
+
 # Busy loops on every CPU: the policy takes no CPU from them (it
 # recompresses nothing); once they stop, it does its work.
 test_policy_yields_to_busy_cpu() {
@@ -388,6 +446,7 @@ test_policy_swap_grouped() {
 # shellcheck disable=SC2034 # used by suite.sh
 policy_tests=(test_policy_leaves_hot_pages_alone
 	test_policy_backs_off_on_pages_that_come_back
+	test_policy_groups_only_pages_older_than_those_read_back
 	test_policy_yields_to_busy_cpu
 	test_policy_progresses_on_busy_cpus
 	test_policy_set_on_a_running_disk_starts_counting_then
