@@ -279,7 +279,8 @@ static void zram_policy_interval(struct zram *zram)
 	zram->policy.runs++;
 	/* Before any pass: the ages it works with. */
 	if (zcx_policy_ages_adapt(zram->core, &st->ages,
-				  zram->policy.recompress_after))
+				  zram->policy.recompress_after,
+				  zram->policy.recompress_group_pages))
 		zram->policy.backoffs++;
 	st->owed = min(st->owed + share, share * ZRAM_POLICY_MAX_OWED_INTERVALS);
 	st->next_interval = jiffies + interval;

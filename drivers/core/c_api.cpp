@@ -240,10 +240,10 @@ void zcx_policy_ages_reset(const zcx_dev *dev, zcx_policy_ages *a,
 }
 
 int zcx_policy_ages_adapt(const zcx_dev *dev, zcx_policy_ages *a,
-			  unsigned int recompress_after)
+			  unsigned int recompress_after, unsigned int group_pages)
 {
-	return zcx::policy_ages_adapt(*a, recompress_after, device(dev)->read_ages(),
-				      zcx_now_seconds());
+	return zcx::policy_ages_adapt(*a, recompress_after, group_pages,
+				      device(dev)->read_ages(), zcx_now_seconds());
 }
 
 int zcx_dev_slot_state(zcx_dev *dev, unsigned long index, zcx_slot_state *out)

@@ -14,10 +14,6 @@ constexpr u64 kMaxBackoff = 16;
 // pages recompressed, no evidence that the age can step back; fewer reads
 // at recompressible ages, none that grouping should wait.
 constexpr u64 kMinComebacks = 32;
-// Grouped only past the age beyond which at most 1/32 of the pages read
-// lately at recompressible ages had been: each of those costs up to a
-// group's decompression instead of a page's.
-constexpr unsigned int kGroupTailShift = 5;
 
 // Reads at an age tell of pages that age for about as long again: the
 // reads of lately are halved once every group age, not every interval (a
@@ -34,9 +30,13 @@ void take_ages(PolicyAges &a, const ReadAges &now, u32 seconds)
 	}
 }
 
-// The youngest bucket bound past which the reads of lately are a tail,
-// among reads at ages recompress_after and up; 0: too few of those.
-u32 comeback_tail_age(const PolicyAges &a, u32 recompress_after)
+// The youngest bucket bound past which at most 1/group_pages of the reads
+// of lately at ages recompress_after and up fell; 0: too few of those.
+// A grouped page read alone costs up to group_pages pages' decompression:
+// with that share, the reads of grouped pages cost at most as much again
+// as all the reads of pages recompressed one by one would.
+u32 comeback_tail_age(const PolicyAges &a, u32 recompress_after,
+		      unsigned int group_pages)
 {
 	const unsigned int first = age_bucket(recompress_after);
 	u64 total = 0;
@@ -47,7 +47,7 @@ u32 comeback_tail_age(const PolicyAges &a, u32 recompress_after)
 	u64 older = total;
 	unsigned int k = first;
 	// older: reads at the ages of bucket k and up.
-	while (k < kAgeBuckets - 1 && older > total >> kGroupTailShift) {
+	while (k < kAgeBuckets - 1 && older > total / group_pages) {
 		older -= a.recent_ages[k];
 		k++;
 	}
@@ -84,8 +84,8 @@ void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now,
 //
 // The group age does not wait for groups to come back: every read tells
 // an age, so it is there before the first group forms.
-bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now,
-		       u32 seconds)
+bool policy_ages_adapt(PolicyAges &a, u32 recompress_after,
+		       unsigned int group_pages, const ReadAges &now, u32 seconds)
 {
 	const u64 back = now.recompressed - a.reads_seen;
 	bool backed_off = false;
@@ -105,7 +105,8 @@ bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now,
 	a.recent /= 2;
 
 	take_ages(a, now, seconds);
-	a.group_age = max(a.age, comeback_tail_age(a, recompress_after));
+	a.group_age = group_pages < 2 ? a.age
+		      : max(a.age, comeback_tail_age(a, recompress_after, group_pages));
 	return backed_off;
 }
 

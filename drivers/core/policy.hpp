@@ -52,8 +52,9 @@ using PolicyAges = zcx_policy_ages;
 // seconds: the clock the device's access times are kept in.
 void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now,
 		       u32 seconds);
-// At the start of each interval; true if it backed off.
-bool policy_ages_adapt(PolicyAges &a, u32 recompress_after, const ReadAges &now,
-		       u32 seconds);
+// At the start of each interval; true if it backed off.  group_pages:
+// the policy's groups (0: none, and the group age is the age).
+bool policy_ages_adapt(PolicyAges &a, u32 recompress_after,
+		       unsigned int group_pages, const ReadAges &now, u32 seconds);
 
 } // namespace zcx

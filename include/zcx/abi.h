@@ -509,7 +509,7 @@ zcx_u64 zcx_dev_recompressed_reads(const struct zcx_dev *dev);
  * The idle policy's ages (drivers/core/policy.hpp), kept by the worker
  * between intervals: the age at which a page is recompressed, backed off
  * while recompressed pages come back, and the age at which it is grouped,
- * past almost every age at which pages were read lately.  Learnt from
+ * past all but 1/group_pages of the ages at which pages were read lately.  Learnt from
  * the reads the device counts (recompressed ones, and all by age).
  */
 #define ZCX_AGE_BUCKETS 64
@@ -527,9 +527,12 @@ struct zcx_policy_ages {
 /* A new policy or a new device: no back-off, reads counted from now. */
 void zcx_policy_ages_reset(const struct zcx_dev *dev, struct zcx_policy_ages *a,
 			   unsigned int recompress_after);
-/* At the start of each interval: 1 if the age backed off. */
+/*
+ * At the start of each interval: 1 if the age backed off.  group_pages:
+ * the size of the policy's groups, 0 for none.
+ */
 int zcx_policy_ages_adapt(const struct zcx_dev *dev, struct zcx_policy_ages *a,
-			  unsigned int recompress_after);
+			  unsigned int recompress_after, unsigned int group_pages);
 
 /* debugfs block_state: one slot, as upstream's flags s w h i r n. */
 struct zcx_slot_state {

@@ -188,7 +188,7 @@ TEST_F(GroupTest, ThePolicyGroupsOnlyPagesOlderThanThoseThatCameBack)
 	host::set_now_seconds(1030);
 	for (unsigned long i = 64; i < 128; i++)
 		write(i, neighbour_page(i));
-	zcx_policy_ages_adapt(dev_, &ages, 4);
+	zcx_policy_ages_adapt(dev_, &ages, 4, 16);
 	EXPECT_EQ(ages.age, 4u);
 	EXPECT_EQ(ages.group_age, 24u); // past the reads at 20 s
 

@@ -50,9 +50,9 @@ TEST(PolicyAgesTest, GroupAgeIsPastAlmostEveryAgeAtWhichPagesCameBack)
 	read_at(r, 40, 10);
 	// Reads younger than the recompression age say nothing of it.
 	read_at(r, 1, 100000);
-	EXPECT_FALSE(zcx::policy_ages_adapt(a, 4, r, 1002));
+	EXPECT_FALSE(zcx::policy_ages_adapt(a, 4, 16, r, 1002));
 	EXPECT_EQ(a.age, 4u);
-	// 10 of 2,010 past 14 s: within the 1/32 tail.  12 s is not.
+	// 10 of 2,010 past 14 s: within the 1/16 tail.  12 s is not.
 	EXPECT_EQ(a.group_age, 14u);
 
 	// No reads for a while: the same shape, halved once every 14 s,
@@ -60,7 +60,7 @@ TEST(PolicyAgesTest, GroupAgeIsPastAlmostEveryAgeAtWhichPagesCameBack)
 	unsigned int now = 1002;
 	for (int i = 0; i < 40; i++) {
 		now += 2;
-		zcx::policy_ages_adapt(a, 4, r, now);
+		zcx::policy_ages_adapt(a, 4, 16, r, now);
 		EXPECT_EQ(a.group_age, 14u) << i;
 	}
 	// Halved at 1014, 1028, 1042, 1056 and 1070.
@@ -68,9 +68,29 @@ TEST(PolicyAgesTest, GroupAgeIsPastAlmostEveryAgeAtWhichPagesCameBack)
 	// Until too few are left to say anything: as old as recompression.
 	for (int i = 0; i < 3; i++) {
 		now += 14;
-		zcx::policy_ages_adapt(a, 4, r, now);
+		zcx::policy_ages_adapt(a, 4, 16, r, now);
 	}
 	EXPECT_EQ(a.group_age, 4u);
+}
+
+// A page of a group of 4 read alone costs 4 pages' decompression, one of
+// 16 costs 16: smaller groups take younger pages.
+TEST(PolicyAgesTest, SmallerGroupsTakeYoungerPages)
+{
+	ReadAges r{};
+	PolicyAges a4, a16, none;
+	zcx::policy_ages_reset(a4, 4, r, 1000);
+	zcx::policy_ages_reset(a16, 4, r, 1000);
+	zcx::policy_ages_reset(none, 4, r, 1000);
+	read_at(r, 5, 1000);
+	read_at(r, 12, 200);
+	read_at(r, 40, 100);
+	zcx::policy_ages_adapt(a4, 4, 4, r, 1002);
+	zcx::policy_ages_adapt(a16, 4, 16, r, 1002);
+	zcx::policy_ages_adapt(none, 4, 0, r, 1002);
+	EXPECT_EQ(a4.group_age, 6u);   // 300 of 1,300 past 6 s: under 1/4
+	EXPECT_EQ(a16.group_age, 48u); // 100 of 1,300 at 40 s: over 1/16
+	EXPECT_EQ(none.group_age, 4u);
 }
 
 TEST(PolicyAgesTest, WithNothingComingBackGroupsFormAtTheRecompressionAge)
@@ -80,13 +100,13 @@ TEST(PolicyAgesTest, WithNothingComingBackGroupsFormAtTheRecompressionAge)
 	zcx::policy_ages_reset(a, 6, r, 1000);
 	read_at(r, 7, 31);
 	read_at(r, 3, 5000);
-	zcx::policy_ages_adapt(a, 6, r, 1002);
+	zcx::policy_ages_adapt(a, 6, 16, r, 1002);
 	EXPECT_EQ(a.group_age, 6u);
 	// Reads from before the policy was set are not its evidence.
 	ReadAges before{};
 	read_at(before, 30, 5000);
 	zcx::policy_ages_reset(a, 6, before, 1000);
-	zcx::policy_ages_adapt(a, 6, before, 1002);
+	zcx::policy_ages_adapt(a, 6, 16, before, 1002);
 	EXPECT_EQ(a.group_age, 6u);
 }
 
@@ -99,7 +119,7 @@ TEST(PolicyAgesTest, TheAgeBacksOffWhileRecompressedPagesComeBackAndStepsBack)
 	for (int i = 0; i < 8; i++) {
 		a.recent += 100;	// recompressed this interval
 		r.recompressed += 60;	// and most came back
-		backoffs += zcx::policy_ages_adapt(a, 4, r, 1000 + 2 * i);
+		backoffs += zcx::policy_ages_adapt(a, 4, 16, r, 1000 + 2 * i);
 	}
 	EXPECT_EQ(a.age, 64u);	// 16 times recompress_after at most
 	EXPECT_EQ(backoffs, 4u);
@@ -109,7 +129,7 @@ TEST(PolicyAgesTest, TheAgeBacksOffWhileRecompressedPagesComeBackAndStepsBack)
 	// Recompressed pages that stay: back toward recompress_after.
 	for (int i = 0; i < 10; i++) {
 		a.recent += 100;
-		EXPECT_FALSE(zcx::policy_ages_adapt(a, 4, r, 1100 + 2 * i));
+		EXPECT_FALSE(zcx::policy_ages_adapt(a, 4, 16, r, 1100 + 2 * i));
 	}
 	EXPECT_EQ(a.age, 4u);
 }
@@ -120,7 +140,7 @@ TEST(PolicyAgesTest, ReadsPastTheLastBucketNeverLetPagesGroup)
 	PolicyAges a;
 	zcx::policy_ages_reset(a, 4, r, 1000);
 	read_at(r, 1u << 20, 100);
-	zcx::policy_ages_adapt(a, 4, r, 1002);
+	zcx::policy_ages_adapt(a, 4, 16, r, 1002);
 	EXPECT_EQ(a.group_age, age_bucket_floor(kAgeBuckets - 1));
 }
 
