@@ -196,9 +196,9 @@ private:
 			    const RecompressRequest &req, u32 idle_cutoff,
 			    unsigned int priority);
 	Result<Recompressed> recompress_alone(u64 index, GroupRun &run,
-				      const RecompressRequest &req, u32 idle_cutoff,
-				      zcx_pp_plan *plan, u8 *page,
-				      RecompressResult *result);
+					      const RecompressRequest &req,
+					      u32 idle_cutoff, zcx_pp_plan *plan,
+					      u8 *page, RecompressResult *result);
 	Result<void> recompress_young(u64 window, GroupRun &run,
 				      const RecompressRequest &req, u32 idle_cutoff,
 				      zcx_pp_plan *plan, u8 *page,

@@ -179,10 +179,10 @@ void Device::drop_kept_group_run()
 
 // One page the run selects recompressed as without groups, counted in
 // result (but for tried); plan null: its budget is already taken.
-Result<Device::Recompressed> Device::recompress_alone(u64 index, GroupRun &run,
-				      const RecompressRequest &req, u32 idle_cutoff,
-				      zcx_pp_plan *plan, u8 *page,
-				      RecompressResult *result)
+Result<Device::Recompressed>
+Device::recompress_alone(u64 index, GroupRun &run, const RecompressRequest &req,
+			 u32 idle_cutoff, zcx_pp_plan *plan, u8 *page,
+			 RecompressResult *result)
 {
 	zcx_pp_plan any{};
 	any.budget = kPpUnlimited;
