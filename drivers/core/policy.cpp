@@ -30,13 +30,10 @@ void take_ages(PolicyAges &a, const ReadAges &now, u32 seconds)
 	}
 }
 
-// The youngest bucket bound past which at most 1/group_pages of the reads
-// of lately at ages recompress_after and up fell; 0: too few of those.
-// A grouped page read alone costs up to group_pages pages' decompression:
-// with that share, the reads of grouped pages cost at most as much again
-// as all the reads of pages recompressed one by one would.
+// The youngest bucket bound past which at most 1/share of the reads of
+// lately at ages recompress_after and up fell; 0: too few of those.
 u32 comeback_tail_age(const PolicyAges &a, u32 recompress_after,
-		      unsigned int group_pages)
+		      unsigned int share)
 {
 	const unsigned int first = age_bucket(recompress_after);
 	u64 total = 0;
@@ -47,7 +44,7 @@ u32 comeback_tail_age(const PolicyAges &a, u32 recompress_after,
 	u64 older = total;
 	unsigned int k = first;
 	// older: reads at the ages of bucket k and up.
-	while (k < kAgeBuckets - 1 && older > total / group_pages) {
+	while (k < kAgeBuckets - 1 && older > total / share) {
 		older -= a.recent_ages[k];
 		k++;
 	}
@@ -82,19 +79,32 @@ void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now,
 // backed-off age, are recompressed, stay, and the age steps back: the
 // back-off outlasts the reads by at most the age it reached.
 //
+// It never waits past the age beyond which fewer than a quarter of the
+// pages read lately had been (as a quarter coming back is what backs it
+// off): a few dozen recompressed pages that came back could otherwise
+// send it to 16 times recompress_after, where a short idle period leaves
+// it with nothing to recompress.
+//
 // The group age does not wait for groups to come back: every read tells
-// an age, so it is there before the first group forms.
+// an age, so it is there before the first group forms.  A grouped page
+// read alone costs up to group_pages pages' decompression: at most
+// 1/group_pages of the reads fall past it, so the reads of grouped pages
+// cost at most as much again as those reads would page by page.
 bool policy_ages_adapt(PolicyAges &a, u32 recompress_after,
 		       unsigned int group_pages, const ReadAges &now, u32 seconds)
 {
 	const u64 back = now.recompressed - a.reads_seen;
 	bool backed_off = false;
 
+	take_ages(a, now, seconds);
+	const u32 seen = comeback_tail_age(a, recompress_after, 4);
+	u64 cap = min<u64>(u64{recompress_after} * kMaxBackoff, ~0u);
+	if (seen)
+		cap = min<u64>(cap, max(seen, recompress_after));
 	a.reads_seen = now.recompressed;
 	a.comebacks += back;
 	a.recent_back = a.recent_back / 2 + back;
 	if (a.recent_back >= kMinComebacks && a.recent_back * 4 >= a.recent) {
-		const u64 cap = min<u64>(u64{recompress_after} * kMaxBackoff, ~0u);
 		if (a.age < cap) {
 			a.age = static_cast<u32>(min<u64>(u64{a.age} * 2, cap));
 			backed_off = true;
@@ -102,9 +112,9 @@ bool policy_ages_adapt(PolicyAges &a, u32 recompress_after,
 	} else if (a.recent >= kMinComebacks) {
 		a.age = max(a.age / 2, recompress_after);
 	}
+	a.age = static_cast<u32>(min<u64>(a.age, cap));
 	a.recent /= 2;
 
-	take_ages(a, now, seconds);
 	a.group_age = group_pages < 2 ? a.age
 		      : max(a.age, comeback_tail_age(a, recompress_after, group_pages));
 	return backed_off;

@@ -134,6 +134,26 @@ TEST(PolicyAgesTest, TheAgeBacksOffWhileRecompressedPagesComeBackAndStepsBack)
 	EXPECT_EQ(a.age, 4u);
 }
 
+// Swap-ins at ages up to 20 s, and most of a few dozen recompressed pages
+// among them: the age backs off, but not past where pages come back.
+TEST(PolicyAgesTest, TheBackOffNeverWaitsPastTheAgesPagesComeBackAt)
+{
+	ReadAges r{};
+	PolicyAges a;
+	zcx::policy_ages_reset(a, 4, r, 1000);
+	for (int i = 0; i < 8; i++) {
+		read_at(r, 6, 300);
+		read_at(r, 10, 200);
+		read_at(r, 18, 100);
+		a.recent += 60;
+		r.recompressed += 40;
+		zcx::policy_ages_adapt(a, 4, 16, r, 1000 + 2 * i);
+	}
+	// 100 of 600 past 18 s: under a quarter; 300 past 10 s is not.
+	EXPECT_EQ(a.age, 12u);
+	EXPECT_EQ(a.group_age, 20u); // and past 20 s, under 1/16
+}
+
 TEST(PolicyAgesTest, ReadsPastTheLastBucketNeverLetPagesGroup)
 {
 	ReadAges r{};
