@@ -79,11 +79,11 @@ void policy_ages_reset(PolicyAges &a, u32 recompress_after, const ReadAges &now,
 // backed-off age, are recompressed, stay, and the age steps back: the
 // back-off outlasts the reads by at most the age it reached.
 //
-// It never waits past the age beyond which fewer than a quarter of the
-// pages read lately had been (as a quarter coming back is what backs it
-// off): a few dozen recompressed pages that came back could otherwise
-// send it to 16 times recompress_after, where a short idle period leaves
-// it with nothing to recompress.
+// It never waits past the age beyond which at most an eighth of the pages
+// read lately had been: a few dozen recompressed pages that came back
+// could otherwise send it to 16 times recompress_after, where a short idle
+// period leaves it with nothing to recompress.  (A quarter, the share that
+// backs it off, kept recompressing a fifth of pages read every 2 s.)
 //
 // The group age does not wait for groups to come back: every read tells
 // an age, so it is there before the first group forms.  A grouped page
@@ -97,7 +97,7 @@ bool policy_ages_adapt(PolicyAges &a, u32 recompress_after,
 	bool backed_off = false;
 
 	take_ages(a, now, seconds);
-	const u32 seen = comeback_tail_age(a, recompress_after, 4);
+	const u32 seen = comeback_tail_age(a, recompress_after, 8);
 	u64 cap = min<u64>(u64{recompress_after} * kMaxBackoff, ~0u);
 	if (seen)
 		cap = min<u64>(cap, max(seen, recompress_after));

@@ -134,7 +134,7 @@ TEST(PolicyAgesTest, TheAgeBacksOffWhileRecompressedPagesComeBackAndStepsBack)
 	EXPECT_EQ(a.age, 4u);
 }
 
-// Swap-ins at ages up to 20 s, and most of a few dozen recompressed pages
+// Swap-ins at ages up to 40 s, and most of a few dozen recompressed pages
 // among them: the age backs off, but not past where pages come back.
 TEST(PolicyAgesTest, TheBackOffNeverWaitsPastTheAgesPagesComeBackAt)
 {
@@ -145,13 +145,15 @@ TEST(PolicyAgesTest, TheBackOffNeverWaitsPastTheAgesPagesComeBackAt)
 		read_at(r, 6, 300);
 		read_at(r, 10, 200);
 		read_at(r, 18, 100);
+		read_at(r, 40, 50);
 		a.recent += 60;
 		r.recompressed += 40;
 		zcx::policy_ages_adapt(a, 4, 16, r, 1000 + 2 * i);
 	}
-	// 100 of 600 past 18 s: under a quarter; 300 past 10 s is not.
-	EXPECT_EQ(a.age, 12u);
-	EXPECT_EQ(a.group_age, 20u); // and past 20 s, under 1/16
+	// 150 of 650 past 16 s: over an eighth; 50 past 20 s: under.
+	EXPECT_EQ(a.age, 20u);
+	// Those 50 are over 1/16, none past 48 s.
+	EXPECT_EQ(a.group_age, 48u);
 }
 
 TEST(PolicyAgesTest, ReadsPastTheLastBucketNeverLetPagesGroup)

@@ -88,7 +88,8 @@ test_policy_leaves_hot_pages_alone() {
 
 # Pages recompressed, then read and rewritten every 2 s (what swap does
 # to pages that were not cold after all): the effective age doubles until
-# they are no longer taken and recompressions stop; once the reads stop,
+# they are no longer taken and recompressions stop (since issue 26 no
+# further than just past the ages they are read at: 3 s, not 16); once the reads stop,
 # the pages pass that age, are recompressed and the age comes back to
 # recompress_after.
 test_policy_backs_off_on_pages_that_come_back() {
@@ -120,7 +121,7 @@ test_policy_backs_off_on_pages_that_come_back() {
 	touch /tmp/back-stop
 	wait $churn
 	rm -f /tmp/back-stop
-	((max_age >= 4)) || fail "the age did not grow ($max_age s)"
+	((max_age >= 2)) || fail "the age did not grow ($max_age s)"
 	(((r1 - r0) * 8 < pages)) || fail "still recompressing pages that come back: $((r1 - r0))"
 	# Quiet now: once the pages pass the age it reached (at most 16 s
 	# here) they are recompressed, stay, and the age steps back.
