@@ -25,7 +25,9 @@
 #     the recompression issue's experiment: 256 MiB of real files on stock
 #     (lzo-rle, zstd) and on ours (lzo-rle, then `recompress type=idle` to
 #     zstd at levels 3 and 9, timed), in one boot.  Plain TCG, 2 vCPUs.  Writes
-#     bench/results/recompress.md.
+#     bench/results/recompress.md (RECOMP_NAME.md with RECOMP_NAME).
+#     T_RECOMP_SAMPLE=bench takes the fio bench's 256 MiB of real files
+#     instead; T_RECOMP_RUNS="9:16" only those LEVEL:GROUP runs of ours.
 #   scripts/bench.sh writeback [ROUNDS]
 #     issue 12's measure: time to write back the idle pages of 64 MiB of
 #     real files, stock zram against ours at writeback_batch_size 1 and
@@ -92,13 +94,18 @@ if [[ $mode == recompress ]]; then
 	cp zram.ko zram_codecs.ko "$out/"
 	T_KO=$(pwd)/$out/zram.ko VM_TIMEOUT=${VM_TIMEOUT:-3600} \
 		scripts/vm-run.sh -o "$out" tests/vm/recompress-bench.sh
+	report=bench/results/${RECOMP_NAME:-recompress}.md
 	# The guest's / is this machine's, so the host builds the same tar, and
 	# measures it after the VM, when it has both CPUs to itself.
 	gcc -O2 -Wall -Wextra -static -o "$out/density_model" \
 		tests/microbench/density_model.c -llzo2 -lzstd
 	(
 		source tests/vm/real-tar.sh
-		make_real_tar "${T_RECOMP_MB:-256}"
+		if [[ ${T_RECOMP_SAMPLE:-} == bench ]]; then
+			make_bench_tar
+		else
+			make_real_tar "${T_RECOMP_MB:-256}"
+		fi
 		"$out/density_model" /tmp/real.tar >"$out/density-model.md"
 		rm -f /tmp/real.tar
 	)
@@ -112,8 +119,8 @@ if [[ $mode == recompress ]]; then
 		echo "What the compressor alone does with the same ${T_RECOMP_MB:-256} MiB (tests/microbench/density_model.c, user-space libzstd and liblzo2, no pool, same-filled pages left out; issue 18 took its target from this measure on another sample: 0.627 at level 9 in 64 KiB units, target 0.62):"
 		echo
 		cat "$out/density-model.md"
-	} >bench/results/recompress.md
-	echo "bench: report in bench/results/recompress.md"
+	} >"$report"
+	echo "bench: report in $report"
 	exit 0
 fi
 

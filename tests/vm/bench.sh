@@ -69,13 +69,7 @@ job_names=(seed seed-verify seqread-j1-d1 seqread-j2-d8 randread-j1-d1 randread-
 # programs, libraries), each file list in a fixed order, kept in guest
 # memory so every target gets the same bytes.  All of it (256 MiB) goes
 # to the memory comparison; the real-* jobs take every 4th MiB of it.
-real_parts=(usr/include:64 usr/lib/python3.11:48 usr/share/perl:16 usr/bin:64
-	usr/lib/x86_64-linux-gnu:64)
-: >/tmp/real.tar
-for part in "${real_parts[@]}"; do
-	(cd / && find "${part%%:*}" -xdev -type f 2>/dev/null | LC_ALL=C sort |
-		tar --no-recursion -cf - -T - 2>/dev/null | head -c $((${part##*:} << 20))) >>/tmp/real.tar || true
-done
+make_bench_tar
 MEM_MB=$(($(stat -c %s /tmp/real.tar) >> 20))
 [[ $MEM_MB == 256 ]] || fail "real data: $MEM_MB MiB of tar, wanted 256"
 : >/tmp/real-job

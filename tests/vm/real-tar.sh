@@ -54,3 +54,16 @@ make_real_tar() { # MB
 	done
 	truncate -s "$1M" /tmp/real.tar
 }
+
+# The fio bench's sample (tests/vm/bench.sh's memory comparison, 256 MiB):
+# tars of headers, Python and Perl sources, programs and libraries, each
+# cut at its MiB, into /tmp/real.tar.  Walked every time (no cache).
+BENCH_TAR_PARTS=(usr/include:64 usr/lib/python3.11:48 usr/share/perl:16 usr/bin:64
+	usr/lib/x86_64-linux-gnu:64)
+make_bench_tar() {
+	local part
+	: >/tmp/real.tar
+	for part in "${BENCH_TAR_PARTS[@]}"; do
+		real_tar_part "${part%%:*}" | head -c $((${part##*:} << 20)) >>/tmp/real.tar || true
+	done
+}
