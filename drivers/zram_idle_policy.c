@@ -351,11 +351,8 @@ lower:
 static void zram_policy_state_reset(struct zram *zram)
 {
 	memset(&zram->policy_state, 0, sizeof(zram->policy_state));
-	zram->policy_state.ages.age = zram->policy.recompress_after;
-	zram->policy_state.ages.group_age = zram->policy.recompress_after;
-	if (zram->core)
-		zcx_policy_ages_reset(zram->core, &zram->policy_state.ages,
-				      zram->policy.recompress_after);
+	zcx_policy_ages_reset(zram->core, &zram->policy_state.ages,
+			      zram->policy.recompress_after);
 }
 
 /* The disk initialised; init_lock held for writing. */

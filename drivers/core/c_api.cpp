@@ -235,7 +235,9 @@ zcx_u64 zcx_dev_recompressed_reads(const zcx_dev *dev)
 void zcx_policy_ages_reset(const zcx_dev *dev, zcx_policy_ages *a,
 			   unsigned int recompress_after)
 {
-	zcx::policy_ages_reset(*a, recompress_after, device(dev)->read_ages(),
+	// No device yet: no reads counted either.
+	zcx::policy_ages_reset(*a, recompress_after,
+			       dev ? device(dev)->read_ages() : zcx::ReadAges{},
 			       zcx_now_seconds());
 }
 

@@ -524,7 +524,10 @@ struct zcx_policy_ages {
 	zcx_u64 ages_seen[ZCX_AGE_BUCKETS];   /* reads by age at the last look */
 	zcx_u64 recent_ages[ZCX_AGE_BUCKETS]; /* lately: halved every group_age */
 };
-/* A new policy or a new device: no back-off, reads counted from now. */
+/*
+ * A new policy or a new device: no back-off, reads counted from now.  dev
+ * may be NULL (a policy set before disksize).
+ */
 void zcx_policy_ages_reset(const struct zcx_dev *dev, struct zcx_policy_ages *a,
 			   unsigned int recompress_after);
 /*
